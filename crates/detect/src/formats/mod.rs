@@ -1,0 +1,128 @@
+//! Structural walkers: one per picture format. Each finds where the picture really ends and which
+//! of its own bytes could hold something else (private chunks, comments, unreferenced gaps).
+use crate::report::{PayloadKind, PicType};
+
+pub mod bmp;
+pub mod gif;
+pub mod ico;
+pub mod isobmff;
+pub mod jpeg;
+pub mod png;
+pub mod riff;
+pub mod tiff;
+
+/// How much of a region the detector looks into: payloads hide at the start of private data, and
+/// bounding the look keeps a hostile file with a gigabyte comment linear and cheap.
+pub const REGION_SCAN_LIMIT: usize = 16 << 20;
+
+/// Bytes inside the picture that are not pixels: each is searched for payloads.
+#[derive(Debug, Clone)]
+pub struct Region {
+    /// File ranges `[start, end)` that together form one logical stream (a payload split over
+    /// several PNG chunks or GIF sub-blocks is one region).
+    pub ranges: Vec<(usize, usize)>,
+    /// The structural unit, for the finding's location (`chunk prVt`, `APP1`, `comment`...).
+    pub unit: String,
+    /// A gap the structure does not account for, rather than a named unit.
+    pub gap: bool,
+    /// Free text where a script is plausible (comments): also checked for JavaScript.
+    pub text: bool,
+}
+
+impl Region {
+    pub fn unit(ranges: Vec<(usize, usize)>, unit: impl Into<String>) -> Region {
+        Region {
+            ranges,
+            unit: unit.into(),
+            gap: false,
+            text: false,
+        }
+    }
+    pub fn gap(start: usize, end: usize) -> Region {
+        Region {
+            ranges: vec![(start, end)],
+            unit: String::new(),
+            gap: true,
+            text: false,
+        }
+    }
+    pub fn comment(ranges: Vec<(usize, usize)>, unit: impl Into<String>) -> Region {
+        Region {
+            text: true,
+            ..Region::unit(ranges, unit)
+        }
+    }
+}
+
+/// The outcome of walking one picture.
+#[derive(Debug, Clone, Default)]
+pub struct Walk {
+    /// One past the last byte that belongs to the picture.
+    pub end: usize,
+    /// The structure broke off (cut short, or bytes that cannot be this format).
+    pub truncated: bool,
+    /// When the structure broke inside a unit whose length could not be trusted, payloads may start
+    /// before `end`: the search begins here.
+    pub scan_from: Option<usize>,
+    pub regions: Vec<Region>,
+    /// Ranges after `end` that the picture declares as its own (MPF images, gain maps).
+    pub declared_images: Vec<(usize, usize)>,
+    /// The picture declares an appended video (Google/Samsung motion photo).
+    pub motion_photo: bool,
+}
+
+/// The container type from the first bytes.
+pub fn sniff_container(d: &[u8]) -> PicType {
+    if d.starts_with(b"\xff\xd8\xff") {
+        PicType::Jpg
+    } else if d.starts_with(png::SIGNATURE) {
+        PicType::Png
+    } else if d.starts_with(b"GIF87a") || d.starts_with(b"GIF89a") {
+        PicType::Gif
+    } else if d.len() >= 12 && &d[..4] == b"RIFF" && &d[8..12] == b"WEBP" {
+        PicType::Webp
+    } else if bmp::looks_like(d) {
+        PicType::Bmp
+    } else if tiff::looks_like(d) {
+        PicType::Tiff
+    } else if ico::looks_like(d) {
+        PicType::Ico
+    } else {
+        isobmff::pic_type(d).unwrap_or(PicType::Unknown)
+    }
+}
+
+pub fn walk(t: PicType, d: &[u8]) -> Walk {
+    match t {
+        PicType::Jpg => jpeg::walk(d),
+        PicType::Png => png::walk(d),
+        PicType::Gif => gif::walk(d),
+        PicType::Webp => riff::walk(d),
+        PicType::Bmp => bmp::walk(d),
+        PicType::Tiff => tiff::walk(d),
+        PicType::Ico => ico::walk(d),
+        PicType::Heic | PicType::Avif => isobmff::walk(d),
+        PicType::Unknown => Walk::default(),
+    }
+}
+
+/// A picture starting at `d[0]`, strictly (used for appended and embedded pictures): its kind and
+/// structural length.
+pub fn sniff_image(d: &[u8]) -> Option<(PayloadKind, usize)> {
+    let t = sniff_container(d);
+    let kind = match t {
+        PicType::Jpg if d.len() > 4 && d[3] >= 0xc0 && d[3] != 0xff => PayloadKind::Jpeg,
+        PicType::Png if d.get(12..16) == Some(b"IHDR") => PayloadKind::Png,
+        PicType::Gif => PayloadKind::Gif,
+        PicType::Webp => PayloadKind::Webp,
+        PicType::Bmp => PayloadKind::Bmp,
+        PicType::Tiff => PayloadKind::Tiff,
+        PicType::Ico => PayloadKind::Ico,
+        PicType::Heic => PayloadKind::Heic,
+        PicType::Avif => PayloadKind::Avif,
+        _ => return None,
+    };
+    let w = walk(t, d);
+    // A picture that breaks off at once is a coincidence of magic bytes, not a picture.
+    (w.end > 16 && !(w.truncated && w.end < 64)).then_some((kind, w.end))
+}

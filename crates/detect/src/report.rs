@@ -1,0 +1,209 @@
+//! What the detector reports: Tencent's fields plus every finding.
+use std::fmt;
+
+/// The container type of the inspected object, spelled as Tencent's `PicType`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PicType {
+    Jpg,
+    Png,
+    Gif,
+    Webp,
+    Bmp,
+    Tiff,
+    Heic,
+    Avif,
+    Ico,
+    Unknown,
+}
+
+impl PicType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PicType::Jpg => "jpg",
+            PicType::Png => "png",
+            PicType::Gif => "gif",
+            PicType::Webp => "webp",
+            PicType::Bmp => "bmp",
+            PicType::Tiff => "tiff",
+            PicType::Heic => "heic",
+            PicType::Avif => "avif",
+            PicType::Ico => "ico",
+            PicType::Unknown => "unknown",
+        }
+    }
+}
+
+impl fmt::Display for PicType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a hidden payload is. `as_str` gives the `SuspiciousType` spelling (`MPEG-TS` as Tencent).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PayloadKind {
+    MpegTs,
+    Mp4,
+    Flv,
+    Mkv,
+    WebM,
+    Avi,
+    Mp3,
+    Aac,
+    Ogg,
+    Flac,
+    Wav,
+    Zip,
+    Rar,
+    SevenZip,
+    Gzip,
+    Bzip2,
+    Xz,
+    Zstd,
+    Tar,
+    Pdf,
+    Elf,
+    Pe,
+    MachO,
+    Php,
+    Html,
+    JavaScript,
+    Jpeg,
+    Png,
+    Gif,
+    Webp,
+    Bmp,
+    Tiff,
+    Heic,
+    Avif,
+    Ico,
+    Unknown,
+}
+
+impl PayloadKind {
+    pub fn as_str(self) -> &'static str {
+        use PayloadKind::*;
+        match self {
+            MpegTs => "MPEG-TS",
+            Mp4 => "MP4",
+            Flv => "FLV",
+            Mkv => "MKV",
+            WebM => "WebM",
+            Avi => "AVI",
+            Mp3 => "MP3",
+            Aac => "AAC",
+            Ogg => "OGG",
+            Flac => "FLAC",
+            Wav => "WAV",
+            Zip => "ZIP",
+            Rar => "RAR",
+            SevenZip => "7Z",
+            Gzip => "GZIP",
+            Bzip2 => "BZIP2",
+            Xz => "XZ",
+            Zstd => "ZSTD",
+            Tar => "TAR",
+            Pdf => "PDF",
+            Elf => "ELF",
+            Pe => "PE",
+            MachO => "Mach-O",
+            Php => "PHP",
+            Html => "HTML",
+            JavaScript => "JavaScript",
+            Jpeg => "JPEG",
+            Png => "PNG",
+            Gif => "GIF",
+            Webp => "WebP",
+            Bmp => "BMP",
+            Tiff => "TIFF",
+            Heic => "HEIC",
+            Avif => "AVIF",
+            Ico => "ICO",
+            Unknown => "Unknown",
+        }
+    }
+
+    /// Another picture inside or after a picture.
+    pub fn is_image(self) -> bool {
+        use PayloadKind::*;
+        matches!(
+            self,
+            Jpeg | Png | Gif | Webp | Bmp | Tiff | Heic | Avif | Ico
+        )
+    }
+}
+
+impl fmt::Display for PayloadKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a finding sits relative to the picture's structure.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Location {
+    /// After the picture's structural end (also after zero padding or a truncated picture).
+    AfterImage,
+    /// The object is not a picture at all, or only its signature is: the payload is the file.
+    WholeFile,
+    /// Inside a named structural unit: a PNG chunk type, a JPEG marker (`APP1`, `COM`), a GIF
+    /// extension, a RIFF chunk, an ISO-BMFF box.
+    Inside(String),
+    /// In bytes the structure does not account for, before its end (a BMP header/pixel gap, a TIFF
+    /// hole, junk between JPEG segments).
+    Gap,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::AfterImage => f.write_str("after image"),
+            Location::WholeFile => f.write_str("whole file"),
+            Location::Inside(unit) => write!(f, "inside {unit}"),
+            Location::Gap => f.write_str("gap in structure"),
+        }
+    }
+}
+
+/// One payload found in the object. Offsets are absolute; `end` is inclusive as in Tencent's
+/// `SuspiciousEndByte`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    pub begin: u64,
+    pub end: u64,
+    pub kind: PayloadKind,
+    pub location: Location,
+    /// The picture's own metadata declares this payload (a motion photo's video).
+    pub declared: bool,
+}
+
+impl Finding {
+    pub fn size(&self) -> u64 {
+        self.end + 1 - self.begin
+    }
+}
+
+/// The detector's answer for one object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Report {
+    /// Size of the whole object in bytes (Tencent's `PicSize`).
+    pub pic_size: u64,
+    pub pic_type: PicType,
+    /// Offset one past the picture's last structural byte.
+    pub image_end: u64,
+    /// The picture's structure ends early or is corrupt.
+    pub truncated: bool,
+    /// Every payload, in file order.
+    pub findings: Vec<Finding>,
+}
+
+impl Report {
+    pub fn suspicious(&self) -> bool {
+        !self.findings.is_empty()
+    }
+
+    /// The payload Tencent's `Suspicious*` fields describe: the first in the file.
+    pub fn primary(&self) -> Option<&Finding> {
+        self.findings.first()
+    }
+}

@@ -1,0 +1,214 @@
+//! How one scanned object is written: JSON Lines (Tencent's sync JSON spelling plus findings),
+//! Tencent's `ProcessResult` XML, or a table for people.
+use std::io::{self, Write};
+
+use serde::Serialize;
+use stowaway_detect::{Finding, Report};
+
+/// Tencent's synchronous ImageInspect JSON (`picSize`, ...), plus Stowaway's extras.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncJson<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<&'a str>,
+    pub pic_size: u64,
+    pub pic_type: &'static str,
+    pub suspicious: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suspicious_begin_byte: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suspicious_end_byte: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suspicious_size: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suspicious_type: Option<&'static str>,
+    pub image_end: u64,
+    pub truncated: bool,
+    pub findings: Vec<FindingJson>,
+}
+
+#[derive(Serialize)]
+pub struct FindingJson {
+    pub begin: u64,
+    pub end: u64,
+    pub size: u64,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub location: String,
+    pub declared: bool,
+}
+
+impl From<&Finding> for FindingJson {
+    fn from(f: &Finding) -> Self {
+        FindingJson {
+            begin: f.begin,
+            end: f.end,
+            size: f.size(),
+            kind: f.kind.as_str(),
+            location: f.location.to_string(),
+            declared: f.declared,
+        }
+    }
+}
+
+impl<'a> SyncJson<'a> {
+    pub fn new(path: Option<&'a str>, r: &Report) -> Self {
+        let p = r.primary();
+        SyncJson {
+            path,
+            pic_size: r.pic_size,
+            pic_type: r.pic_type.as_str(),
+            suspicious: r.suspicious(),
+            suspicious_begin_byte: p.map(|f| f.begin),
+            suspicious_end_byte: p.map(|f| f.end),
+            suspicious_size: p.map(|f| f.size()),
+            suspicious_type: p.map(|f| f.kind.as_str()),
+            image_end: r.image_end,
+            truncated: r.truncated,
+            findings: r.findings.iter().map(FindingJson::from).collect(),
+        }
+    }
+}
+
+/// Tencent's `ProcessResult` element (async job result and callbacks use the same shape).
+#[derive(Serialize)]
+#[serde(rename = "ProcessResult", rename_all = "PascalCase")]
+pub struct ProcessResult {
+    pub pic_size: u64,
+    pub pic_type: &'static str,
+    pub suspicious: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suspicious_begin_byte: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suspicious_end_byte: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suspicious_size: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suspicious_type: Option<&'static str>,
+}
+
+impl From<&Report> for ProcessResult {
+    fn from(r: &Report) -> Self {
+        let p = r.primary();
+        ProcessResult {
+            pic_size: r.pic_size,
+            pic_type: r.pic_type.as_str(),
+            suspicious: r.suspicious(),
+            suspicious_begin_byte: p.map(|f| f.begin),
+            suspicious_end_byte: p.map(|f| f.end),
+            suspicious_size: p.map(|f| f.size()),
+            suspicious_type: p.map(|f| f.kind.as_str()),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Xml,
+}
+
+/// Writes results in one format; `finish` closes the document where the format needs it.
+pub struct Writer<W: Write> {
+    out: W,
+    format: Format,
+    started: bool,
+}
+
+impl<W: Write> Writer<W> {
+    pub fn new(out: W, format: Format) -> Self {
+        Writer {
+            out,
+            format,
+            started: false,
+        }
+    }
+
+    fn start(&mut self) -> io::Result<()> {
+        if !self.started {
+            self.started = true;
+            match self.format {
+                Format::Xml => writeln!(self.out, "<Results>")?,
+                Format::Table => writeln!(
+                    self.out,
+                    "{:<10} {:<7} {:>12}  {:<10} {:>23}  PATH",
+                    "STATUS", "TYPE", "SIZE", "PAYLOAD", "BYTES"
+                )?,
+                Format::Json => {}
+            }
+        }
+        Ok(())
+    }
+
+    pub fn report(&mut self, path: &str, r: &Report) -> io::Result<()> {
+        self.start()?;
+        match self.format {
+            Format::Json => {
+                serde_json::to_writer(&mut self.out, &SyncJson::new(Some(path), r))?;
+                writeln!(self.out)
+            }
+            Format::Xml => {
+                let body =
+                    quick_xml::se::to_string(&ProcessResult::from(r)).map_err(io::Error::other)?;
+                writeln!(
+                    self.out,
+                    "<Result><Path>{}</Path>{body}</Result>",
+                    xml_escape(path)
+                )
+            }
+            Format::Table => {
+                let (status, payload, bytes) = match r.primary() {
+                    Some(f) => (
+                        if f.declared { "declared" } else { "SUSPICIOUS" },
+                        f.kind.as_str(),
+                        format!("{}-{}", f.begin, f.end),
+                    ),
+                    None => ("clean", "-", "-".to_string()),
+                };
+                writeln!(
+                    self.out,
+                    "{status:<10} {:<7} {:>12}  {payload:<10} {bytes:>23}  {path}",
+                    r.pic_type.as_str(),
+                    r.pic_size
+                )
+            }
+        }
+    }
+
+    pub fn error(&mut self, path: &str, message: &str) -> io::Result<()> {
+        self.start()?;
+        match self.format {
+            Format::Json => {
+                serde_json::to_writer(
+                    &mut self.out,
+                    &serde_json::json!({ "path": path, "error": message }),
+                )?;
+                writeln!(self.out)
+            }
+            Format::Xml => writeln!(
+                self.out,
+                "<Result><Path>{}</Path><Error>{}</Error></Result>",
+                xml_escape(path),
+                xml_escape(message)
+            ),
+            Format::Table => writeln!(
+                self.out,
+                "{:<10} {:<7} {:>12}  {:<10} {:>23}  {path}: {message}",
+                "ERROR", "-", "-", "-", "-"
+            ),
+        }
+    }
+
+    pub fn finish(mut self) -> io::Result<()> {
+        self.start()?;
+        if self.format == Format::Xml {
+            writeln!(self.out, "</Results>")?;
+        }
+        self.out.flush()
+    }
+}
+
+fn xml_escape(s: &str) -> String {
+    quick_xml::escape::escape(s).into_owned()
+}
