@@ -5,39 +5,27 @@ pub fn u8_at(d: &[u8], off: usize) -> Option<u8> {
 }
 
 pub fn be16(d: &[u8], off: usize) -> Option<u16> {
-    Some(u16::from_be_bytes(
-        d.get(off..off.checked_add(2)?)?.try_into().ok()?,
-    ))
+    Some(u16::from_be_bytes(d.get(off..off.checked_add(2)?)?.try_into().ok()?))
 }
 
 pub fn le16(d: &[u8], off: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(
-        d.get(off..off.checked_add(2)?)?.try_into().ok()?,
-    ))
+    Some(u16::from_le_bytes(d.get(off..off.checked_add(2)?)?.try_into().ok()?))
 }
 
 pub fn be32(d: &[u8], off: usize) -> Option<u32> {
-    Some(u32::from_be_bytes(
-        d.get(off..off.checked_add(4)?)?.try_into().ok()?,
-    ))
+    Some(u32::from_be_bytes(d.get(off..off.checked_add(4)?)?.try_into().ok()?))
 }
 
 pub fn le32(d: &[u8], off: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(
-        d.get(off..off.checked_add(4)?)?.try_into().ok()?,
-    ))
+    Some(u32::from_le_bytes(d.get(off..off.checked_add(4)?)?.try_into().ok()?))
 }
 
 pub fn be64(d: &[u8], off: usize) -> Option<u64> {
-    Some(u64::from_be_bytes(
-        d.get(off..off.checked_add(8)?)?.try_into().ok()?,
-    ))
+    Some(u64::from_be_bytes(d.get(off..off.checked_add(8)?)?.try_into().ok()?))
 }
 
 pub fn le64(d: &[u8], off: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(
-        d.get(off..off.checked_add(8)?)?.try_into().ok()?,
-    ))
+    Some(u64::from_le_bytes(d.get(off..off.checked_add(8)?)?.try_into().ok()?))
 }
 
 /// Endian-aware reads for TIFF-like structures.
@@ -81,8 +69,7 @@ pub fn starts_with_at(d: &[u8], off: usize, pat: &[u8]) -> bool {
 
 /// Case-insensitive prefix test for ASCII patterns.
 pub fn starts_with_ci(d: &[u8], off: usize, pat: &[u8]) -> bool {
-    d.get(off..off + pat.len())
-        .is_some_and(|s| s.eq_ignore_ascii_case(pat))
+    d.get(off..off + pat.len()).is_some_and(|s| s.eq_ignore_ascii_case(pat))
 }
 
 pub fn is_zero(d: &[u8]) -> bool {
@@ -94,9 +81,6 @@ pub fn mostly_text(d: &[u8]) -> bool {
     if d.is_empty() {
         return false;
     }
-    let bad = d
-        .iter()
-        .filter(|&&b| b < 0x09 || (b > 0x0d && b < 0x20) || b == 0x7f)
-        .count();
+    let bad = d.iter().filter(|&&b| b < 0x09 || (b > 0x0d && b < 0x20) || b == 0x7f).count();
     bad * 50 <= d.len()
 }

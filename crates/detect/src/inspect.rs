@@ -13,10 +13,7 @@ pub fn inspect(d: &[u8]) -> Report {
     let pic_type = formats::sniff_container(d);
     if pic_type == PicType::Unknown {
         // Not a picture: whatever it is, is the file (a TS or ZIP renamed `.png`).
-        let walk = formats::Walk {
-            end: d.len(),
-            ..Default::default()
-        };
+        let walk = formats::Walk { end: d.len(), ..Default::default() };
         let mut findings = tail_findings(d, 0, d.len(), &walk, Location::WholeFile);
         let head = &d[..d.len().min(4096)];
         if findings.is_empty() && mostly_text(head) && looks_like_javascript(head) {
@@ -29,13 +26,7 @@ pub fn inspect(d: &[u8]) -> Report {
                 declared: false,
             });
         }
-        return Report {
-            pic_size: d.len() as u64,
-            pic_type,
-            image_end: 0,
-            truncated: false,
-            findings,
-        };
+        return Report { pic_size: d.len() as u64, pic_type, image_end: 0, truncated: false, findings };
     }
     let walk = formats::walk(pic_type, d);
     let mut findings = Vec::new();
@@ -44,10 +35,7 @@ pub fn inspect(d: &[u8]) -> Report {
     }
     let from = walk.scan_from.unwrap_or(walk.end).min(walk.end);
     for f in tail_findings(d, from, walk.end, &walk, Location::AfterImage) {
-        if !findings
-            .iter()
-            .any(|g| g.begin <= f.begin && f.begin <= g.end)
-        {
+        if !findings.iter().any(|g| g.begin <= f.begin && f.begin <= g.end) {
             findings.push(f);
         }
     }

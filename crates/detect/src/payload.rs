@@ -58,9 +58,7 @@ pub fn identify(d: &[u8], p: usize) -> Option<Ident> {
         b'R' => riff(d, p).or_else(|| rar(d, p)),
         b'I' => id3(d, p).or_else(|| image(d, p)),
         b'M' => pe(d, p).or_else(|| image(d, p)),
-        0xff => image(d, p)
-            .or_else(|| adts(d, p))
-            .or_else(|| mpeg_audio(d, p)),
+        0xff => image(d, p).or_else(|| adts(d, p)).or_else(|| mpeg_audio(d, p)),
         b'O' => ogg(d, p),
         b'f' => flac(d, p),
         b'P' => zip(d, p),
@@ -119,13 +117,16 @@ fn ts_run(d: &[u8], sync: usize, pkt: usize) -> Option<usize> {
     if n < need {
         return None;
     }
+    // A run of one repeated byte (a table of 0x47 in metadata) is not a stream.
+    let first = slice(d, sync, pkt.min(d.len() - sync))?;
+    if first.iter().all(|&b| b == 0x47) {
+        return None;
+    }
     Some((n * pkt).min(d.len() - (sync - head)))
 }
 
 fn printable4(t: &[u8]) -> bool {
-    t.len() == 4
-        && t.iter()
-            .all(|&c| c.is_ascii_alphanumeric() || c == b' ' || c == b'-')
+    t.len() == 4 && t.iter().all(|&c| c.is_ascii_alphanumeric() || c == b' ' || c == b'-')
 }
 
 /// Length of the chain of plausible ISO-BMFF boxes starting at `p`.
@@ -171,9 +172,7 @@ fn brand_kind(d: &[u8], p: usize, size: usize) -> PayloadKind {
     while q + 4 <= p + size && q + 4 <= d.len() {
         match &d[q..q + 4] {
             b"avif" | b"avis" => return K::Avif,
-            b"heic" | b"heix" | b"heim" | b"heis" | b"hevc" | b"hevx" | b"mif1" | b"msf1" => {
-                kind = K::Heic
-            }
+            b"heic" | b"heix" | b"heim" | b"heis" | b"hevc" | b"hevx" | b"mif1" | b"msf1" => kind = K::Heic,
             _ => {}
         }
         q += if q == p + 8 { 8 } else { 4 }; // skip minor_version after major_brand
@@ -188,11 +187,7 @@ fn iso_bmff(d: &[u8], p: usize) -> Option<Ident> {
             if !(16..=1024).contains(&size) || size % 4 != 0 || !printable4(slice(d, p + 8, 4)?) {
                 return None;
             }
-            let kind = if &ty == b"ftyp" {
-                brand_kind(d, p, size)
-            } else {
-                K::Mp4
-            };
+            let kind = if &ty == b"ftyp" { brand_kind(d, p, size) } else { K::Mp4 };
             if matches!(kind, K::Heic | K::Avif) {
                 let end = formats::isobmff::extent(&d[p..]);
                 return Ident::new(kind, p, Some(end));
@@ -202,17 +197,10 @@ fn iso_bmff(d: &[u8], p: usize) -> Option<Ident> {
         b"moov" | b"moof" => {
             let (_, child) = box_header(d, p + 8)?;
             let ok = match &ty {
-                b"moov" => matches!(
-                    &child,
-                    b"mvhd" | b"prfl" | b"cmov" | b"trak" | b"udta" | b"meta"
-                ),
+                b"moov" => matches!(&child, b"mvhd" | b"prfl" | b"cmov" | b"trak" | b"udta" | b"meta"),
                 _ => &child == b"mfhd",
             };
-            ok.then(|| Ident {
-                kind: K::Mp4,
-                begin: p,
-                len: Some(box_chain(d, p)),
-            })
+            ok.then(|| Ident { kind: K::Mp4, begin: p, len: Some(box_chain(d, p)) })
         }
         b"mdat" | b"free" | b"skip" | b"wide" => {
             // Weak alone: accept only when followed by the rest of a movie.
@@ -271,7 +259,7 @@ fn matroska(d: &[u8], p: usize) -> Option<Ident> {
         return None;
     }
     let (hsize, hlen) = vint(d, p + 4)?;
-    let header = slice(d, p + 4 + hlen, (hsize as usize).min(64))?;
+    let header = slice(d, p + 4 + hlen, (hsize.min(64)) as usize)?;
     let kind = if memchr::memmem::find(header, b"webm").is_some() {
         K::WebM
     } else if memchr::memmem::find(header, b"matroska").is_some() {
@@ -279,11 +267,11 @@ fn matroska(d: &[u8], p: usize) -> Option<Ident> {
     } else {
         return None;
     };
-    let seg = p + 4 + hlen + hsize as usize;
+    let seg = (p + 4 + hlen).checked_add(usize::try_from(hsize).ok()?)?;
     let len = if starts_with_at(d, seg, b"\x18\x53\x80\x67") {
         vint(d, seg + 4).and_then(|(size, slen)| {
             let unknown = size == (1u64 << (7 * slen)) - 1;
-            let end = (seg + 4 + slen).checked_add(size as usize)?;
+            let end = (seg + 4 + slen).checked_add(usize::try_from(size).ok()?)?;
             (!unknown && end <= d.len()).then_some(end - p)
         })
     } else {
@@ -317,11 +305,7 @@ fn id3(d: &[u8], p: usize) -> Option<Ident> {
         && h[4] != 0xff
         && h[5] & 0x0f == 0
         && h[6..10].iter().all(|&b| b < 0x80);
-    ok.then_some(Ident {
-        kind: K::Mp3,
-        begin: p,
-        len: None,
-    })
+    ok.then_some(Ident { kind: K::Mp3, begin: p, len: None })
 }
 
 /// Three consecutive MPEG-1/2 audio frames with consistent headers.
@@ -339,39 +323,19 @@ fn mpeg_audio(d: &[u8], p: usize) -> Option<Ident> {
             return None;
         }
         const BR_V1: [[u32; 16]; 3] = [
-            [
-                0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 0,
-            ],
-            [
-                0, 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 0,
-            ],
-            [
-                0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448, 0,
-            ],
+            [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 0],
+            [0, 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 0],
+            [0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448, 0],
         ];
         const BR_V2: [[u32; 16]; 3] = [
-            [
-                0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160, 0,
-            ],
-            [
-                0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160, 0,
-            ],
-            [
-                0, 32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256, 0,
-            ],
+            [0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160, 0],
+            [0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160, 0],
+            [0, 32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256, 0],
         ];
-        const SR: [[u32; 3]; 4] = [
-            [11025, 12000, 8000],
-            [0, 0, 0],
-            [22050, 24000, 16000],
-            [44100, 48000, 32000],
-        ];
+        const SR: [[u32; 3]; 4] =
+            [[11025, 12000, 8000], [0, 0, 0], [22050, 24000, 16000], [44100, 48000, 32000]];
         let li = (layer - 1) as usize; // 0: III, 1: II, 2: I
-        let br = if version == 3 {
-            BR_V1[li][br_idx]
-        } else {
-            BR_V2[li][br_idx]
-        } * 1000;
+        let br = if version == 3 { BR_V1[li][br_idx] } else { BR_V2[li][br_idx] } * 1000;
         let sr = SR[version as usize][sr_idx];
         let pad = (h >> 9) & 1;
         let len = match layer {
@@ -384,11 +348,7 @@ fn mpeg_audio(d: &[u8], p: usize) -> Option<Ident> {
     let (l1, k1) = frame(d, p)?;
     let (l2, k2) = frame(d, p + l1)?;
     let (_, k3) = frame(d, p + l1 + l2)?;
-    (k1 == k2 && k2 == k3).then_some(Ident {
-        kind: K::Mp3,
-        begin: p,
-        len: None,
-    })
+    (k1 == k2 && k2 == k3).then_some(Ident { kind: K::Mp3, begin: p, len: None })
 }
 
 /// Three consecutive AAC ADTS frames.
@@ -404,11 +364,7 @@ fn adts(d: &[u8], p: usize) -> Option<Ident> {
     let (l1, k1) = frame(d, p)?;
     let (l2, k2) = frame(d, p + l1)?;
     let (_, k3) = frame(d, p + l1 + l2)?;
-    (k1 == k2 && k2 == k3).then_some(Ident {
-        kind: K::Aac,
-        begin: p,
-        len: None,
-    })
+    (k1 == k2 && k2 == k3).then_some(Ident { kind: K::Aac, begin: p, len: None })
 }
 
 fn ogg(d: &[u8], p: usize) -> Option<Ident> {
@@ -428,14 +384,8 @@ fn ogg(d: &[u8], p: usize) -> Option<Ident> {
 }
 
 fn flac(d: &[u8], p: usize) -> Option<Ident> {
-    let ok = starts_with_at(d, p, b"fLaC")
-        && d.get(p + 4)? & 0x7f == 0
-        && be32(d, p + 4)? & 0xff_ffff == 34;
-    ok.then_some(Ident {
-        kind: K::Flac,
-        begin: p,
-        len: None,
-    })
+    let ok = starts_with_at(d, p, b"fLaC") && d.get(p + 4)? & 0x7f == 0 && be32(d, p + 4)? & 0xff_ffff == 34;
+    ok.then_some(Ident { kind: K::Flac, begin: p, len: None })
 }
 
 fn zip(d: &[u8], p: usize) -> Option<Ident> {
@@ -444,11 +394,7 @@ fn zip(d: &[u8], p: usize) -> Option<Ident> {
         // An empty archive: only the end-of-central-directory record.
         let ok = h[4..20].iter().all(|&b| b == 0);
         let len = 22 + le16(h, 20)? as usize;
-        return ok.then_some(Ident {
-            kind: K::Zip,
-            begin: p,
-            len: Some(len.min(d.len() - p)),
-        });
+        return ok.then_some(Ident { kind: K::Zip, begin: p, len: Some(len.min(d.len() - p)) });
     }
     if &h[..4] != b"PK\x03\x04" {
         return None;
@@ -457,14 +403,8 @@ fn zip(d: &[u8], p: usize) -> Option<Ident> {
     let method = le16(h, 8)?;
     let name_len = le16(h, 26)? as usize;
     let extra_len = le16(h, 28)? as usize;
-    let methods = [
-        0u16, 1, 2, 3, 4, 5, 6, 8, 9, 10, 12, 14, 18, 19, 93, 95, 96, 97, 98, 99,
-    ];
-    if version > 100
-        || !methods.contains(&method)
-        || !(1..=1024).contains(&name_len)
-        || extra_len > 8192
-    {
+    let methods = [0u16, 1, 2, 3, 4, 5, 6, 8, 9, 10, 12, 14, 18, 19, 93, 95, 96, 97, 98, 99];
+    if version > 100 || !methods.contains(&method) || !(1..=1024).contains(&name_len) || extra_len > 8192 {
         return None;
     }
     let name = slice(d, p + 30, name_len)?;
@@ -482,11 +422,7 @@ fn zip(d: &[u8], p: usize) -> Option<Ident> {
 fn rar(d: &[u8], p: usize) -> Option<Ident> {
     let v4 = starts_with_at(d, p, b"Rar!\x1a\x07\x00");
     let v5 = starts_with_at(d, p, b"Rar!\x1a\x07\x01\x00");
-    (v4 || v5).then_some(Ident {
-        kind: K::Rar,
-        begin: p,
-        len: None,
-    })
+    (v4 || v5).then_some(Ident { kind: K::Rar, begin: p, len: None })
 }
 
 fn seven_zip(d: &[u8], p: usize) -> Option<Ident> {
@@ -508,11 +444,7 @@ fn gzip(d: &[u8], p: usize) -> Option<Ident> {
         && h[3] & 0xe0 == 0
         && matches!(h[8], 0 | 2 | 4)
         && (h[9] <= 13 || h[9] == 255);
-    ok.then_some(Ident {
-        kind: K::Gzip,
-        begin: p,
-        len: None,
-    })
+    ok.then_some(Ident { kind: K::Gzip, begin: p, len: None })
 }
 
 fn bzip2(d: &[u8], p: usize) -> Option<Ident> {
@@ -520,11 +452,7 @@ fn bzip2(d: &[u8], p: usize) -> Option<Ident> {
         && (b'1'..=b'9').contains(d.get(p + 3)?)
         && (starts_with_at(d, p + 4, b"\x31\x41\x59\x26\x53\x59")
             || starts_with_at(d, p + 4, b"\x17\x72\x45\x38\x50\x90"));
-    ok.then_some(Ident {
-        kind: K::Bzip2,
-        begin: p,
-        len: None,
-    })
+    ok.then_some(Ident { kind: K::Bzip2, begin: p, len: None })
 }
 
 fn xz(d: &[u8], p: usize) -> Option<Ident> {
@@ -533,27 +461,16 @@ fn xz(d: &[u8], p: usize) -> Option<Ident> {
     }
     let flags = slice(d, p + 6, 2)?;
     let ok = flags[0] == 0 && flags[1] & 0xf0 == 0 && le32(d, p + 8)? == crc32(flags);
-    ok.then_some(Ident {
-        kind: K::Xz,
-        begin: p,
-        len: None,
-    })
+    ok.then_some(Ident { kind: K::Xz, begin: p, len: None })
 }
 
 fn zstd(d: &[u8], p: usize) -> Option<Ident> {
     let ok = starts_with_at(d, p, b"\x28\xb5\x2f\xfd") && d.get(p + 4)? & 0x08 == 0;
-    ok.then_some(Ident {
-        kind: K::Zstd,
-        begin: p,
-        len: None,
-    })
+    ok.then_some(Ident { kind: K::Zstd, begin: p, len: None })
 }
 
 fn octal(field: &[u8]) -> Option<u64> {
-    let s = field
-        .iter()
-        .skip_while(|&&b| b == b' ')
-        .take_while(|&&b| (b'0'..=b'7').contains(&b));
+    let s = field.iter().skip_while(|&&b| b == b' ').take_while(|&&b| (b'0'..=b'7').contains(&b));
     let mut v: u64 = 0;
     let mut n = 0;
     for &b in s {
@@ -567,17 +484,8 @@ fn tar_header_ok(h: &[u8]) -> bool {
     let Some(sum) = octal(&h[148..156]) else {
         return false;
     };
-    let computed: u64 = h
-        .iter()
-        .enumerate()
-        .map(|(i, &b)| {
-            if (148..156).contains(&i) {
-                32
-            } else {
-                b as u64
-            }
-        })
-        .sum();
+    let computed: u64 =
+        h.iter().enumerate().map(|(i, &b)| if (148..156).contains(&i) { 32 } else { b as u64 }).sum();
     sum == computed
 }
 
@@ -597,9 +505,7 @@ fn tar(d: &[u8], p: usize) -> Option<Ident> {
             break;
         }
         let size = octal(&h[124..136]).unwrap_or(0) as usize;
-        q = q
-            .saturating_add(512)
-            .saturating_add(size.div_ceil(512) * 512);
+        q = q.saturating_add(512).saturating_add(size.div_ceil(512) * 512);
         if q >= d.len() {
             q = d.len();
             break;
@@ -632,44 +538,22 @@ fn elf(d: &[u8], p: usize) -> Option<Ident> {
     let e = Endian { little: h[5] == 1 };
     let wide = h[4] == 2;
     let (shoff, shentsize, shnum, phoff, phentsize, phnum) = if wide {
-        (
-            e.u64(h, 0x28)?,
-            e.u16(h, 0x3a)?,
-            e.u16(h, 0x3c)?,
-            e.u64(h, 0x20)?,
-            e.u16(h, 0x36)?,
-            e.u16(h, 0x38)?,
-        )
+        (e.u64(h, 0x28)?, e.u16(h, 0x3a)?, e.u16(h, 0x3c)?, e.u64(h, 0x20)?, e.u16(h, 0x36)?, e.u16(h, 0x38)?)
     } else {
         let w = |o| e.u32(h, o).map(u64::from);
-        (
-            w(0x20)?,
-            e.u16(h, 0x2e)?,
-            e.u16(h, 0x30)?,
-            w(0x1c)?,
-            e.u16(h, 0x2a)?,
-            e.u16(h, 0x2c)?,
-        )
+        (w(0x20)?, e.u16(h, 0x2e)?, e.u16(h, 0x30)?, w(0x1c)?, e.u16(h, 0x2a)?, e.u16(h, 0x2c)?)
     };
     let mut end = shoff.saturating_add(shentsize as u64 * shnum as u64);
     for i in 0..phnum.min(256) as u64 {
-        let ph = (p as u64)
-            .saturating_add(phoff)
-            .saturating_add(i * phentsize as u64) as usize;
+        let ph = (p as u64).saturating_add(phoff).saturating_add(i * phentsize as u64) as usize;
         let seg_end = if wide {
-            e.u64(d, ph + 8)
-                .zip(e.u64(d, ph + 32))
-                .map(|(o, s)| o.saturating_add(s))
+            e.u64(d, ph + 8).zip(e.u64(d, ph + 32)).map(|(o, s)| o.saturating_add(s))
         } else {
-            e.u32(d, ph + 4)
-                .zip(e.u32(d, ph + 16))
-                .map(|(o, s)| o as u64 + s as u64)
+            e.u32(d, ph + 4).zip(e.u32(d, ph + 16)).map(|(o, s)| o as u64 + s as u64)
         };
         end = end.max(seg_end.unwrap_or(0));
     }
-    let len = usize::try_from(end)
-        .ok()
-        .filter(|&l| l >= 64 && p + l <= d.len());
+    let len = usize::try_from(end).ok().filter(|&l| l >= 64 && p + l <= d.len());
     Ident::new(K::Elf, p, len)
 }
 
@@ -704,20 +588,13 @@ fn pe(d: &[u8], p: usize) -> Option<Ident> {
             end = end.max(off as u64 + size as u64);
         }
     }
-    let len = usize::try_from(end)
-        .ok()
-        .filter(|&l| l > 0 && p + l <= d.len());
+    let len = usize::try_from(end).ok().filter(|&l| l > 0 && p + l <= d.len());
     Ident::new(K::Pe, p, len)
 }
 
 fn mach_o(d: &[u8], p: usize) -> Option<Ident> {
     let magic = be32(d, p)?;
-    let cpu_ok = |c: u32| {
-        matches!(
-            c,
-            7 | 0x0100_0007 | 12 | 0x0100_000c | 0x0200_000c | 18 | 0x0100_0012
-        )
-    };
+    let cpu_ok = |c: u32| matches!(c, 7 | 0x0100_0007 | 12 | 0x0100_000c | 0x0200_000c | 18 | 0x0100_0012);
     if magic == 0xcafe_babe {
         // Fat binary; Java class files share the magic but have a version >= 45 here.
         let n = be32(d, p + 4)? as usize;
@@ -752,10 +629,7 @@ fn mach_o(d: &[u8], p: usize) -> Option<Ident> {
         };
         let seg = match kind {
             0x19 => e.u64(d, cmd + 40).zip(e.u64(d, cmd + 48)),
-            0x01 => e
-                .u32(d, cmd + 32)
-                .zip(e.u32(d, cmd + 36))
-                .map(|(o, s)| (o as u64, s as u64)),
+            0x01 => e.u32(d, cmd + 32).zip(e.u32(d, cmd + 36)).map(|(o, s)| (o as u64, s as u64)),
             _ => None,
         };
         if let Some((off, sz)) = seg {
@@ -766,9 +640,7 @@ fn mach_o(d: &[u8], p: usize) -> Option<Ident> {
         }
         cmd += size as usize;
     }
-    let len = usize::try_from(end)
-        .ok()
-        .filter(|&l| l > 0 && p + l <= d.len());
+    let len = usize::try_from(end).ok().filter(|&l| l > 0 && p + l <= d.len());
     Ident::new(K::MachO, p, len)
 }
 
@@ -779,22 +651,13 @@ fn markup(d: &[u8], p: usize) -> Option<Ident> {
     if starts_with_ci(d, p, b"<?php") && sep(after(5)) {
         return Ident::new(K::Php, p, Some(text_run(d, p)));
     }
-    if starts_with_at(d, p, b"<?=")
-        && after(3).is_some_and(|b| b.is_ascii_whitespace() || b == b'$')
-    {
+    if starts_with_at(d, p, b"<?=") && after(3).is_some_and(|b| b.is_ascii_whitespace() || b == b'$') {
         return Ident::new(K::Php, p, Some(text_run(d, p)));
     }
     if starts_with_ci(d, p, b"<!doctype html") {
         return Ident::new(K::Html, p, Some(text_run(d, p)));
     }
-    for tag in [
-        &b"<html"[..],
-        b"<script",
-        b"<iframe",
-        b"<body",
-        b"<object",
-        b"<embed",
-    ] {
+    for tag in [&b"<html"[..], b"<script", b"<iframe", b"<body", b"<object", b"<embed"] {
         if starts_with_ci(d, p, tag) && sep(after(tag.len())) {
             return Ident::new(K::Html, p, Some(text_run(d, p)));
         }
@@ -804,10 +667,7 @@ fn markup(d: &[u8], p: usize) -> Option<Ident> {
 
 /// Length of the run of text bytes at `p` (text payloads end at the first binary byte).
 pub fn text_run(d: &[u8], p: usize) -> usize {
-    d[p..]
-        .iter()
-        .position(|&b| b == 0 || (b < 0x09) || (b > 0x0d && b < 0x20))
-        .unwrap_or(d.len() - p)
+    d[p..].iter().position(|&b| b == 0 || (b < 0x09) || (b > 0x0d && b < 0x20)).unwrap_or(d.len() - p)
 }
 
 /// A region that is text and reads like a script: JavaScript has no magic bytes.
@@ -823,14 +683,8 @@ pub fn looks_like_javascript(text: &[u8]) -> bool {
         b"fetch(",
     ];
     let weak = [&b"var "[..], b"let ", b"const ", b"return ", b"});", b"();"];
-    let s = strong
-        .iter()
-        .filter(|k| memchr::memmem::find(text, k).is_some())
-        .count();
-    let w = weak
-        .iter()
-        .filter(|k| memchr::memmem::find(text, k).is_some())
-        .count();
+    let s = strong.iter().filter(|k| memchr::memmem::find(text, k).is_some()).count();
+    let w = weak.iter().filter(|k| memchr::memmem::find(text, k).is_some()).count();
     s >= 1 && s + w >= 2
 }
 
@@ -848,11 +702,7 @@ pub fn crc32(data: &[u8]) -> u32 {
             let mut c = i as u32;
             let mut k = 0;
             while k < 8 {
-                c = if c & 1 != 0 {
-                    0xedb8_8320 ^ (c >> 1)
-                } else {
-                    c >> 1
-                };
+                c = if c & 1 != 0 { 0xedb8_8320 ^ (c >> 1) } else { c >> 1 };
                 k += 1;
             }
             t[i] = c;
@@ -860,7 +710,5 @@ pub fn crc32(data: &[u8]) -> u32 {
         }
         t
     };
-    !data.iter().fold(!0u32, |c, &b| {
-        TABLE[((c ^ b as u32) & 0xff) as usize] ^ (c >> 8)
-    })
+    !data.iter().fold(!0u32, |c, &b| TABLE[((c ^ b as u32) & 0xff) as usize] ^ (c >> 8))
 }

@@ -126,10 +126,7 @@ impl PayloadKind {
     /// Another picture inside or after a picture.
     pub fn is_image(self) -> bool {
         use PayloadKind::*;
-        matches!(
-            self,
-            Jpeg | Png | Gif | Webp | Bmp | Tiff | Heic | Avif | Ico
-        )
+        matches!(self, Jpeg | Png | Gif | Webp | Bmp | Tiff | Heic | Avif | Ico)
     }
 }
 

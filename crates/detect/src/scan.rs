@@ -6,13 +6,7 @@ use crate::report::{Finding, Location, PayloadKind};
 
 /// The first payload whose signature lies in `d[from..to]` and that starts at or after `lower`.
 /// Pictures are skipped when `skip_images` (a thumbnail inside a picture is not hidden data).
-pub fn first_payload(
-    d: &[u8],
-    from: usize,
-    to: usize,
-    lower: usize,
-    skip_images: bool,
-) -> Option<Ident> {
+pub fn first_payload(d: &[u8], from: usize, to: usize, lower: usize, skip_images: bool) -> Option<Ident> {
     let to = to.min(d.len());
     let mut p = from;
     while p < to {
@@ -29,16 +23,14 @@ pub fn first_payload(
 
 /// Payloads inside one structural region of the picture.
 pub fn region_findings(d: &[u8], region: &Region, out: &mut Vec<Finding>) {
-    let location = if region.gap {
-        Location::Gap
-    } else {
-        Location::Inside(region.unit.clone())
-    };
+    let location = if region.gap { Location::Gap } else { Location::Inside(region.unit.clone()) };
     if let [(start, end)] = region.ranges[..] {
-        let end = end
-            .min(d.len())
-            .min(start.saturating_add(REGION_SCAN_LIMIT));
-        search(d, start, end, &location, region.text, |p| p, out);
+        let end = end.min(d.len()).min(start.saturating_add(REGION_SCAN_LIMIT));
+        if region.metadata {
+            markup(d, start, end, &location, out);
+        } else {
+            search(d, start, end, &location, region.text, |p| p, out);
+        }
         return;
     }
     // A stream split over several units: search the joined bytes, then map offsets back.
@@ -55,15 +47,20 @@ pub fn region_findings(d: &[u8], region: &Region, out: &mut Vec<Finding>) {
         let i = map.partition_point(|&(l, _)| l <= logical) - 1;
         map[i].1 + (logical - map[i].0)
     };
-    search(
-        &joined,
-        0,
-        joined.len(),
-        &location,
-        region.text,
-        to_file,
-        out,
-    );
+    search(&joined, 0, joined.len(), &location, region.text, to_file, out);
+}
+
+/// PHP or HTML inside metadata (a web shell in an EXIF field).
+fn markup(d: &[u8], start: usize, end: usize, location: &Location, out: &mut Vec<Finding>) {
+    for i in memchr::memchr_iter(b'<', &d[start..end]) {
+        let Some(id) = identify_candidate(d, start + i, start + i) else { continue };
+        if matches!(id.kind, PayloadKind::Php | PayloadKind::Html) {
+            let last = (id.begin + id.len.unwrap_or(1).max(1)).min(end) - 1;
+            let (begin, end) = (id.begin as u64, last as u64);
+            out.push(Finding { begin, end, kind: id.kind, location: location.clone(), declared: false });
+            return;
+        }
+    }
 }
 
 fn search(
@@ -101,11 +98,7 @@ fn search(
         let lead = body.iter().take_while(|b| b.is_ascii_whitespace()).count();
         let head = &body[lead..body.len().min(lead + 4096)];
         if mostly_text(head) && looks_like_javascript(head) {
-            push(
-                start + lead,
-                text_run(d, start + lead).min(end - start - lead),
-                PayloadKind::JavaScript,
-            );
+            push(start + lead, text_run(d, start + lead).min(end - start - lead), PayloadKind::JavaScript);
         }
     }
 }

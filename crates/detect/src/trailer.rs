@@ -13,9 +13,7 @@ fn metadata_trailer(d: &[u8]) -> Option<&'static str> {
     let tail = &d[d.len().saturating_sub(12)..];
     if d.ends_with(b"SEFT") {
         Some("Samsung SEF")
-    } else if memchr::memmem::find(tail, b"AXS!").is_some()
-        || memchr::memmem::find(tail, b"AXS*").is_some()
-    {
+    } else if memchr::memmem::find(tail, b"AXS!").is_some() || memchr::memmem::find(tail, b"AXS*").is_some() {
         Some("AFCP")
     } else if tail.len() == 12 && tail.starts_with(b"\xa1\xb2\xc3\xd4") {
         Some("FotoStation")
@@ -36,7 +34,9 @@ pub fn tail_findings(
     location: Location,
 ) -> Vec<Finding> {
     let mut out = Vec::new();
-    let vendor = metadata_trailer(d).is_some();
+    // TIFF offsets reach anywhere and in-place editors leave orphaned IFDs and strips behind, so
+    // only recognised payloads count after a TIFF.
+    let vendor = metadata_trailer(d).is_some() || walk.orphans_expected;
     let mut p = from;
     while p < d.len() {
         let next = first_payload(d, p, d.len(), p, false);
@@ -51,8 +51,8 @@ pub fn tail_findings(
         unknown_or_script(d, p.max(image_end), junk_end, vendor, &location, &mut out);
         let Some(id) = next else { break };
         let samsung = id.begin >= 16 && &d[id.begin - 16..id.begin] == b"MotionPhoto_Data";
-        let declared = id.kind == PayloadKind::Mp4
-            && (walk.motion_photo || samsung || (vendor && d.ends_with(b"SEFT")));
+        let declared =
+            id.kind == PayloadKind::Mp4 && (walk.motion_photo || samsung || (vendor && d.ends_with(b"SEFT")));
         let end = id.len.map_or(d.len(), |l| id.begin + l.max(1));
         out.push(Finding {
             begin: id.begin as u64,
@@ -93,10 +93,7 @@ fn unknown_or_script(
     let begin = from + first;
     let head = &d[begin..(begin + 4096).min(to)];
     let (kind, end) = if mostly_text(head) && looks_like_javascript(head) {
-        (
-            PayloadKind::JavaScript,
-            begin + text_run(d, begin).min(to - begin),
-        )
+        (PayloadKind::JavaScript, begin + text_run(d, begin).min(to - begin))
     } else {
         (PayloadKind::Unknown, to)
     };

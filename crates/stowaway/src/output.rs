@@ -118,11 +118,7 @@ pub struct Writer<W: Write> {
 
 impl<W: Write> Writer<W> {
     pub fn new(out: W, format: Format) -> Self {
-        Writer {
-            out,
-            format,
-            started: false,
-        }
+        Writer { out, format, started: false }
     }
 
     fn start(&mut self) -> io::Result<()> {
@@ -149,13 +145,8 @@ impl<W: Write> Writer<W> {
                 writeln!(self.out)
             }
             Format::Xml => {
-                let body =
-                    quick_xml::se::to_string(&ProcessResult::from(r)).map_err(io::Error::other)?;
-                writeln!(
-                    self.out,
-                    "<Result><Path>{}</Path>{body}</Result>",
-                    xml_escape(path)
-                )
+                let body = quick_xml::se::to_string(&ProcessResult::from(r)).map_err(io::Error::other)?;
+                writeln!(self.out, "<Result><Path>{}</Path>{body}</Result>", xml_escape(path))
             }
             Format::Table => {
                 let (status, payload, bytes) = match r.primary() {
@@ -180,10 +171,7 @@ impl<W: Write> Writer<W> {
         self.start()?;
         match self.format {
             Format::Json => {
-                serde_json::to_writer(
-                    &mut self.out,
-                    &serde_json::json!({ "path": path, "error": message }),
-                )?;
+                serde_json::to_writer(&mut self.out, &serde_json::json!({ "path": path, "error": message }))?;
                 writeln!(self.out)
             }
             Format::Xml => writeln!(

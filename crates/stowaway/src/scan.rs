@@ -43,8 +43,7 @@ fn collect(path: &Path, out: &mut Vec<Result<PathBuf, (PathBuf, io::Error)>>) {
                 let mut children: Vec<_> = entries.filter_map(|e| e.ok()).collect();
                 children.sort_by_key(|e| e.file_name());
                 for e in children {
-                    let is_link_dir =
-                        e.file_type().is_ok_and(|t| t.is_symlink()) && e.path().is_dir();
+                    let is_link_dir = e.file_type().is_ok_and(|t| t.is_symlink()) && e.path().is_dir();
                     if !is_link_dir {
                         collect(&e.path(), out);
                     }
@@ -109,10 +108,8 @@ pub fn run(args: ScanArgs) -> ExitCode {
         collect(p, &mut items);
     }
     let total = items.len();
-    let threads = args
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
+    let threads =
+        args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
     let next = AtomicUsize::new(0);
     let (tx, rx) = mpsc::channel::<(usize, String, io::Result<Report>)>();
     let stdout = io::stdout();
@@ -132,11 +129,7 @@ pub fn run(args: ScanArgs) -> ExitCode {
                 let Some(item) = items.get(i) else { break };
                 let msg = match item {
                     Ok(p) => (i, p.display().to_string(), inspect_path(p)),
-                    Err((p, e)) => (
-                        i,
-                        p.display().to_string(),
-                        Err(io::Error::new(e.kind(), e.to_string())),
-                    ),
+                    Err((p, e)) => (i, p.display().to_string(), Err(io::Error::new(e.kind(), e.to_string()))),
                 };
                 if tx.send(msg).is_err() {
                     break;

@@ -24,11 +24,7 @@ fn rle_end(d: &[u8], mut p: usize, four: bool) -> Option<usize> {
             1 => return Some(p),
             2 => p += 2,
             count => {
-                let bytes = if four {
-                    (count as usize).div_ceil(2)
-                } else {
-                    count as usize
-                };
+                let bytes = if four { (count as usize).div_ceil(2) } else { count as usize };
                 p += bytes + (bytes & 1);
             }
         }
@@ -41,14 +37,7 @@ pub fn walk(d: &[u8]) -> Walk {
     let dib = le32(d, 14).unwrap_or(0) as usize;
     let (width, height, bpp, compression, image_size, clr_used) = if dib == 12 {
         let h = le16(d, 20).unwrap_or(0) as i64;
-        (
-            le16(d, 18).unwrap_or(0) as i64,
-            h,
-            le16(d, 24).unwrap_or(0),
-            0,
-            0,
-            0,
-        )
+        (le16(d, 18).unwrap_or(0) as i64, h, le16(d, 24).unwrap_or(0), 0, 0, 0)
     } else {
         let w_ = le32(d, 18).unwrap_or(0) as i32 as i64;
         let h = le32(d, 22).unwrap_or(0) as i32 as i64;
@@ -75,33 +64,28 @@ pub fn walk(d: &[u8]) -> Walk {
         0
     };
     let header_end = 14 + dib + masks + colors * entry;
+    // Decoders read pixels after the palette when bfOffBits points into it (a common writer bug).
+    let off_bits = if off_bits < header_end && header_end <= d.len() { header_end } else { off_bits };
 
     let pixels: Option<usize> = match compression {
         0 | 3 | 6 => {
             let row = (bpp as u64 * width.unsigned_abs()).div_ceil(32) * 4;
             usize::try_from(row.saturating_mul(height.unsigned_abs())).ok()
         }
-        1 | 2 => rle_end(d, off_bits, compression == 2)
-            .map(|e| e - off_bits)
-            .or(Some(image_size as usize)),
-        4 | 5 => d
-            .get(off_bits..)
-            .and_then(super::sniff_image)
-            .map(|(_, len)| len)
-            .or(Some(image_size as usize)),
+        1 | 2 => rle_end(d, off_bits, compression == 2).map(|e| e - off_bits).or(Some(image_size as usize)),
+        4 | 5 => {
+            d.get(off_bits..).and_then(super::sniff_image).map(|(_, len)| len).or(Some(image_size as usize))
+        }
         _ => Some(image_size as usize),
     };
     let mut end = off_bits.saturating_add(pixels.unwrap_or(0));
     // A v5 header may place an ICC profile (offset from the info header) after the pixels.
-    if dib == 124 && matches!(le32(d, 14 + 108), Some(0x4d42_4544)) {
-        let (off, size) = (
-            le32(d, 14 + 112).unwrap_or(0) as usize,
-            le32(d, 14 + 116).unwrap_or(0) as usize,
-        );
+    if dib == 124 && matches!(le32(d, 14 + 56), Some(0x4d42_4544)) {
+        let (off, size) = (le32(d, 14 + 112).unwrap_or(0) as usize, le32(d, 14 + 116).unwrap_or(0) as usize);
         end = end.max((14 + off).saturating_add(size));
     }
     if off_bits > header_end && off_bits <= d.len() {
-        w.regions.push(Region::gap(header_end, off_bits));
+        w.add(Region::gap(header_end, off_bits));
     }
     if end > d.len() {
         w.truncated = true;

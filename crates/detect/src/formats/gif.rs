@@ -4,14 +4,8 @@ use super::{Region, Walk};
 use crate::bytes::*;
 
 /// Application extensions that carry animation or metadata, not payloads.
-const KNOWN_APPS: &[&[u8; 11]] = &[
-    b"NETSCAPE2.0",
-    b"ANIMEXTS1.0",
-    b"XMP DataXMP",
-    b"ICCRGBG1012",
-    b"MGK8BIM0000",
-    b"MGKIPTC0000",
-];
+const KNOWN_APPS: &[&[u8; 11]] =
+    &[b"NETSCAPE2.0", b"ANIMEXTS1.0", b"XMP DataXMP", b"ICCRGBG1012", b"MGK8BIM0000", b"MGKIPTC0000"];
 
 /// Walks sub-blocks from `p`; returns (offset after the terminator, data ranges) or `None` if cut.
 fn sub_blocks(d: &[u8], mut p: usize, collect: bool) -> Option<(usize, Vec<(usize, usize)>)> {
@@ -24,7 +18,7 @@ fn sub_blocks(d: &[u8], mut p: usize, collect: bool) -> Option<(usize, Vec<(usiz
         if p + 1 + n > d.len() {
             return None;
         }
-        if collect {
+        if collect && ranges.len() < super::REGION_SCAN_LIMIT / 255 {
             ranges.push((p + 1, p + 1 + n));
         }
         p += 1 + n;
@@ -42,12 +36,7 @@ pub fn walk(d: &[u8]) -> Walk {
     let Some(flags) = u8_at(d, 10) else {
         return cut(w, d.len(), 6);
     };
-    let mut p = 13
-        + if flags & 0x80 != 0 {
-            3 << ((flags & 7) + 1)
-        } else {
-            0
-        };
+    let mut p = 13 + if flags & 0x80 != 0 { 3 << ((flags & 7) + 1) } else { 0 };
     let mut last_unit = p;
     loop {
         let Some(b) = u8_at(d, p) else {
@@ -74,22 +63,20 @@ pub fn walk(d: &[u8]) -> Walk {
             }
             0x21 => {
                 let label = u8_at(d, p + 1).unwrap_or(0);
-                let app_id = (label == 0xff && u8_at(d, p + 2) == Some(11))
-                    .then(|| slice(d, p + 3, 11))
-                    .flatten();
+                let app_id =
+                    (label == 0xff && u8_at(d, p + 2) == Some(11)).then(|| slice(d, p + 3, 11)).flatten();
                 let known_app = app_id.is_some_and(|id| KNOWN_APPS.iter().any(|k| &k[..] == id));
                 let collect = label == 0xfe || (label == 0xff && !known_app);
                 let Some((next, mut ranges)) = sub_blocks(d, p + 2, collect) else {
                     return cut(w, d.len(), p + 2);
                 };
                 if label == 0xfe && !ranges.is_empty() {
-                    w.regions.push(Region::comment(ranges, "comment extension"));
+                    w.add(Region::unit(ranges, "comment extension"));
                 } else if collect && !ranges.is_empty() {
                     ranges.remove(0); // the identifier block
                     if !ranges.is_empty() {
                         let id = app_id.map(String::from_utf8_lossy).unwrap_or_default();
-                        w.regions
-                            .push(Region::unit(ranges, format!("application extension {id}")));
+                        w.regions.push(Region::unit(ranges, format!("application extension {id}")));
                     }
                 }
                 last_unit = p;

@@ -14,7 +14,19 @@ pub fn looks_like(d: &[u8]) -> bool {
         return false;
     };
     let (size, off) = (le32(e, 8).unwrap_or(0), le32(e, 12).unwrap_or(0) as usize);
-    e[3] == 0 && size > 0 && off >= 6 + 16 * n as usize
+    // Four bytes of magic are common in binary data: the first entry must also point at an image.
+    let body_ok = match d.get(off..) {
+        Some(body) if !body.is_empty() => body.starts_with(super::png::SIGNATURE) || is_dib(body),
+        _ => false,
+    };
+    // Icons carry planes 0/1 and a real bit depth; cursors put a hotspot there instead.
+    let (planes, bpp) = (le16(e, 4).unwrap_or(0), le16(e, 6).unwrap_or(0));
+    let fields_ok = kind == 2 || (planes <= 1 && matches!(bpp, 0 | 1 | 2 | 4 | 8 | 16 | 24 | 32));
+    e[3] == 0 && size > 0 && off >= 6 + 16 * n as usize && body_ok && fields_ok
+}
+
+fn is_dib(body: &[u8]) -> bool {
+    le32(body, 0).is_some_and(|h| matches!(h, 12 | 40 | 52 | 56 | 108 | 124))
 }
 
 pub fn walk(d: &[u8]) -> Walk {
@@ -35,10 +47,8 @@ pub fn walk(d: &[u8]) -> Walk {
         }
         let body = &d[off..end];
         let is_png = body.starts_with(super::png::SIGNATURE);
-        let is_dib = le32(body, 0).is_some_and(|h| matches!(h, 12 | 40 | 52 | 56 | 108 | 124));
-        if !is_png && !is_dib {
-            w.regions
-                .push(Region::unit(vec![(off, end)], format!("ICO entry {i}")));
+        if !is_png && !is_dib(body) {
+            w.regions.push(Region::unit(vec![(off, end)], format!("ICO entry {i}")));
         }
         extents.push((off, end));
     }
@@ -46,7 +56,7 @@ pub fn walk(d: &[u8]) -> Walk {
     let mut covered = 0;
     for &(s, e) in &extents {
         if s > covered + 16 {
-            w.regions.push(Region::gap(covered, s));
+            w.add(Region::gap(covered, s));
         }
         covered = covered.max(e);
     }

@@ -11,7 +11,7 @@ pub fn pic_type(d: &[u8]) -> Option<PicType> {
     if &ty != b"ftyp" || !(16..=1024).contains(&size) {
         return None;
     }
-    let brands = slice(d, 8, size.min(d.len()) - 8)?;
+    let brands = slice(d, 8, size.min(d.len()).checked_sub(8)?)?;
     let mut found = None;
     for (i, b) in brands.chunks_exact(4).enumerate() {
         if i == 1 {
@@ -28,6 +28,13 @@ pub fn pic_type(d: &[u8]) -> Option<PicType> {
     found
 }
 
+/// Whether the brands announce an image sequence (whose samples a `moov` locates).
+fn is_sequence(d: &[u8]) -> bool {
+    let Some((size, _)) = box_header(d, 0) else { return false };
+    let brands = slice(d, 8, size.min(d.len()).saturating_sub(8)).unwrap_or_default();
+    brands.chunks_exact(4).any(|b| matches!(b, b"msf1" | b"avis" | b"heis" | b"hevs"))
+}
+
 /// Structural length of a HEIF/AVIF at `d[0]`.
 pub fn extent(d: &[u8]) -> usize {
     walk(d).end
@@ -42,10 +49,10 @@ fn children(d: &[u8], start: usize, end: usize) -> Vec<(usize, usize, [u8; 4])> 
             break;
         };
         let size = if size == 0 { end - p } else { size };
-        if p + size > end {
-            break;
+        match p.checked_add(size) {
+            Some(e) if e <= end => out.push((p, e, ty)),
+            _ => break,
         }
-        out.push((p, p + size, ty));
         p += size;
     }
     out
@@ -70,24 +77,14 @@ fn sized(d: &[u8], p: usize, n: u8) -> Option<u64> {
 
 /// File extents `[start, end)` of every item stored by file offset (construction method 0).
 fn iloc_extents(d: &[u8], start: usize, end: usize, out: &mut Vec<(u64, u64)>) -> Option<()> {
-    let body = slice(d, start, end - start)?;
-    let version = body[0];
+    let body = slice(d, start, end.checked_sub(start)?)?;
+    let version = *body.first()?;
     let mut p = 4;
     let (off_size, len_size) = (body.get(p)? >> 4, body.get(p)? & 15);
-    let (base_size, index_size) = (
-        body.get(p + 1)? >> 4,
-        if version > 0 {
-            body.get(p + 1)? & 15
-        } else {
-            0
-        },
-    );
+    let (base_size, index_size) =
+        (body.get(p + 1)? >> 4, if version > 0 { body.get(p + 1)? & 15 } else { 0 });
     p += 2;
-    let count = if version < 2 {
-        be16(body, p)? as u32
-    } else {
-        be32(body, p)?
-    };
+    let count = if version < 2 { be16(body, p)? as u32 } else { be32(body, p)? };
     p += if version < 2 { 2 } else { 4 };
     for _ in 0..count.min(1 << 16) {
         p += if version < 2 { 2 } else { 4 };
@@ -110,10 +107,7 @@ fn iloc_extents(d: &[u8], start: usize, end: usize, out: &mut Vec<(u64, u64)>) -
             let len = sized(body, p, len_size)?;
             p += len_size as usize;
             if method == 0 {
-                out.push((
-                    base.saturating_add(off),
-                    base.saturating_add(off).saturating_add(len),
-                ));
+                out.push((base.saturating_add(off), base.saturating_add(off).saturating_add(len)));
             }
         }
     }
@@ -125,9 +119,7 @@ fn chunk_offsets(d: &[u8], start: usize, end: usize, out: &mut Vec<(u64, u64)>, 
     for (s, e, ty) in children(d, start, end) {
         let body = s + header_len(d, s);
         match &ty {
-            b"trak" | b"mdia" | b"minf" | b"stbl" if depth < 6 => {
-                chunk_offsets(d, body, e, out, depth + 1)
-            }
+            b"trak" | b"mdia" | b"minf" | b"stbl" if depth < 6 => chunk_offsets(d, body, e, out, depth + 1),
             b"stco" | b"co64" => {
                 let n = be32(d, body + 4).unwrap_or(0) as usize;
                 for i in 0..n.min(1 << 16) {
@@ -137,7 +129,7 @@ fn chunk_offsets(d: &[u8], start: usize, end: usize, out: &mut Vec<(u64, u64)>, 
                         be64(d, body + 8 + 8 * i)
                     };
                     if let Some(o) = off {
-                        out.push((o, o + 1));
+                        out.push((o, o.saturating_add(1)));
                     }
                 }
             }
@@ -151,10 +143,16 @@ pub fn walk(d: &[u8]) -> Walk {
     let top = children(d, 0, d.len());
     let mut refs: Vec<(u64, u64)> = Vec::new();
     let mut structural: Vec<(usize, usize)> = Vec::new();
-    for &(s, e, ty) in &top {
+    let sequence = is_sequence(d);
+    let mut seen_meta = false;
+    for (i, &(s, e, ty)) in top.iter().enumerate() {
         match &ty {
+            // A second ftyp starts another file (an appended MP4 or picture).
+            b"ftyp" if i > 0 => break,
             b"ftyp" => structural.push((s, e)),
+            b"meta" if seen_meta => break,
             b"meta" => {
+                seen_meta = true;
                 structural.push((s, e));
                 let body = s + header_len(d, s) + 4; // full box: version and flags
                 for (cs, ce, cty) in children(d, body, e) {
@@ -163,7 +161,7 @@ pub fn walk(d: &[u8]) -> Walk {
                     }
                 }
             }
-            b"moov" => {
+            b"moov" if sequence => {
                 structural.push((s, e));
                 chunk_offsets(d, s + header_len(d, s), e, &mut refs, 0);
             }
@@ -184,9 +182,7 @@ pub fn walk(d: &[u8]) -> Walk {
     // A sequence's chunk offsets name only where each chunk starts: the enclosing mdat counts.
     for &(s, e, ty) in &top {
         if &ty == b"mdat"
-            && refs
-                .iter()
-                .any(|&(rs, re)| re == rs + 1 && (rs as usize) >= s && (rs as usize) < e)
+            && refs.iter().any(|&(rs, re)| re == rs + 1 && (rs as usize) >= s && (rs as usize) < e)
         {
             covered.push((s, e));
         }
@@ -195,7 +191,7 @@ pub fn walk(d: &[u8]) -> Walk {
     let mut end = 0;
     for &(s, e) in &covered {
         if s > end + 16 {
-            w.regions.push(Region::gap(end, s));
+            w.add(Region::gap(end, s));
         }
         end = end.max(e);
     }

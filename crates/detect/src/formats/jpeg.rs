@@ -45,9 +45,7 @@ fn segment_ok(m: u8, data: &[u8]) -> bool {
             q == data.len()
         }
         0xdd => data.len() == 2,
-        SOS => {
-            !data.is_empty() && (1..=4).contains(&data[0]) && data.len() == 4 + 2 * data[0] as usize
-        }
+        SOS => !data.is_empty() && (1..=4).contains(&data[0]) && data.len() == 4 + 2 * data[0] as usize,
         0xc8 | 0x02..=0xbf => false,
         _ => true,
     }
@@ -63,9 +61,7 @@ fn marker_ok(d: &[u8], p: usize) -> bool {
         _ if is_rst(m) => true,
         0x00 | SOI | 0xff => false,
         _ => match be16(d, p + 2) {
-            Some(len) if len >= 2 => {
-                slice(d, p + 4, len as usize - 2).is_some_and(|s| segment_ok(m, s))
-            }
+            Some(len) if len >= 2 => slice(d, p + 4, len as usize - 2).is_some_and(|s| segment_ok(m, s)),
             _ => false,
         },
     }
@@ -101,17 +97,46 @@ fn entropy_end(d: &[u8], mut p: usize) -> usize {
     }
 }
 
+/// APPn identifiers of well-known metadata (JFIF, EXIF, XMP, ICC, MPF, FlashPix, Ducky,
+/// Photoshop, Adobe).
+const METADATA_IDS: &[&[u8]] = &[
+    b"JFIF\0",
+    b"JFXX\0",
+    b"Exif\0",
+    b"http://ns.adobe.com/xap/1.0/\0",
+    b"http://ns.adobe.com/xmp/extension/\0",
+    b"ICC_PROFILE\0",
+    b"MPF\0",
+    b"FPXR\0",
+    b"Ducky",
+    b"Photoshop 3.0\0",
+    b"Adobe",
+];
+
 fn app_region(m: u8, data_start: usize, data: &[u8]) -> Option<Region> {
     let range = vec![(data_start, data_start + data.len())];
     let name = match m {
-        0xfe => return Some(Region::comment(range, "COM")),
+        0xfe => return Some(Region::unit(range, "COM")),
         0xe0..=0xef => format!("APP{}", m - 0xe0),
         _ => return None,
     };
+    if METADATA_IDS.iter().any(|id| data.starts_with(id)) {
+        return Some(Region::metadata(range, name));
+    }
     Some(Region::unit(range, name))
 }
 
 pub fn walk(d: &[u8]) -> Walk {
+    walk_with(d, true)
+}
+
+/// For a picture found inside other data: no resynchronisation, so that each of many fake
+/// signatures costs only its own valid prefix, keeping the search linear.
+pub fn walk_strict(d: &[u8]) -> Walk {
+    walk_with(d, false)
+}
+
+fn walk_with(d: &[u8], resync_junk: bool) -> Walk {
     let mut w = Walk::default();
     let mut p = 2;
     let mut scan_start: Option<usize> = None; // start of the entropy data we are in or just left
@@ -122,9 +147,9 @@ pub fn walk(d: &[u8]) -> Walk {
             // libjpeg; what we skipped is searched for payloads.
             let broke_at = p.min(d.len());
             let search_from = scan_start.unwrap_or(broke_at);
-            match resync(d, broke_at + 1) {
+            match resync_junk.then(|| resync(d, broke_at + 1)).flatten() {
                 Some(q) if q < d.len() => {
-                    w.regions.push(Region::gap(search_from, q));
+                    w.add(Region::gap(search_from, q));
                     p = q;
                     scan_start = None;
                     continue;
@@ -154,7 +179,7 @@ pub fn walk(d: &[u8]) -> Walk {
                 }
                 if let Some(r) = app_region(m, data_start, data) {
                     note_metadata(&mut w, d, m, data_start, data);
-                    w.regions.push(r);
+                    w.add(r);
                 }
                 p += 2 + len;
                 if m == SOS && seen_frame {
@@ -212,8 +237,7 @@ fn mpf_images(w: &mut Walk, d: &[u8], base: usize) {
             if let (Some(size), Some(rel)) = (e.u32(d, ent + 4), e.u32(d, ent + 8)) {
                 if rel != 0 {
                     let start = base + rel as usize;
-                    w.declared_images
-                        .push((start, start.saturating_add(size as usize)));
+                    w.declared_images.push((start, start.saturating_add(size as usize)));
                 }
             }
         }

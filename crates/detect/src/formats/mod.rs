@@ -25,32 +25,22 @@ pub struct Region {
     pub unit: String,
     /// A gap the structure does not account for, rather than a named unit.
     pub gap: bool,
-    /// Free text where a script is plausible (comments): also checked for JavaScript.
+    /// Free text where a script is plausible: also checked for JavaScript.
     pub text: bool,
+    /// Well-known binary metadata (EXIF, ICC profiles, MPF): its tables can mimic any binary
+    /// signature, so only markup (PHP, HTML) is looked for.
+    pub metadata: bool,
 }
 
 impl Region {
     pub fn unit(ranges: Vec<(usize, usize)>, unit: impl Into<String>) -> Region {
-        Region {
-            ranges,
-            unit: unit.into(),
-            gap: false,
-            text: false,
-        }
+        Region { ranges, unit: unit.into(), gap: false, text: true, metadata: false }
     }
     pub fn gap(start: usize, end: usize) -> Region {
-        Region {
-            ranges: vec![(start, end)],
-            unit: String::new(),
-            gap: true,
-            text: false,
-        }
+        Region { ranges: vec![(start, end)], unit: String::new(), gap: true, text: false, metadata: false }
     }
-    pub fn comment(ranges: Vec<(usize, usize)>, unit: impl Into<String>) -> Region {
-        Region {
-            text: true,
-            ..Region::unit(ranges, unit)
-        }
+    pub fn metadata(ranges: Vec<(usize, usize)>, unit: impl Into<String>) -> Region {
+        Region { text: false, metadata: true, ..Region::unit(ranges, unit) }
     }
 }
 
@@ -69,6 +59,20 @@ pub struct Walk {
     pub declared_images: Vec<(usize, usize)>,
     /// The picture declares an appended video (Google/Samsung motion photo).
     pub motion_photo: bool,
+    /// Unreferenced bytes are normal for this format (TIFF): they are not `Unknown`.
+    pub orphans_expected: bool,
+}
+
+/// At most this many regions are kept per picture, so a file of a million empty private chunks
+/// costs no more memory than a normal one; payloads hide in the first units anyway.
+pub const MAX_REGIONS: usize = 4096;
+
+impl Walk {
+    pub fn add(&mut self, r: Region) {
+        if self.regions.len() < MAX_REGIONS {
+            self.regions.push(r);
+        }
+    }
 }
 
 /// The container type from the first bytes.
@@ -122,7 +126,7 @@ pub fn sniff_image(d: &[u8]) -> Option<(PayloadKind, usize)> {
         PicType::Avif => PayloadKind::Avif,
         _ => return None,
     };
-    let w = walk(t, d);
+    let w = if t == PicType::Jpg { jpeg::walk_strict(d) } else { walk(t, d) };
     // A picture that breaks off at once is a coincidence of magic bytes, not a picture.
     (w.end > 16 && !(w.truncated && w.end < 64)).then_some((kind, w.end))
 }

@@ -7,10 +7,9 @@ pub const SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
 
 /// Chunks whose content is pixels, palette or fixed-size parameters: nothing to search.
 const PLAIN: &[&[u8; 4]] = &[
-    b"IHDR", b"PLTE", b"IDAT", b"tRNS", b"cHRM", b"gAMA", b"sBIT", b"sRGB", b"cICP", b"mDCV",
-    b"mDCv", b"cLLI", b"cLLi", b"bKGD", b"hIST", b"pHYs", b"sPLT", b"tIME", b"acTL", b"fcTL",
-    b"fdAT", b"oFFs", b"pCAL", b"sCAL", b"sTER", b"iCCP", b"zTXt", b"iDOT", b"CgBI", b"vpAg",
-    b"orNT", b"gIFg", b"dSIG",
+    b"IHDR", b"PLTE", b"IDAT", b"tRNS", b"cHRM", b"gAMA", b"sBIT", b"sRGB", b"cICP", b"mDCV", b"mDCv",
+    b"cLLI", b"cLLi", b"bKGD", b"hIST", b"pHYs", b"sPLT", b"tIME", b"acTL", b"fcTL", b"fdAT", b"oFFs",
+    b"pCAL", b"sCAL", b"sTER", b"iCCP", b"zTXt", b"iDOT", b"CgBI", b"vpAg", b"orNT", b"gIFg", b"dSIG",
 ];
 
 pub fn walk(d: &[u8]) -> Walk {
@@ -29,15 +28,13 @@ pub fn walk(d: &[u8]) -> Walk {
         if !ty.iter().all(u8::is_ascii_alphabetic) || len > 0x7fff_ffff || data_end + 4 > d.len() {
             // Not a chunk, or one cut short: a payload may begin inside the previous chunk's data
             // (a truncated IDAT) or right here.
-            w.end = p;
+            // A well-formed chunk cut off by the end of the file: the picture is truncated and every
+            // byte left is its data.
+            let named = ty.iter().all(u8::is_ascii_alphabetic) && len <= 0x7fff_ffff;
+            let cut_short = named && data_end + 4 > d.len();
+            w.end = if cut_short { d.len() } else { p };
             w.truncated = true;
-            w.scan_from = Some(
-                if data_end + 4 > d.len() && ty.iter().all(u8::is_ascii_alphabetic) {
-                    data_start
-                } else {
-                    last_data.unwrap_or(p)
-                },
-            );
+            w.scan_from = Some(if cut_short { data_start } else { last_data.unwrap_or(p) });
             return w;
         }
         let ty: [u8; 4] = ty.try_into().unwrap_or_default();
@@ -50,18 +47,11 @@ pub fn walk(d: &[u8]) -> Walk {
             let text = matches!(&ty, b"tEXt" | b"iTXt");
             match w.regions.last_mut() {
                 // Continue a private stream split over consecutive chunks of one type.
-                Some(r)
-                    if r.unit == name
-                        && r.ranges.last().is_some_and(|l| l.1 + 12 == data_start) =>
-                {
+                Some(r) if r.unit == name && r.ranges.last().is_some_and(|l| l.1 + 12 == data_start) => {
                     r.ranges.push((data_start, data_end))
                 }
-                _ if text => w
-                    .regions
-                    .push(Region::comment(vec![(data_start, data_end)], name)),
-                _ => w
-                    .regions
-                    .push(Region::unit(vec![(data_start, data_end)], name)),
+                _ if text => w.regions.push(Region::unit(vec![(data_start, data_end)], name)),
+                _ => w.regions.push(Region::unit(vec![(data_start, data_end)], name)),
             }
         }
         last_data = Some(data_start);

@@ -4,10 +4,7 @@ use super::{Region, Walk};
 use crate::bytes::*;
 
 pub fn looks_like(d: &[u8]) -> bool {
-    d.starts_with(b"II*\0")
-        || d.starts_with(b"MM\0*")
-        || d.starts_with(b"II+\0")
-        || d.starts_with(b"MM\0+")
+    d.starts_with(b"II*\0") || d.starts_with(b"MM\0*") || d.starts_with(b"II+\0") || d.starts_with(b"MM\0+")
 }
 
 const MAX_IFDS: usize = 512;
@@ -69,23 +66,10 @@ fn type_size(ty: u16) -> u64 {
 }
 
 pub fn walk(d: &[u8]) -> Walk {
-    let e = Endian {
-        little: d.starts_with(b"II"),
-    };
+    let e = Endian { little: d.starts_with(b"II") };
     let big = e.u16(d, 2) == Some(43);
-    let mut t = Walker {
-        d,
-        e,
-        big,
-        extents: Vec::new(),
-        end: 0,
-        overflow: false,
-    };
-    let (entry_size, count_size, inline) = if big {
-        (20usize, 8usize, 8u64)
-    } else {
-        (12, 2, 4)
-    };
+    let mut t = Walker { d, e, big, extents: Vec::new(), end: 0, overflow: false };
+    let (entry_size, count_size, inline) = if big { (20usize, 8usize, 8u64) } else { (12, 2, 4) };
     t.add(0, if big { 16 } else { 8 });
     let mut queue: Vec<u64> = t.word(if big { 8 } else { 4 }).into_iter().collect();
     let mut seen = Vec::new();
@@ -94,21 +78,17 @@ pub fn walk(d: &[u8]) -> Walk {
             continue;
         }
         seen.push(ifd);
-        let ifd = ifd as usize;
-        let n = if big {
-            e.u64(d, ifd)
-        } else {
-            e.u16(d, ifd).map(u64::from)
-        };
+        let Ok(ifd) = usize::try_from(ifd) else { continue };
+        if ifd > d.len() {
+            continue;
+        }
+        let n = if big { e.u64(d, ifd) } else { e.u16(d, ifd).map(u64::from) };
         let Some(n) = n.filter(|&n| n > 0 && n < 4096) else {
             continue;
         };
         let n = n as usize;
         let entries = ifd + count_size;
-        t.add(
-            ifd as u64,
-            (count_size + n * entry_size + inline as usize) as u64,
-        );
+        t.add(ifd as u64, (count_size + n * entry_size + inline as usize) as u64);
         let mut pairs: [(u16, u16, u64, usize); 3] = [(0, 0, 0, 0); 3]; // offsets tag info
         let mut counts: [(u16, u16, u64, usize); 3] = [(0, 0, 0, 0); 3];
         for i in 0..n {
@@ -116,12 +96,7 @@ pub fn walk(d: &[u8]) -> Walk {
             let (Some(tag), Some(ty)) = (e.u16(d, en), e.u16(d, en + 2)) else {
                 break;
             };
-            let count = if big {
-                e.u64(d, en + 4)
-            } else {
-                e.u32(d, en + 4).map(u64::from)
-            }
-            .unwrap_or(0);
+            let count = if big { e.u64(d, en + 4) } else { e.u32(d, en + 4).map(u64::from) }.unwrap_or(0);
             let value_at = en + if big { 12 } else { 8 };
             let bytes = count.saturating_mul(type_size(ty));
             let data = if bytes > inline {
@@ -157,27 +132,23 @@ pub fn walk(d: &[u8]) -> Walk {
             if ot == 0 || ct == 0 {
                 continue;
             }
+            // Arrays end where the file does: a forged count costs nothing past that.
             for i in 0..on.min(cn) as usize {
-                if let (Some(o), Some(c)) = (t.value(oty, odata, i), t.value(cty, cdata, i)) {
-                    t.add(o, c);
-                }
+                let (Some(o), Some(c)) = (t.value(oty, odata, i), t.value(cty, cdata, i)) else { break };
+                t.add(o, c);
             }
         }
         if let Some(next) = t.word(entries + n * entry_size) {
             queue.push(next);
         }
     }
-    let mut w = Walk {
-        end: t.end,
-        truncated: t.overflow,
-        ..Walk::default()
-    };
+    let mut w = Walk { end: t.end, truncated: t.overflow, orphans_expected: true, ..Walk::default() };
     if t.extents.len() < MAX_EXTENTS {
         t.extents.sort_unstable();
         let mut covered = 0;
         for &(s, e) in &t.extents {
             if s > covered + 16 {
-                w.regions.push(Region::gap(covered, s));
+                w.add(Region::gap(covered, s));
             }
             covered = covered.max(e);
         }

@@ -1,0 +1,82 @@
+//! Tests as data: every file the corpus builder (`tests/corpus/build.py`) makes, with the findings
+//! it must produce. `scripts/test.sh` builds the corpus into `target/corpus` first; set
+//! `STOWAWAY_CORPUS` to judge another directory with the same `manifest.json` layout.
+use std::path::PathBuf;
+
+use serde_json::Value;
+use stowaway_detect::inspect;
+
+fn corpus_dir() -> PathBuf {
+    std::env::var_os("STOWAWAY_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/corpus"))
+}
+
+#[test]
+fn corpus_matches_manifest() {
+    let dir = corpus_dir();
+    let manifest = std::fs::read_to_string(dir.join("manifest.json")).unwrap_or_else(|e| {
+        panic!("no corpus at {} ({e}): run scripts/test.sh, which builds it", dir.display())
+    });
+    let entries: Vec<Value> = serde_json::from_str(&manifest).expect("manifest.json is a JSON array");
+    assert!(entries.len() > 100, "corpus is too small: {} files", entries.len());
+
+    let (mut tp, mut fp, mut fn_, mut tn, mut exact) = (0, 0, 0, 0, 0);
+    let mut failures = Vec::new();
+    for e in &entries {
+        let file = e["file"].as_str().expect("file");
+        let data = std::fs::read(dir.join(file)).expect("corpus file readable");
+        let r = inspect(&data);
+        let want_suspicious = e["suspicious"].as_bool().expect("suspicious");
+        let mut problems = Vec::new();
+        if r.pic_type.as_str() != e["pic_type"].as_str().unwrap_or("?") {
+            problems.push(format!("pic_type {} want {}", r.pic_type, e["pic_type"]));
+        }
+        match (want_suspicious, r.primary()) {
+            (false, None) => tn += 1,
+            (false, Some(f)) => {
+                fp += 1;
+                problems.push(format!("false alarm: {} at {} ({})", f.kind, f.begin, f.location));
+            }
+            (true, None) => {
+                fn_ += 1;
+                problems.push("missed".into());
+            }
+            (true, Some(f)) => {
+                tp += 1;
+                let begin = e["begin"].as_u64().expect("begin");
+                if f.begin == begin {
+                    exact += 1;
+                } else {
+                    problems.push(format!("begin {} want {begin}", f.begin));
+                }
+                if f.kind.as_str() != e["type"].as_str().unwrap_or("?") {
+                    problems.push(format!("type {} want {}", f.kind, e["type"]));
+                }
+                let declared = e["declared"].as_bool().unwrap_or(false);
+                if f.declared != declared {
+                    problems.push(format!("declared {} want {declared}", f.declared));
+                }
+            }
+        }
+        if !problems.is_empty() {
+            failures.push(format!("{file}: {}", problems.join("; ")));
+        }
+    }
+    let f1 = 2.0 * tp as f64 / (2 * tp + fp + fn_).max(1) as f64;
+    let fpr = fp as f64 / (fp + tn).max(1) as f64;
+    let exact_rate = exact as f64 / tp.max(1) as f64;
+    eprintln!(
+        "corpus: {} files, tp {tp} fp {fp} fn {fn_} tn {tn}; F1 {f1:.4}, false-positive rate {:.2}%, exact begin {:.1}%",
+        entries.len(),
+        fpr * 100.0,
+        exact_rate * 100.0
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {} files wrong:\n{}",
+        failures.len(),
+        entries.len(),
+        failures.join("\n")
+    );
+}

@@ -1,0 +1,93 @@
+//! Hostile input: mutated pictures (truncated, bit-flipped, lengths overwritten, bytes inserted)
+//! must never panic, and every finding must lie inside the input. `cargo fuzz` (see README) explores
+//! further; this deterministic pass keeps the property in the ordinary test run.
+use stowaway_detect::inspect;
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+fn png_chunk(out: &mut Vec<u8>, ty: &[u8], data: &[u8]) {
+    out.extend((data.len() as u32).to_be_bytes());
+    out.extend(ty);
+    out.extend(data);
+    out.extend([0; 4]);
+}
+
+fn seeds() -> Vec<Vec<u8>> {
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png_chunk(&mut png, b"IHDR", &[0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0]);
+    png_chunk(&mut png, b"prVt", b"PK\x03\x04\x14\x00\x00\x00\x08\x00abcdefghijklmnop\x01\x00\x00\x00x");
+    png_chunk(&mut png, b"IDAT", &[0x78, 0x9c, 0x63, 0, 0, 0, 1, 0, 1]);
+    png_chunk(&mut png, b"IEND", &[]);
+    let jpeg = [
+        &[0xff, 0xd8, 0xff, 0xe1, 0, 8, b'E', b'x', b'i', b'f', 0, 0][..],
+        &[0xff, 0xe2, 0, 14, b'M', b'P', b'F', 0, b'I', b'I', 42, 0, 8, 0, 0, 0],
+        &[0xff, 0xc0, 0, 11, 8, 0, 1, 0, 1, 1, 1, 0x11, 0],
+        &[0xff, 0xda, 0, 8, 1, 1, 0, 0, 63, 0, 0x12, 0xff, 0, 0x34, 0xff, 0xd0, 0x56],
+        &[0xff, 0xd9],
+    ]
+    .concat();
+    let gif = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff\x21\xfe\x03abc\x00\x2c\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02\x44\x01\x00\x3b".to_vec();
+    let tiff = b"II*\x00\x08\x00\x00\x00\x02\x00\x11\x01\x04\x00\x01\x00\x00\x00\x26\x00\x00\x00\x17\x01\x04\x00\x01\x00\x00\x00\x04\x00\x00\x00\x00\x00\x00\x00abcd".to_vec();
+    let mut heif = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic".to_vec();
+    heif.extend(b"\x00\x00\x00\x22meta\x00\x00\x00\x00\x00\x00\x00\x16iloc\x00\x00\x00\x00\x44\x00\x00\x01\x00\x01\x00\x00");
+    let mut ts = Vec::new();
+    for _ in 0..4 {
+        ts.push(0x47);
+        ts.extend([0u8; 187]);
+    }
+    let bmp = [
+        &b"BM\x3a\0\0\0\0\0\0\0\x36\0\0\0\x28\0\0\0\x01\0\0\0\x01\0\0\0\x01\0\x18\0\0\0\0\0\x04\0\0\0"[..],
+        &[0; 16],
+        &[1, 2, 3, 0],
+    ]
+    .concat();
+    vec![png, jpeg, gif, tiff, heif, ts, bmp]
+}
+
+#[test]
+fn mutated_inputs_never_panic_and_stay_in_bounds() {
+    let mut rng = Rng(0x5eed_1234_abcd_ef01);
+    let seeds = seeds();
+    for i in 0..60_000 {
+        let mut d = seeds[i % seeds.len()].clone();
+        for _ in 0..1 + rng.below(4) {
+            match rng.below(5) {
+                0 => d.truncate(rng.below(d.len() + 1)),
+                1 if !d.is_empty() => {
+                    let at = rng.below(d.len());
+                    d[at] = rng.next() as u8;
+                }
+                2 if d.len() >= 4 => {
+                    // Overwrite a would-be length field with an extreme value.
+                    let at = rng.below(d.len() - 3);
+                    let v = [0u32, 1, 0xffff_ffff, 0x7fff_ffff, 8, 16][rng.below(6)];
+                    d[at..at + 4].copy_from_slice(&v.to_be_bytes());
+                }
+                3 => {
+                    let at = rng.below(d.len() + 1);
+                    let other = &seeds[rng.below(seeds.len())];
+                    d.splice(at..at, other.iter().copied());
+                }
+                _ => d.extend((0..rng.below(64)).map(|_| rng.next() as u8)),
+            }
+        }
+        let r = inspect(&d);
+        assert_eq!(r.pic_size, d.len() as u64);
+        assert!(r.image_end <= r.pic_size, "image_end past the input: {d:?}");
+        for f in &r.findings {
+            assert!(f.begin <= f.end && f.end < r.pic_size, "finding out of bounds {f:?} in {d:?}");
+        }
+        assert!(r.findings.windows(2).all(|w| w[0].begin <= w[1].begin), "findings not in file order");
+    }
+}
