@@ -133,7 +133,8 @@ fn png_with_ts() -> Vec<u8> {
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("inspect");
     g.sample_size(20);
-    let inputs: [(&str, fn() -> Vec<u8>); 7] = [
+    type Make = fn() -> Vec<u8>;
+    let inputs: [(&str, Make); 7] = [
         ("jpeg", jpeg),
         ("png", png),
         ("gif", gif),

@@ -226,8 +226,7 @@ fn flv(d: &[u8], p: usize) -> Option<Ident> {
         return None;
     }
     q += 4;
-    loop {
-        let Some(ty) = u8_at(d, q) else { break };
+    while let Some(ty) = u8_at(d, q) {
         let Some(size) = be32(d, q).map(|v| (v & 0x00ff_ffff) as usize) else {
             break;
         };
@@ -495,8 +494,7 @@ fn tar(d: &[u8], p: usize) -> Option<Ident> {
         return None;
     }
     let mut q = p;
-    loop {
-        let Some(h) = slice(d, q, 512) else { break };
+    while let Some(h) = slice(d, q, 512) {
         if is_zero(h) {
             q = (q + 1024).min(d.len()); // end-of-archive: two zero blocks
             break;
