@@ -16,7 +16,6 @@ Directories: clean/ (base images), suspicious/, tricky/ (clean but unusual), rea
 Deterministic: fixed seeds and timestamps, bit-exact single-threaded ffmpeg.
 Run install-deps.sh first; nothing is fetched here.
 """
-import contextlib
 import io
 import json
 import os
@@ -27,12 +26,14 @@ import subprocess
 import sys
 import tempfile
 import time
-import warnings
 import zlib
 from pathlib import Path
 
 from PIL import Image, ImageDraw, PngImagePlugin
 import pillow_heif
+
+sys.dont_write_bytecode = True  # no __pycache__ beside the sources
+from realworld import build_realworld, gif_header_end, missing, sniff  # noqa: E402
 
 pillow_heif.register_heif_opener()
 HERE = Path(__file__).resolve().parent
@@ -109,12 +110,6 @@ def png_insert(png, chunks, after_ihdr=False):
     assert png[-12:-8] == b"\0\0\0\0" and png[-8:-4] == b"IEND"
     pos = 33 if after_ihdr else len(png) - 12
     return png[:pos] + b"".join(chunks) + png[pos:], pos
-
-
-def gif_header_end(gif):
-    """Offset just after the header, logical screen descriptor and global colour table."""
-    flags = gif[10]
-    return 13 + ((3 << ((flags & 7) + 1)) if flags & 0x80 else 0)
 
 
 def gif_subblocks(data):
@@ -570,143 +565,6 @@ def build_tricky(C):
     t("png_1x1_text.png", save(Image.new("L", (1, 1)), "PNG", pnginfo=info), "png", "1x1 with a tEXt chunk")
 
 
-# ----------------------------------------------------------------------------- real world
-SKIP_WORDS = ("crash", "oom", "fuzz", "trunc", "broken", "timeout", "bad", "corrupt", "invalid",
-              "damaged", "bomb", "overflow", "malformed", "cve", "leak", "hang", "unexpected")
-EXTS = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".ico", ".heic", ".avif"}
-
-
-def sniff(d):
-    """Container type from the magic bytes, or None."""
-    for pic, ok in (("jpg", d[:3] == b"\xff\xd8\xff"), ("png", d[:8] == b"\x89PNG\r\n\x1a\n"),
-                    ("gif", d[:4] == b"GIF8"), ("webp", d[:4] == b"RIFF" and d[8:12] == b"WEBP"),
-                    ("bmp", d[:2] == b"BM"), ("tiff", d[:4] in (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")),
-                    ("ico", d[:4] in (b"\0\0\1\0", b"\0\0\2\0"))):
-        if ok:
-            return pic
-    if d[4:8] == b"ftyp":
-        n = struct.unpack(">I", d[:4])[0]
-        brands = {d[8:12]} | {d[i:i + 4] for i in range(16, min(n, 64), 4)}
-        if brands & {b"avif", b"avis"}:
-            return "avif"
-        if brands & {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"}:
-            return "heic"
-    return None
-
-
-def struct_end(d, pic):
-    """End of the image structure, or None if unknown; used to reject 'clean' inputs with trailers."""
-    try:
-        if pic == "png":
-            i = 8
-            while i + 12 <= len(d):
-                n, ct = struct.unpack(">I4s", d[i:i + 8])
-                i += 12 + n
-                if ct == b"IEND":
-                    return i
-            return None
-        if pic == "gif":
-            i = gif_header_end(d)
-            while i < len(d):
-                if d[i] == 0x3B:
-                    return i + 1
-                if d[i] == 0x2C:
-                    f = d[i + 9]
-                    i += 10 + (3 << ((f & 7) + 1) if f & 0x80 else 0) + 1
-                else:
-                    i += 2
-                while d[i]:
-                    i += d[i] + 1
-                i += 1
-            return None
-        if pic == "bmp":
-            return struct.unpack("<I", d[2:6])[0] or None
-        if pic == "webp":
-            n = struct.unpack("<I", d[4:8])[0]
-            return 8 + n + (n & 1)
-        if pic == "jpg":
-            if b"MPF\0" in d[:65536]:
-                return None
-            i = 2
-            while i < len(d):
-                if d[i] != 0xFF:
-                    i += 1
-                    continue
-                m = d[i + 1]
-                if m == 0xD9:
-                    return i + 2
-                if m in (0xFF, 0x00, 0x01) or 0xD0 <= m <= 0xD7:
-                    i += 1 if m == 0xFF else 2
-                    continue
-                i += 2 + struct.unpack(">H", d[i + 2:i + 4])[0]
-                if m == 0xDA:  # skip entropy-coded data
-                    while i + 1 < len(d) and not (d[i] == 0xFF and d[i + 1] not in range(0xD0, 0xD8)
-                                                  and d[i + 1] != 0):
-                        i += 1
-            return None
-    except (IndexError, struct.error):
-        return None
-    return None
-
-
-@contextlib.contextmanager
-def quiet_stderr():
-    """Silence libtiff & co., which print straight to fd 2."""
-    sys.stderr.flush()
-    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(null)
-
-
-# Real-world files that really carry something after the picture, checked by hand: name -> (begin, type).
-REALWORLD_SUSPICIOUS = {
-    # A first GIF with no trailer, then a complete second GIF89a.
-    "test_extents_transparency.gif": (207, "GIF"),
-}
-
-
-def build_realworld():
-    skipped = []
-    root = CACHE / "pillow-tests/images"
-    for f in sorted(root.rglob("*")):
-        rel = f.relative_to(root).as_posix()
-        if not f.is_file() or f.suffix.lower() not in EXTS or any(w in rel.lower() for w in SKIP_WORDS):
-            continue
-        d = f.read_bytes()
-        pic = sniff(d)
-        if pic is None:
-            continue
-        try:
-            with warnings.catch_warnings(), quiet_stderr():
-                warnings.simplefilter("ignore")
-                warnings.simplefilter("error", Image.DecompressionBombWarning)
-                with Image.open(io.BytesIO(d)) as im:
-                    im.load()
-        except Exception:
-            continue
-        end = struct_end(d, pic)
-        if end is not None and len(d) - end > 16 and d[end:].strip(b"\0"):
-            skipped.append(rel)  # carries trailing data: not a clean sample
-            continue
-        if rel in REALWORLD_SUSPICIOUS:
-            begin, ptype = REALWORLD_SUSPICIOUS[rel]
-            add("realworld/" + rel.replace("/", "__"), d, pic, ptype, begin, "after", note="pillow-testimage, checked")
-            continue
-        add("realworld/" + rel.replace("/", "__"), d, pic, note="pillow-testimage")
-    for f in sorted(Path("/usr/share/desktop-base").rglob("*")):
-        if f.is_file() and not f.is_symlink() and f.suffix in (".png", ".jpg") and \
-                f.stat().st_size < 600_000 and ("grub-4x3" in f.name or "sddm-preview.jpg" == f.name):
-            d = f.read_bytes()
-            add("realworld/debian__" + "__".join(f.relative_to("/usr/share/desktop-base").parts), d,
-                sniff(d), note="debian desktop-base")
-    return skipped
-
-
 # ----------------------------------------------------------------------------- verify
 def starts_as(t, d, b):
     s = d[b:b + 16]
@@ -759,8 +617,9 @@ def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
     OUT = Path(sys.argv[1]).resolve()
-    if not all((CACHE / f).exists() for f in ("pillow-tests/images", "macho/_speedups.so", "pe/t64.exe")):
-        sys.exit("run tests/corpus/install-deps.sh first (cache missing)")
+    need = missing(CACHE) + [f for f in ("macho/_speedups.so", "pe/t64.exe") if not (CACHE / f).exists()]
+    if need:
+        sys.exit(f"run tests/corpus/install-deps.sh first (cache missing: {', '.join(need)})")
     if OUT.exists() and any(OUT.iterdir()):
         if not (OUT / "manifest.json").is_file():
             sys.exit(f"{OUT} is not empty and holds no manifest.json: refusing to replace it")
@@ -773,7 +632,7 @@ def main():
         C = build_clean()
         build_suspicious(C, P)
         build_tricky(C)
-    skipped = build_realworld()
+    skipped = build_realworld(add, CACHE)
     (OUT / "manifest.json").write_text(json.dumps(ENTRIES, indent=1) + "\n")
     counts = verify()
     cats = {}
@@ -782,7 +641,7 @@ def main():
     print(f"{len(ENTRIES)} files in {time.time() - t0:.1f}s: " + ", ".join(f"{k} {v}" for k, v in cats.items()))
     print("by type: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     if skipped:
-        print(f"skipped {len(skipped)} Pillow test images with trailing data: {', '.join(skipped)}")
+        print(f"skipped {len(skipped)} real-world images with trailing data: {', '.join(skipped)}")
 
 
 if __name__ == "__main__":

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Install everything tests/corpus/build.py needs. Idempotent; run as root on Debian 12.
 #   bash tests/corpus/install-deps.sh
-# Debian packages come from apt, Python packages from PyPI (requirements.txt), and two
-# inputs are fetched from PyPI into tests/corpus/.cache (git-ignored):
+# Debian packages come from apt, Python packages from PyPI (requirements.txt), and these
+# inputs are fetched into tests/corpus/.cache (git-ignored):
 #   - Pillow's sdist, for its Tests/images/ (real-world clean images) and an ICC profile
 #   - a macOS arm64 MarkupSafe wheel, for a real Mach-O binary (_speedups.so)
 #   - pip's own wheel, for distlib's t64.exe launcher (a real PE; Debian's pip strips it)
+#   - real-world pictures from PyPI sdists/wheels, npm tarballs and Debian .debs (pinned
+#     versions where the registry keeps them), unpacked into .cache/realworld/<source>/;
+#     only picture files are kept (see realworld.py for the list)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -34,6 +37,7 @@ for p in "${APT_PKGS[@]}"; do
 done
 if ! command -v "$PY" >/dev/null 2>&1; then missing+=(python3); fi
 if ! "$PY" -m pip --version >/dev/null 2>&1; then missing+=(python3-pip); fi
+if ! command -v npm >/dev/null 2>&1; then missing+=(npm); fi   # `npm pack` for npm fixtures
 if ((${#missing[@]})); then
   echo "apt: installing ${missing[*]}"
   apt-get update -qq
@@ -108,5 +112,80 @@ assert data[:2] == b'MZ', 'not a PE'
 open(os.path.join(cache, 'pe', 't64.exe'), 'wb').write(data)
 PYEOF
 fi
+
+# Real-world pictures shipped inside registry packages: dir, client, what, path inside the package.
+PILLOW_HEIF_VERSION="$(sed -n 's/^pillow-heif==//p' "$HERE/requirements.txt")"
+REALWORLD=(
+  "pillow-heif  sdist pillow-heif==$PILLOW_HEIF_VERSION tests/images/"
+  "skimage      wheel scikit-image==0.26.0       skimage/data/"
+  "piexif       sdist piexif==1.1.3              tests/images/"
+  "imagesize    sdist imagesize==2.0.1           test/images/"
+  "xmp-toolkit  sdist python-xmp-toolkit==2.1.0  test/"
+  "npm-exif        npm exif@0.6.0         test/"
+  "npm-exif-js     npm exif-js@2.3.0      example/"
+  "npm-exif-parser npm exif-parser@0.1.12 test/"
+  "goexif     deb golang-github-rwcarlsen-goexif-dev       usr/share/gocode/src/github.com/rwcarlsen/goexif/"
+  "go-x-image deb golang-golang-x-image-dev                usr/share/gocode/src/golang.org/x/image/"
+  "go-imaging deb golang-github-disintegration-imaging-dev usr/share/gocode/src/github.com/disintegration/imaging/"
+  "go-webp    deb golang-github-bep-gowebp-dev             usr/share/gocode/src/github.com/bep/gowebp/"
+  "go-src     deb golang-1.19-src                          usr/share/go-1.19/src/image/"
+)
+for line in "${REALWORLD[@]}"; do
+  read -r dir client what inner <<<"$line"
+  done_mark="$CACHE/realworld/.done-$dir"
+  if [ -f "$done_mark" ] && [ "$(cat "$done_mark")" = "$what" ]; then continue; fi
+  dl="$CACHE/dl/$dir"
+  rm -rf "$dl"; mkdir -p "$dl"
+  echo "realworld: fetching $what ($client)"
+  case "$client" in
+    sdist) "$PY" -m pip download "${PIP_FLAGS[@]}" -q --no-deps --no-binary=:all: -d "$dl" "$what" ;;
+    wheel) "$PY" -m pip download "${PIP_FLAGS[@]}" -q --no-deps --only-binary=:all: \
+             --platform manylinux_2_28_x86_64 --python-version 311 -d "$dl" "$what" ;;
+    npm) (cd "$dl" && npm pack --silent "$what" >/dev/null) ;;
+    deb) chmod 777 "$dl"   # apt's _apt user writes there
+         (cd "$dl" && { apt-get download -qq "$what" 2>/dev/null ||
+                        { apt-get update -qq && apt-get download -qq "$what"; }; }) ;;
+  esac
+  rm -rf "$CACHE/realworld/$dir"
+  "$PY" - "$dl" "$CACHE/realworld/$dir" "$inner" <<'PYEOF'
+import os, subprocess, sys, tarfile, zipfile
+from pathlib import Path
+dl, dest, inner = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+EXTS = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".ico", ".heic",
+        ".heif", ".hif", ".avif"}
+(archive,) = [p for p in dl.iterdir() if p.is_file()]
+def members():
+    """(path inside the package, bytes) of its regular files; sdists/npm lose their top folder."""
+    if archive.suffix in (".whl", ".zip"):
+        with zipfile.ZipFile(archive) as z:
+            for i in z.infolist():
+                if not i.is_dir():
+                    name = i.filename if archive.suffix == ".whl" else i.filename.split("/", 1)[-1]
+                    yield name, lambda i=i: z.read(i)
+        return
+    if archive.suffix == ".deb":
+        proc = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(archive)], stdout=subprocess.PIPE)
+        tar, strip = tarfile.open(fileobj=proc.stdout, mode="r|"), False
+    else:
+        tar, strip = tarfile.open(archive, mode="r|gz"), True
+    for m in tar:
+        if m.isfile():
+            name = m.name.removeprefix("./") if not strip else m.name.split("/", 1)[-1]
+            yield name, lambda m=m: tar.extractfile(m).read()
+    if archive.suffix == ".deb":
+        proc.wait()
+n = 0
+for name, read in members():
+    if name.startswith(inner) and os.path.splitext(name)[1].lower() in EXTS:
+        out = dest / name[len(inner):]
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(read())
+        n += 1
+assert n, f"no pictures under {inner} in {archive.name}"
+print(f"realworld: {n} files from {archive.name}")
+PYEOF
+  echo "$what" >"$done_mark"
+  rm -rf "$dl"
+done
 rm -rf "$CACHE/dl"
 echo "install-deps: done"

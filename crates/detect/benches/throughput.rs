@@ -130,11 +130,21 @@ fn png_with_ts() -> Vec<u8> {
     out
 }
 
+/// Worst case: a picture followed by incompressible unknown bytes, every one of which the payload
+/// search must look at (the table-driven candidate scan plus each candidate's verification).
+fn png_with_noise() -> Vec<u8> {
+    let mut out = png();
+    out.truncate(33); // signature + IHDR only
+    out.extend([0, 0, 0, 0, b'I', b'E', b'N', b'D', 0xae, 0x42, 0x60, 0x82]);
+    out.extend(noise(SIZE, 8));
+    out
+}
+
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("inspect");
     g.sample_size(20);
     type Make = fn() -> Vec<u8>;
-    let inputs: [(&str, Make); 7] = [
+    let inputs: [(&str, Make); 8] = [
         ("jpeg", jpeg),
         ("png", png),
         ("gif", gif),
@@ -142,6 +152,7 @@ fn bench(c: &mut Criterion) {
         ("tiff", tiff),
         ("webp", webp),
         ("png+ts", png_with_ts),
+        ("png+noise", png_with_noise),
     ];
     for (name, make) in inputs {
         let data = make();

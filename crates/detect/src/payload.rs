@@ -21,14 +21,48 @@ impl Ident {
     }
 }
 
-/// Bytes that can start (or sit at a fixed place in) a recognised signature; the scanner only calls
-/// [`identify_candidate`] on these.
-pub static CANDIDATE: [bool; 256] = {
-    let mut t = [false; 256];
-    let bytes = b"GfmswFRIMOP7B<u%\x1a\xff\x1f\xfd\x28\x7f\xfe\xce\xcf\xca\x89\x01\x02";
+/// Whether the byte pair `a b` can open (or sit at a fixed place in) a recognised signature. The
+/// scanner calls [`identify_candidate`] only at such pairs: on random data about 0.5% of offsets
+/// instead of the 13% a single-byte filter would pass.
+const fn pair_can_start(a: u8, b: u8) -> bool {
+    match a {
+        0x47 => true, // MPEG-TS sync (any PID), GIF
+        b'f' => matches!(b, b't' | b'L' | b'r'), // ftyp, fLaC, free
+        b'm' => matches!(b, b'o' | b'd'),        // moov, moof, mdat
+        b's' => matches!(b, b't' | b'k'),        // styp, skip
+        b'w' => b == b'i',                       // wide
+        b'F' => b == b'L',
+        0x1a => b == 0x45,
+        b'R' => matches!(b, b'I' | b'a'),
+        b'I' => matches!(b, b'D' | b'I'),
+        b'M' => matches!(b, b'Z' | b'M'),
+        0xff => b == 0xd8 || b >= 0xe0, // JPEG, MPEG audio and ADTS frame sync
+        b'O' => b == b'g',
+        b'P' => b == b'K',
+        b'7' => b == b'z',
+        0x1f => b == 0x8b,
+        b'B' => matches!(b, b'Z' | b'M'),
+        0xfd => b == b'7',
+        0x28 => b == 0xb5,
+        b'u' => b == b's', // ustar, 257 bytes into a tar header
+        b'%' => b == b'P',
+        0x7f => b == b'E',
+        0xfe => b == 0xed,
+        0xce | 0xcf => b == 0xfa,
+        0xca => b == 0xfe,
+        b'<' => matches!(b.to_ascii_lowercase(), b'?' | b'!' | b'h' | b's' | b'i' | b'b' | b'o' | b'e'),
+        0x89 => b == b'P',
+        0x01 | 0x02 => b == 0x00, // the second half of an ICO/CUR header
+        _ => false,
+    }
+}
+
+/// [`pair_can_start`] as a table indexed by `a << 8 | b`.
+pub static CANDIDATE_PAIR: [bool; 65536] = {
+    let mut t = [false; 65536];
     let mut i = 0;
-    while i < bytes.len() {
-        t[bytes[i] as usize] = true;
+    while i < 65536 {
+        t[i] = pair_can_start((i >> 8) as u8, i as u8);
         i += 1;
     }
     t

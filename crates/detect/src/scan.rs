@@ -1,7 +1,7 @@
 //! Searching a span of bytes for the first recognised payload.
 use crate::bytes::mostly_text;
 use crate::formats::{Region, REGION_SCAN_LIMIT};
-use crate::payload::{identify_candidate, looks_like_javascript, text_run, Ident, CANDIDATE};
+use crate::payload::{identify_candidate, looks_like_javascript, text_run, Ident, CANDIDATE_PAIR};
 use crate::report::{Finding, Location, PayloadKind};
 
 /// The first payload whose signature lies in `d[from..to]` and that starts at or after `lower`.
@@ -10,7 +10,9 @@ pub fn first_payload(d: &[u8], from: usize, to: usize, lower: usize, skip_images
     let to = to.min(d.len());
     let mut p = from;
     while p < to {
-        p += d[p..to].iter().position(|&b| CANDIDATE[b as usize])?;
+        // Every signature is at least two bytes long, so the pair may reach one byte past `to`.
+        let window = d.get(p..(to + 1).min(d.len()))?;
+        p += window.windows(2).position(|w| CANDIDATE_PAIR[(w[0] as usize) << 8 | w[1] as usize])?;
         if let Some(id) = identify_candidate(d, p, lower) {
             if !(skip_images && id.kind.is_image()) {
                 return Some(id);
