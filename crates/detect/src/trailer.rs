@@ -82,11 +82,13 @@ fn unknown_or_script(
     if from >= to || vendor {
         return;
     }
+    // Writers pad with 0x00 and, some cameras and flash cards, with 0xFF: neither is data.
+    let padding = |b: &u8| *b == 0 || *b == 0xff;
     let span = &d[from..to];
-    let Some(first) = span.iter().position(|&b| b != 0) else {
+    let Some(first) = span.iter().position(|b| !padding(b)) else {
         return;
     };
-    let last = span.iter().rposition(|&b| b != 0).unwrap_or(first);
+    let last = span.iter().rposition(|b| !padding(b)).unwrap_or(first);
     if ((last - first + 1) as u64) < UNKNOWN_TRAILER_THRESHOLD {
         return;
     }

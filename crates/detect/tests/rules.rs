@@ -1,0 +1,109 @@
+//! The documented decision rules (README "What counts as suspicious"), one row each, on a tiny
+//! valid PNG built here. The corpus test covers real files; this pins the thresholds.
+use stowaway_detect::{inspect, PayloadKind, UNKNOWN_TRAILER_THRESHOLD};
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut c = !0u32;
+    for &b in data {
+        c ^= b as u32;
+        for _ in 0..8 {
+            c = if c & 1 != 0 { 0xedb8_8320 ^ (c >> 1) } else { c >> 1 };
+        }
+    }
+    !c
+}
+
+fn chunk(out: &mut Vec<u8>, ty: &[u8], data: &[u8]) {
+    out.extend((data.len() as u32).to_be_bytes());
+    let start = out.len();
+    out.extend(ty);
+    out.extend(data);
+    let crc = crc32(&out[start..]);
+    out.extend(crc.to_be_bytes());
+}
+
+/// A valid 1x1 RGB PNG (69 bytes).
+fn png() -> Vec<u8> {
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    chunk(&mut out, b"IHDR", &[0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0]);
+    chunk(&mut out, b"IDAT", &[0x78, 0x9c, 0x63, 0x60, 0x00, 0x02, 0x00, 0x00, 0x05, 0x00, 0x01]);
+    chunk(&mut out, b"IEND", &[]);
+    out
+}
+
+fn noise(n: usize) -> Vec<u8> {
+    let mut s = 0x9e37_79b9_7f4a_7c15u64;
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            // Printable-free, padding-free bytes so no signature or text rule applies by chance.
+            0x80 | ((s >> 33) as u8 & 0x3f)
+        })
+        .collect()
+}
+
+fn zip() -> Vec<u8> {
+    let mut z = b"PK\x03\x04\x14\x00\x00\x00\x00\x00\x00\x00\x00\x00".to_vec();
+    z.extend([0u8; 12]); // crc, sizes
+    z.extend(5u16.to_le_bytes());
+    z.extend(0u16.to_le_bytes());
+    z.extend(b"a.txt");
+    z
+}
+
+/// (name, file, expected primary: None = clean, Some((begin, kind)))
+fn cases() -> Vec<(&'static str, Vec<u8>, Option<(u64, PayloadKind)>)> {
+    let p = png();
+    let n = p.len() as u64;
+    let t = UNKNOWN_TRAILER_THRESHOLD as usize;
+    let cat = |parts: &[&[u8]]| parts.concat();
+    vec![
+        ("clean", p.clone(), None),
+        ("zero padding", cat(&[&p, &[0; 4096]]), None),
+        ("0xFF padding", cat(&[&p, &[0xff; 4096]]), None),
+        ("slack below the threshold", cat(&[&p, &noise(t - 1)]), None),
+        ("junk at the threshold", cat(&[&p, &noise(t)]), Some((n, PayloadKind::Unknown))),
+        (
+            "junk after zero padding",
+            cat(&[&p, &[0; 100], &noise(1000)]),
+            Some((n + 100, PayloadKind::Unknown)),
+        ),
+        ("zip after zero padding", cat(&[&p, &[0; 1000], &zip()]), Some((n + 1000, PayloadKind::Zip))),
+        ("zip after slack", cat(&[&p, b"\r\n", &zip()]), Some((n + 2, PayloadKind::Zip))),
+        (
+            "javascript trailer",
+            cat(&[&p, b"(function(){var s=document.createElement('script');})();"]),
+            Some((n, PayloadKind::JavaScript)),
+        ),
+        ("php trailer", cat(&[&p, b"<?php eval($_POST['x']); ?>"]), Some((n, PayloadKind::Php))),
+        (
+            "plain text is not a script",
+            cat(&[&p, b"This picture was exported by a friendly editor, version 12.0.1 build 7"]),
+            Some((n, PayloadKind::Unknown)),
+        ),
+        ("vendor trailer (PhotoMechanic)", cat(&[&p, &noise(500), b"\x00\x00\x01\xf4cbipcbbl"]), None),
+        (
+            "payload before a vendor trailer",
+            cat(&[&p, &zip(), &noise(100), b"\x00\x00\x01\xf4cbipcbbl"]),
+            Some((n, PayloadKind::Zip)),
+        ),
+        ("zip renamed png", zip(), Some((0, PayloadKind::Zip))),
+        ("not a picture, nothing recognised", noise(5000), None),
+        ("truncated picture, nothing after", p[..40].to_vec(), None),
+    ]
+}
+
+#[test]
+fn documented_rules_hold() {
+    let mut failures = Vec::new();
+    for (name, file, want) in cases() {
+        let r = inspect(&file);
+        let got = r.primary().map(|f| (f.begin, f.kind));
+        if got != want {
+            failures.push(format!("{name}: got {got:?}, want {want:?} ({:?})", r.findings));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
