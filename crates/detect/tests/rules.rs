@@ -53,8 +53,10 @@ fn zip() -> Vec<u8> {
     z
 }
 
-/// (name, file, expected primary: None = clean, Some((begin, kind)))
-fn cases() -> Vec<(&'static str, Vec<u8>, Option<(u64, PayloadKind)>)> {
+/// The primary finding a file must give: `None` = clean.
+type Expected = Option<(u64, PayloadKind)>;
+
+fn cases() -> Vec<(&'static str, Vec<u8>, Expected)> {
     let p = png();
     let n = p.len() as u64;
     let t = UNKNOWN_TRAILER_THRESHOLD as usize;
