@@ -45,6 +45,10 @@ SOURCES = [
 REALWORLD_SUSPICIOUS = {
     # A first GIF with no trailer, then a complete second GIF89a.
     "test_extents_transparency.gif": (207, "GIF", "pillow-testimage, checked"),
+    # Nokia Lumia 820 photo; the 38 bytes after EOI are "\r\n--5D9144052FC54aa482D8595FB8D52F1D--",
+    # the closing boundary of the multipart/form-data upload it was saved from.
+    "npm-exif-parser__starfish.jpg": (329239, "Unknown", "npm exif-parser test/; Nokia Lumia 820 photo "
+                                      "+ 38-byte multipart/form-data boundary after EOI (upload artefact), checked"),
 }
 
 
@@ -141,17 +145,20 @@ def quiet_stderr():
         os.close(null)
 
 
-def loads(d):
+def loads(d, pic):
     """True if Pillow (with pillow-heif) opens and decodes d without error."""
-    try:
-        with warnings.catch_warnings(), quiet_stderr():
-            warnings.simplefilter("ignore")
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(d)) as im:
-                im.load()
-        return True
-    except Exception:
-        return False
+    # pillow-heif claims every 'mif1' file first but may lack an AV1 decoder; Pillow has one.
+    for formats in (None, ["AVIF"]) if pic == "avif" else (None,):
+        try:
+            with warnings.catch_warnings(), quiet_stderr():
+                warnings.simplefilter("ignore")
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                with Image.open(io.BytesIO(d), formats=formats) as im:
+                    im.load()
+            return True
+        except Exception:
+            pass
+    return False
 
 
 def missing(cache):
@@ -172,17 +179,17 @@ def build_realworld(add, cache):
         else:
             add("realworld/" + name, d, pic, note=note)
 
-    def usable(rel, d, exts, dedup):
+    def usable(rel, name, d, exts, dedup):
         if Path(rel).suffix.lower() not in exts or any(w in rel.lower() for w in SKIP_WORDS):
             return None
         if dedup and hashlib.sha256(d).digest() in seen:
             return None
         pic = sniff(d)
-        if pic is None or not loads(d):
+        if pic is None or not loads(d, pic):
             return None
         end = struct_end(d, pic)
-        if end is not None and len(d) - end > 16 and d[end:].strip(b"\0"):
-            skipped.append(rel)  # carries trailing data: not a clean sample
+        if name not in REALWORLD_SUSPICIOUS and end is not None and len(d) - end > 16 and d[end:].strip(b"\0"):
+            skipped.append(rel)  # carries trailing data nobody has checked: not a clean sample
             return None
         return pic
 
@@ -192,7 +199,7 @@ def build_realworld(add, cache):
         if not f.is_file() or f.suffix.lower() not in EXTS:
             continue
         d = f.read_bytes()
-        if pic := usable(rel, d, EXTS, False):
+        if pic := usable(rel, rel.replace("/", "__"), d, EXTS, False):
             take(rel.replace("/", "__"), d, pic, "pillow-testimage")
     for f in sorted(Path("/usr/share/desktop-base").rglob("*")):
         if f.is_file() and not f.is_symlink() and f.suffix in (".png", ".jpg") and \
@@ -207,6 +214,7 @@ def build_realworld(add, cache):
             if not f.is_file() or f.is_symlink():
                 continue
             d = f.read_bytes()
-            if pic := usable(f"{prefix}/{rel}", d, EXTS_MORE, True):
-                take(prefix + "__" + rel.replace("/", "__"), d, pic, note)
+            name = prefix + "__" + rel.replace("/", "__")
+            if pic := usable(f"{prefix}/{rel}", name, d, EXTS_MORE, True):
+                take(name, d, pic, note)
     return skipped

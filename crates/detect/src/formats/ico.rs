@@ -52,14 +52,7 @@ pub fn walk(d: &[u8]) -> Walk {
         }
         extents.push((off, end));
     }
-    extents.sort_unstable();
-    let mut covered = 0;
-    for &(s, e) in &extents {
-        if s > covered + 16 {
-            w.add(Region::gap(covered, s));
-        }
-        covered = covered.max(e);
-    }
+    let covered = w.add_gaps(&mut extents);
     w.end = covered.min(d.len());
     if w.truncated {
         w.end = d.len();

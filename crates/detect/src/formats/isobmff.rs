@@ -1,6 +1,6 @@
 //! HEIC/AVIF (ISO-BMFF). The end is the furthest byte referenced by `iloc` (or by a sequence's
 //! chunk offsets), not the last top-level box: an appended MP4 is itself a valid box sequence.
-use super::{Region, Walk};
+use super::Walk;
 use crate::bytes::*;
 use crate::payload::box_header;
 use crate::report::PicType;
@@ -187,14 +187,7 @@ pub fn walk(d: &[u8]) -> Walk {
             covered.push((s, e));
         }
     }
-    covered.sort_unstable();
-    let mut end = 0;
-    for &(s, e) in &covered {
-        if s > end + 16 {
-            w.add(Region::gap(end, s));
-        }
-        end = end.max(e);
-    }
+    let mut end = w.add_gaps(&mut covered);
     if refs.is_empty() {
         // No item locations (a damaged file): fall back to the whole top-level box chain.
         end = top.last().map_or(0, |b| b.1);

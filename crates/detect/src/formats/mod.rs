@@ -67,11 +67,28 @@ pub struct Walk {
 /// costs no more memory than a normal one; payloads hide in the first units anyway.
 pub const MAX_REGIONS: usize = 4096;
 
+/// Holes up to this size between referenced extents are alignment, not room for a payload.
+const GAP_SLACK: usize = 16;
+
 impl Walk {
     pub fn add(&mut self, r: Region) {
         if self.regions.len() < MAX_REGIONS {
             self.regions.push(r);
         }
+    }
+
+    /// For formats that reference their data by offset (TIFF, ICO, HEIF): records a gap region for
+    /// every hole between `extents` and returns the end of the furthest one.
+    pub fn add_gaps(&mut self, extents: &mut [(usize, usize)]) -> usize {
+        extents.sort_unstable();
+        let mut covered = 0;
+        for &(s, e) in extents.iter() {
+            if s > covered + GAP_SLACK {
+                self.add(Region::gap(covered, s));
+            }
+            covered = covered.max(e);
+        }
+        covered
     }
 }
 
