@@ -465,7 +465,7 @@ fn seven_zip(d: &[u8], p: usize) -> Option<Ident> {
     let next_off = le64(d, p + 12)?;
     let next_size = le64(d, p + 20)?;
     let len = 32u64.checked_add(next_off)?.checked_add(next_size)?;
-    let len = usize::try_from(len).ok().filter(|&l| p + l <= d.len());
+    let len = usize::try_from(len).ok().filter(|&l| l <= d.len() - p);
     Ident::new(K::SevenZip, p, len)
 }
 
@@ -577,7 +577,8 @@ fn elf(d: &[u8], p: usize) -> Option<Ident> {
     };
     let mut end = shoff.saturating_add(shentsize as u64 * shnum as u64);
     for i in 0..phnum.min(256) as u64 {
-        let ph = (p as u64).saturating_add(phoff).saturating_add(i * phentsize as u64) as usize;
+        let ph = (p as u64).saturating_add(phoff).saturating_add(i * phentsize as u64);
+        let Some(ph) = usize::try_from(ph).ok().filter(|&ph| ph < d.len()) else { break };
         let seg_end = if wide {
             e.u64(d, ph + 8).zip(e.u64(d, ph + 32)).map(|(o, s)| o.saturating_add(s))
         } else {
@@ -585,7 +586,7 @@ fn elf(d: &[u8], p: usize) -> Option<Ident> {
         };
         end = end.max(seg_end.unwrap_or(0));
     }
-    let len = usize::try_from(end).ok().filter(|&l| l >= 64 && p + l <= d.len());
+    let len = usize::try_from(end).ok().filter(|&l| l >= 64 && l <= d.len() - p);
     Ident::new(K::Elf, p, len)
 }
 
@@ -620,7 +621,7 @@ fn pe(d: &[u8], p: usize) -> Option<Ident> {
             end = end.max(off as u64 + size as u64);
         }
     }
-    let len = usize::try_from(end).ok().filter(|&l| l > 0 && p + l <= d.len());
+    let len = usize::try_from(end).ok().filter(|&l| l > 0 && l <= d.len() - p);
     Ident::new(K::Pe, p, len)
 }
 
@@ -638,7 +639,7 @@ fn mach_o(d: &[u8], p: usize) -> Option<Ident> {
             let a = p + 8 + i * 20;
             end = end.max(be32(d, a + 8)? as u64 + be32(d, a + 12)? as u64);
         }
-        let len = usize::try_from(end).ok().filter(|&l| p + l <= d.len());
+        let len = usize::try_from(end).ok().filter(|&l| l <= d.len() - p);
         return Ident::new(K::MachO, p, len);
     }
     let (e, wide) = match magic {
@@ -672,7 +673,7 @@ fn mach_o(d: &[u8], p: usize) -> Option<Ident> {
         }
         cmd += size as usize;
     }
-    let len = usize::try_from(end).ok().filter(|&l| l > 0 && p + l <= d.len());
+    let len = usize::try_from(end).ok().filter(|&l| l > 0 && l <= d.len() - p);
     Ident::new(K::MachO, p, len)
 }
 

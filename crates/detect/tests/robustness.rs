@@ -91,3 +91,18 @@ fn mutated_inputs_never_panic_and_stay_in_bounds() {
         assert!(r.findings.windows(2).all(|w| w[0].begin <= w[1].begin), "findings not in file order");
     }
 }
+
+/// Inputs that once broke the detector (found by `cargo fuzz`), kept so they never do again.
+#[test]
+fn fuzz_regressions() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/regressions");
+    let mut n = 0;
+    for entry in std::fs::read_dir(dir).expect("regressions dir") {
+        let d = std::fs::read(entry.unwrap().path()).unwrap();
+        let r = inspect(&d);
+        assert!(r.image_end <= r.pic_size);
+        assert!(r.findings.iter().all(|f| f.begin <= f.end && f.end < r.pic_size));
+        n += 1;
+    }
+    assert!(n > 0);
+}
