@@ -137,7 +137,8 @@ fn m2ts(d: &[u8], p: usize) -> Option<Ident> {
 fn ts_run(d: &[u8], sync: usize, pkt: usize) -> Option<usize> {
     let head = if pkt == 192 { 4 } else { 0 };
     let avail = (d.len() - sync.min(d.len())) / pkt;
-    let need = avail.min(5);
+    // Eight syncs (where the data has them) make a chance match in random data ~2^-56.
+    let need = avail.min(8);
     if need == 0 || (need == 1 && d.len() - sync != pkt - head) {
         return None;
     }
@@ -497,8 +498,20 @@ fn xz(d: &[u8], p: usize) -> Option<Ident> {
     ok.then_some(Ident { kind: K::Xz, begin: p, len: None })
 }
 
+/// A Zstandard frame: magic, a frame header with its reserved bit clear, then a first block header
+/// of a defined type and a legal size (the magic alone is too short to trust).
 fn zstd(d: &[u8], p: usize) -> Option<Ident> {
-    let ok = starts_with_at(d, p, b"\x28\xb5\x2f\xfd") && d.get(p + 4)? & 0x08 == 0;
+    if !starts_with_at(d, p, b"\x28\xb5\x2f\xfd") {
+        return None;
+    }
+    let fhd = *d.get(p + 4)?;
+    let single = fhd & 0x20 != 0;
+    let fcs = [usize::from(single), 2, 4, 8][(fhd >> 6) as usize];
+    let header = 1 + usize::from(!single) + [0, 1, 2, 4][(fhd & 3) as usize] + fcs;
+    let block = slice(d, p + 4 + header, 3)?;
+    let block = u32::from(block[0]) | u32::from(block[1]) << 8 | u32::from(block[2]) << 16;
+    let (block_type, block_size) = ((block >> 1) & 3, block >> 3);
+    let ok = fhd & 0x08 == 0 && block_type != 3 && block_size <= 128 * 1024;
     ok.then_some(Ident { kind: K::Zstd, begin: p, len: None })
 }
 
@@ -684,7 +697,15 @@ fn markup(d: &[u8], p: usize) -> Option<Ident> {
     if starts_with_ci(d, p, b"<?php") && sep(after(5)) {
         return Ident::new(K::Php, p, Some(text_run(d, p)));
     }
-    if starts_with_at(d, p, b"<?=") && after(3).is_some_and(|b| b.is_ascii_whitespace() || b == b'$') {
+    // The short echo tag is only three bytes: the code after it must read as text too.
+    let code_follows = || {
+        let code = slice(d, p, 24).or_else(|| d.get(p..)).unwrap_or_default();
+        code.len() > 4 && code.iter().all(|&b| b.is_ascii_graphic() || b.is_ascii_whitespace())
+    };
+    if starts_with_at(d, p, b"<?=")
+        && after(3).is_some_and(|b| b.is_ascii_whitespace() || b == b'$')
+        && code_follows()
+    {
         return Ident::new(K::Php, p, Some(text_run(d, p)));
     }
     if starts_with_ci(d, p, b"<!doctype html") {
