@@ -106,3 +106,25 @@ fn fuzz_regressions() {
     }
     assert!(n > 0);
 }
+
+/// Random bytes where the detector searches (a private PNG chunk, a truncated JPEG's entropy data)
+/// must not look like a payload: a false alarm rate budget in bytes, not in files.
+#[test]
+fn random_data_in_searched_places_is_not_a_payload() {
+    let mut rng = Rng(0x0dd5_eed5_0123_4567);
+    let noise: Vec<u8> = (0..16 << 20).map(|_| (rng.next() >> 32) as u8).collect();
+
+    let mut png = seeds()[0].clone();
+    png.truncate(33);
+    png_chunk(&mut png, b"prVt", &noise);
+    png_chunk(&mut png, b"IEND", &[]);
+    let r = inspect(&png);
+    assert!(r.findings.is_empty(), "random private chunk flagged: {:?}", r.findings);
+
+    let mut jpeg = seeds()[1].clone();
+    let sos = jpeg.windows(2).position(|w| w == [0xff, 0xda]).unwrap();
+    jpeg.truncate(sos + 10);
+    jpeg.extend(noise.iter().flat_map(|&b| if b == 0xff { vec![0xff, 0x00] } else { vec![b] }));
+    let r = inspect(&jpeg);
+    assert!(r.truncated && r.findings.is_empty(), "truncated JPEG flagged: {:?}", r.findings);
+}
