@@ -1,8 +1,8 @@
 use crate::bytes::mostly_text;
 use crate::formats;
-use crate::payload::{looks_like_javascript, text_run};
+use crate::payload::{identify, looks_like_javascript, text_run};
 use crate::report::{Finding, Location, PayloadKind, PicType, Report};
-use crate::scan::region_findings;
+use crate::scan::{first_payload, region_findings};
 use crate::trailer::tail_findings;
 
 /// Inspects one object: its picture type, where the picture ends, and every payload it carries.
@@ -12,21 +12,7 @@ use crate::trailer::tail_findings;
 pub fn inspect(d: &[u8]) -> Report {
     let pic_type = formats::sniff_container(d);
     if pic_type == PicType::Unknown {
-        // Not a picture: whatever it is, is the file (a TS or ZIP renamed `.png`).
-        let walk = formats::Walk { end: d.len(), ..Default::default() };
-        let mut findings = tail_findings(d, 0, d.len(), &walk, Location::WholeFile);
-        let head = &d[..d.len().min(4096)];
-        if findings.is_empty() && mostly_text(head) && looks_like_javascript(head) {
-            let end = text_run(d, 0).max(1) as u64 - 1;
-            findings.push(Finding {
-                begin: 0,
-                end,
-                kind: PayloadKind::JavaScript,
-                location: Location::WholeFile,
-                declared: false,
-            });
-        }
-        return Report { pic_size: d.len() as u64, pic_type, image_end: 0, truncated: false, findings };
+        return not_a_picture(d);
     }
     let walk = formats::walk(pic_type, d);
     let mut findings = Vec::new();
@@ -47,4 +33,38 @@ pub fn inspect(d: &[u8]) -> Report {
         truncated: walk.truncated,
         findings,
     }
+}
+
+/// A file that is not a picture is judged by what it starts with (after zero padding): a TS or ZIP
+/// renamed `.png` is a payload at byte 0. Signatures deeper inside arbitrary files (fonts, ICC
+/// profiles, archives) say nothing about hidden content, so they are not searched for.
+fn not_a_picture(d: &[u8]) -> Report {
+    let first = d.iter().position(|&b| b != 0).unwrap_or(0);
+    // Box sizes and ICO headers start with zeros: accept a signature that begins in the padding.
+    let at_start = identify(d, 0)
+        .or_else(|| first_payload(d, first, first + 8, 0, false).filter(|id| id.begin <= first));
+    let mut findings = Vec::new();
+    if let Some(id) = at_start {
+        let end = id.len.map_or(d.len(), |l| id.begin + l.max(1)) as u64 - 1;
+        findings.push(Finding {
+            begin: id.begin as u64,
+            end,
+            kind: id.kind,
+            location: Location::WholeFile,
+            declared: false,
+        });
+    } else {
+        let head = &d[..d.len().min(4096)];
+        if mostly_text(head) && looks_like_javascript(head) {
+            let end = text_run(d, 0).max(1) as u64 - 1;
+            findings.push(Finding {
+                begin: 0,
+                end,
+                kind: PayloadKind::JavaScript,
+                location: Location::WholeFile,
+                declared: false,
+            });
+        }
+    }
+    Report { pic_size: d.len() as u64, pic_type: PicType::Unknown, image_end: 0, truncated: false, findings }
 }

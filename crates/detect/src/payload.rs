@@ -132,29 +132,33 @@ fn m2ts(d: &[u8], p: usize) -> Option<Ident> {
     Ident::new(K::MpegTs, p, Some(len))
 }
 
-/// Length of the run of `pkt`-byte packets with a sync byte at `sync`, needing at least two syncs
-/// (or one complete packet that ends the file) and five where the data allows.
+/// Length of the run of `pkt`-byte packets with a sync byte at `sync`. Needs at least two packets
+/// (eight where the data has them: a chance match in random data is then ~2^-56), each with the
+/// transport-error bit clear and a defined adaptation-field control, and not all alike (periodic
+/// tables and text repeat; a real stream's headers and payloads change from packet to packet).
 fn ts_run(d: &[u8], sync: usize, pkt: usize) -> Option<usize> {
     let head = if pkt == 192 { 4 } else { 0 };
     let avail = (d.len() - sync.min(d.len())) / pkt;
-    // Eight syncs (where the data has them) make a chance match in random data ~2^-56.
     let need = avail.min(8);
-    if need == 0 || (need == 1 && d.len() - sync != pkt - head) {
+    if need < 2 {
         return None;
     }
     let mut n = 0;
     while sync + n * pkt < d.len() && d[sync + n * pkt] == 0x47 {
-        if n < need && (d.get(sync + n * pkt + 1)? & 0x80) != 0 {
-            return None; // transport_error_indicator set: not a real stream start
+        if n < need {
+            let h = slice(d, sync + n * pkt, 4)?;
+            if h[1] & 0x80 != 0 || h[3] & 0x30 == 0 {
+                return None;
+            }
         }
         n += 1;
     }
     if n < need {
         return None;
     }
-    // A run of one repeated byte (a table of 0x47 in metadata) is not a stream.
-    let first = slice(d, sync, pkt.min(d.len() - sync))?;
-    if first.iter().all(|&b| b == 0x47) {
+    let packet = |i: usize| slice(d, sync + i * pkt, pkt - head);
+    let text = packet(0).is_some_and(|p| p.iter().all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace()));
+    if text || (1..need).all(|i| packet(i) == packet(0)) {
         return None;
     }
     Some((n * pkt).min(d.len() - (sync - head)))
@@ -342,6 +346,12 @@ fn id3(d: &[u8], p: usize) -> Option<Ident> {
     ok.then_some(Ident { kind: K::Mp3, begin: p, len: None })
 }
 
+/// Compressed audio frames differ; periodic data (pixels of one colour) repeats a valid-looking
+/// header at the frame length.
+fn frames_differ(d: &[u8], a: usize, b: usize) -> bool {
+    slice(d, a + 4, 28) != slice(d, b + 4, 28)
+}
+
 /// Three consecutive MPEG-1/2 audio frames with consistent headers.
 fn mpeg_audio(d: &[u8], p: usize) -> Option<Ident> {
     fn frame(d: &[u8], q: usize) -> Option<(usize, u32)> {
@@ -382,7 +392,11 @@ fn mpeg_audio(d: &[u8], p: usize) -> Option<Ident> {
     let (l1, k1) = frame(d, p)?;
     let (l2, k2) = frame(d, p + l1)?;
     let (_, k3) = frame(d, p + l1 + l2)?;
-    (k1 == k2 && k2 == k3).then_some(Ident { kind: K::Mp3, begin: p, len: None })
+    (k1 == k2 && k2 == k3 && frames_differ(d, p, p + l1)).then_some(Ident {
+        kind: K::Mp3,
+        begin: p,
+        len: None,
+    })
 }
 
 /// Three consecutive AAC ADTS frames.
@@ -398,7 +412,11 @@ fn adts(d: &[u8], p: usize) -> Option<Ident> {
     let (l1, k1) = frame(d, p)?;
     let (l2, k2) = frame(d, p + l1)?;
     let (_, k3) = frame(d, p + l1 + l2)?;
-    (k1 == k2 && k2 == k3).then_some(Ident { kind: K::Aac, begin: p, len: None })
+    (k1 == k2 && k2 == k3 && frames_differ(d, p, p + l1)).then_some(Ident {
+        kind: K::Aac,
+        begin: p,
+        len: None,
+    })
 }
 
 fn ogg(d: &[u8], p: usize) -> Option<Ident> {
@@ -724,22 +742,29 @@ pub fn text_run(d: &[u8], p: usize) -> usize {
     d[p..].iter().position(|&b| b == 0 || (b < 0x09) || (b > 0x0d && b < 0x20)).unwrap_or(d.len() - p)
 }
 
-/// A region that is text and reads like a script: JavaScript has no magic bytes.
+/// A region that is text and reads like a script: JavaScript has no magic bytes. Needs two tokens
+/// that other languages rarely write (Perl, PHP and Vim script share `=>`, `let`, `return`,
+/// `function`, and `===` underlines headings), so other files are not taken for JavaScript.
 pub fn looks_like_javascript(text: &[u8]) -> bool {
-    let strong = [
-        &b"function"[..],
-        b"=>",
-        b"eval(",
+    const SPECIFIC: [&[u8]; 13] = [
+        b"function(",
         b"document.",
         b"window.",
-        b"require(",
         b"XMLHttpRequest",
         b"fetch(",
+        b"console.",
+        b"addEventListener",
+        b"innerHTML",
+        b"createElement",
+        b".prototype",
+        b"!==",
+        b"module.exports",
+        b"JSON.",
     ];
-    let weak = [&b"var "[..], b"let ", b"const ", b"return ", b"});", b"();"];
-    let s = strong.iter().filter(|k| memchr::memmem::find(text, k).is_some()).count();
-    let w = weak.iter().filter(|k| memchr::memmem::find(text, k).is_some()).count();
-    s >= 1 && s + w >= 2
+    // Code is dense in brackets and semicolons; prose that names `window.` twice is not.
+    let punctuation = text.iter().filter(|b| matches!(b, b'(' | b')' | b'{' | b'}' | b';' | b'=')).count();
+    punctuation * 25 >= text.len()
+        && SPECIFIC.iter().filter(|k| memchr::memmem::find(text, k).is_some()).count() >= 2
 }
 
 /// Another picture starting at `p`, with its structural extent.
