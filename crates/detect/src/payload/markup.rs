@@ -1,0 +1,61 @@
+//! Text payloads: PHP openers, active HTML, and JavaScript (which has no magic bytes).
+use super::*;
+
+/// PHP openers and the HTML elements that make a page active.
+pub fn markup(d: &[u8], p: usize) -> Option<Ident> {
+    let after = |n: usize| d.get(p + n).copied();
+    let sep = |b: Option<u8>| b.is_none_or(|b| b.is_ascii_whitespace() || b == b'>' || b == b'/');
+    if starts_with_ci(d, p, b"<?php") && sep(after(5)) {
+        return Ident::new(K::Php, p, Some(text_run(d, p)));
+    }
+    // The short echo tag is only three bytes: the code after it must read as text too.
+    let code_follows = || {
+        let code = slice(d, p, 24).or_else(|| d.get(p..)).unwrap_or_default();
+        code.len() > 4 && code.iter().all(|&b| b.is_ascii_graphic() || b.is_ascii_whitespace())
+    };
+    if starts_with_at(d, p, b"<?=")
+        && after(3).is_some_and(|b| b.is_ascii_whitespace() || b == b'$')
+        && code_follows()
+    {
+        return Ident::new(K::Php, p, Some(text_run(d, p)));
+    }
+    if starts_with_ci(d, p, b"<!doctype html") {
+        return Ident::new(K::Html, p, Some(text_run(d, p)));
+    }
+    for tag in [&b"<html"[..], b"<script", b"<iframe", b"<body", b"<object", b"<embed"] {
+        if starts_with_ci(d, p, tag) && sep(after(tag.len())) {
+            return Ident::new(K::Html, p, Some(text_run(d, p)));
+        }
+    }
+    None
+}
+
+/// Length of the run of text bytes at `p` (text payloads end at the first binary byte).
+pub fn text_run(d: &[u8], p: usize) -> usize {
+    d[p..].iter().position(|&b| b == 0 || (b < 0x09) || (b > 0x0d && b < 0x20)).unwrap_or(d.len() - p)
+}
+
+/// A region that is text and reads like a script: JavaScript has no magic bytes. Needs two tokens
+/// that other languages rarely write (Perl, PHP and Vim script share `=>`, `let`, `return`,
+/// `function`, and `===` underlines headings), so other files are not taken for JavaScript.
+pub fn looks_like_javascript(text: &[u8]) -> bool {
+    const SPECIFIC: [&[u8]; 13] = [
+        b"function(",
+        b"document.",
+        b"window.",
+        b"XMLHttpRequest",
+        b"fetch(",
+        b"console.",
+        b"addEventListener",
+        b"innerHTML",
+        b"createElement",
+        b".prototype",
+        b"!==",
+        b"module.exports",
+        b"JSON.",
+    ];
+    // Code is dense in brackets and semicolons; prose that names `window.` twice is not.
+    let punctuation = text.iter().filter(|b| matches!(b, b'(' | b')' | b'{' | b'}' | b';' | b'=')).count();
+    punctuation * 25 >= text.len()
+        && SPECIFIC.iter().filter(|k| memchr::memmem::find(text, k).is_some()).count() >= 2
+}
