@@ -12,10 +12,13 @@ carrying those payloads, and OUTDIR/manifest.json: a JSON array with one object 
   declared   (suspicious only) true for declared motion photos
   payloads   (files with several payloads only) [{begin, type}, ...] sorted by begin
   note       free text
-Directories: clean/ (base images), suspicious/, tricky/ (clean but unusual), realworld/.
+Directories: clean/ (base images), suspicious/, tricky/ (clean but unusual), realworld/ (files
+from registry packages, collected by realworld.py).
 Deterministic: fixed seeds and timestamps, bit-exact single-threaded ffmpeg.
 Run install-deps.sh first; nothing is fetched here.
 """
+import base64
+import hashlib
 import io
 import json
 import os
@@ -136,6 +139,18 @@ def find_once(hay, needle):
     i = hay.find(needle)
     assert i >= 0 and hay.find(needle, i + 1) < 0, "payload not found exactly once"
     return i
+
+
+def jpeg_segments(jpg):
+    """[(offset, marker, length incl. the 2 marker bytes)] from the first after SOI to the first SOS."""
+    i, out = 2, []
+    while True:
+        assert jpg[i] == 0xFF, "unexpected bytes between JPEG segments"
+        m, n = jpg[i + 1], struct.unpack(">H", jpg[i + 2:i + 4])[0]
+        out.append((i, m, n + 2))
+        if m == 0xDA:
+            return out
+        i += n + 2
 
 
 # ----------------------------------------------------------------------------- payloads
@@ -300,6 +315,100 @@ def ico_mixed(img):
     return head + out
 
 
+def cur_from_ico(ico, hotspots):
+    """CUR cursor from an ICO: type 2, and each entry's planes/bit count become its hotspot x/y."""
+    d = bytearray(ico)
+    struct.pack_into("<H", d, 2, 2)
+    for i, (x, y) in enumerate(hotspots):
+        struct.pack_into("<HH", d, 6 + 16 * i + 4, x, y)
+    return bytes(d)
+
+
+def bmp_embedded(img, compression, data):
+    """BMP whose pixel array is a whole PNG (BI_PNG, 5) or JPEG (BI_JPEG, 4), as printers' DIBs."""
+    w, h = img.size
+    hdr = struct.pack("<IiiHHIIiiII", 40, w, h, 1, 0, compression, len(data), 2835, 2835, 0, 0)
+    return b"BM" + struct.pack("<IHHI", 54 + len(data), 0, 0, 54) + hdr + data
+
+
+def mpf_app2(sizes, tiff_at):
+    """APP2 'MPF' payload (CIPA DC-007 MP Index IFD, little-endian) for images of these sizes stored
+    back to back from offset 0; tiff_at = file offset of the MPF TIFF header (offsets count from it)."""
+    entries, off = b"", 0
+    for i, size in enumerate(sizes):
+        attr = 0x030000 if i == 0 else 0  # baseline MP primary image / undefined (a gain map)
+        entries += struct.pack("<IIIHH", attr, size, off - tiff_at if i else 0, 0, 0)
+        off += size
+    ifd = (struct.pack("<H", 3) + struct.pack("<HHI4s", 0xB000, 7, 4, b"0100")
+           + struct.pack("<HHII", 0xB001, 4, 1, len(sizes))
+           + struct.pack("<HHII", 0xB002, 7, len(entries), 8 + 2 + 36 + 4) + struct.pack("<I", 0))
+    return b"MPF\0" + b"II*\0" + struct.pack("<I", 8) + ifd + entries
+
+
+def iptc(*datasets):
+    """IPTC-IIM application record 2 (record version first), as vendor trailers carry it."""
+    return b"".join(b"\x1c\x02" + bytes([ds]) + struct.pack(">H", len(v)) + v
+                    for ds, v in [(0, b"\0\4"), *datasets])
+
+
+IPTC = iptc((5, b"Stowaway corpus"), (80, b"build.py"), (120, b"vendor trailer test"))
+
+
+def afcp(start, records, big=True):
+    """AXS File Concatenation Protocol trailer as ExifTool's AFCP.pm reads and writes it: header
+    'AXS!' (big-endian) or 'AXS*', version, entry count, checksum; 12-byte entries (tag, size,
+    absolute offset); the data; then the end record 'AXS!' + start offset + checksum (last 12 bytes)."""
+    e, hdr = (">", b"AXS!") if big else ("<", b"AXS*")
+    data_at = start + 12 + 12 * len(records)
+    entries, vals = b"", b""
+    for tag, val in records:
+        entries += tag + struct.pack(e + "II", len(val), data_at + len(vals))
+        vals += val
+    return (hdr + struct.pack(e + "HHI", 0x0100, len(records), 0) + entries + vals
+            + hdr + struct.pack(e + "II", start, 0))
+
+
+def fotostation(records):
+    """FotoWare FotoStation trailer (ExifTool FotoStation.pm): records, each its data then a 10-byte
+    footer: tag (int16u), record size incl. footer (int32u), signature A1 B2 C3 D4; all big-endian."""
+    return b"".join(v + struct.pack(">HII", tag, len(v) + 10, 0xA1B2C3D4) for tag, v in records)
+
+
+def photomechanic(records):
+    """Photo Mechanic trailer (ExifTool PhotoMechanic.pm): IPTC-format int32s soft-edit records in
+    record 2, zero-padded to 2 KB like Photo Mechanic does, then size (int32u BE) + 'cbipcbbl'."""
+    body = b"".join(b"\x1c\x02" + bytes([tag]) + struct.pack(">Hi", 4, v) for tag, v in records)
+    body += b"\0" * (0x800 - len(body))
+    return body + struct.pack(">I", len(body)) + b"cbipcbbl"
+
+
+def samsung_sef(blocks):
+    """Samsung SEF trailer (ExifTool Samsung.pm ProcessSamsung): data blocks (00 00 type, name length,
+    name, data), then the SEFH directory (version 101, count, entries of type, distance back from
+    SEFH, size), its length and 'SEFT'; all little-endian."""
+    out, where = b"", []
+    for btype, name, data in blocks:
+        where.append((btype, len(out)))
+        out += b"\0\0" + struct.pack("<HI", btype, len(name)) + name + data
+    sizes = [b - a for (_, a), (_, b) in zip(where, where[1:] + [(0, len(out))])]
+    sefh = b"SEFH" + struct.pack("<II", 101, len(blocks)) + b"".join(
+        b"\0\0" + struct.pack("<HII", t, len(out) - a, s) for (t, a), s in zip(where, sizes))
+    return out + sefh + struct.pack("<I", len(sefh)) + b"SEFT"
+
+
+def tiff_zero_pad(tif):
+    """Zero the word-alignment byte libtiff leaves uninitialised between a little-endian TIFF's
+    single strip and its IFD (an odd-length LZW strip made the corpus differ from run to run)."""
+    d = bytearray(tif)
+    ifd = struct.unpack("<I", d[4:8])[0]
+    tags = {t: v for t, _, _, v in (struct.unpack("<HHII", d[ifd + 2 + 12 * i:ifd + 14 + 12 * i])
+                                    for i in range(struct.unpack("<H", d[ifd:ifd + 2])[0]))}
+    end = tags[273] + tags[279]  # StripOffsets + StripByteCounts (one strip)
+    assert d[:2] == b"II" and 0 <= ifd - end <= 1
+    d[end:ifd] = bytes(ifd - end)
+    return bytes(d)
+
+
 def tool(cmd_in, args, data, out_name):
     """Run a file-to-file tool (tiffcp, optipng, cjpeg...) on data, return the output bytes."""
     src, dst = tmpfile("in_" + out_name, data), TMP / out_name
@@ -321,7 +430,8 @@ def build_clean():
         return data
     # JPEG
     C["jpg"] = c("baseline.jpg", save(p, "JPEG", quality=85), "jpg", "baseline JFIF")
-    c("progressive.jpg", save(p, "JPEG", quality=85, progressive=True, optimize=True), "jpg", "progressive")
+    C["jpg_prog"] = c("progressive.jpg", save(p, "JPEG", quality=85, progressive=True, optimize=True), "jpg",
+                      "progressive")
     c("restart_pillow.jpg", save(p, "JPEG", quality=85, restart_marker_blocks=4), "jpg",
       "restart markers every 4 MCUs (Pillow)")
     c("restart_cjpeg.jpg", tool(["cjpeg"], lambda s, d: ["-restart", "1", "-outfile", d, s],
@@ -388,7 +498,7 @@ def build_clean():
     # TIFF
     tif = save(small, "TIFF")
     C["tiff"] = c("ii_strips.tif", tif, "tiff", "little-endian, uncompressed strips")
-    c("ii_lzw.tif", save(small, "TIFF", compression="tiff_lzw"), "tiff", "LZW")
+    c("ii_lzw.tif", tiff_zero_pad(save(small, "TIFF", compression="tiff_lzw")), "tiff", "LZW")
     c("mm_strips.tif", tool(["tiffcp"], lambda s, d: ["-B", s, d], tif, "mm.tif"), "tiff", "big-endian (tiffcp -B)")
     c("tiled.tif", tool(["tiffcp"], lambda s, d: ["-t", "-w", "32", "-l", "32", s, d], tif, "t.tif"),
       "tiff", "32x32 tiles (tiffcp -t)")
@@ -403,6 +513,101 @@ def build_clean():
     C["heic"] = c("plain.heic", save(p, "HEIF", quality=60), "heic", "pillow-heif x265")
     C["avif"] = c("plain.avif", save(p, "AVIF", quality=60, speed=8), "avif", "Pillow libavif")
     return C
+
+
+def build_clean_more(C):
+    """Rarer structures that must stay clean; adds their carriers to C."""
+    icc = Path("/usr/share/color/icc/sRGB.icc").read_bytes()
+    p, small = photo(320, 240, 1), photo(160, 120, 2)
+
+    def c(name, data, pic, note):
+        add("clean/" + name, data, pic, note=note)
+        return data
+    C["bigtiff"] = c("bigtiff_pillow.tif", save(small, "TIFF", big_tiff=True), "tiff",
+                     "BigTIFF written by Pillow (big_tiff=True)")
+    assert C["bigtiff"][:4] == b"II+\0"
+    ico = save(photo(48, 48, 30).convert("RGBA"), "ICO", sizes=[(32, 32), (48, 48)], bitmap_format="bmp")
+    assert ico[4:6] == b"\2\0"
+    C["cur"] = c("cursor.cur", cur_from_ico(ico, [(5, 3), (7, 4)]), "ico",
+                 "CUR cursor (type 2): 32x32 and 48x48 32-bit BMP entries with hotspots")
+    with Image.open(io.BytesIO(C["cur"])) as im:
+        assert im.format == "CUR"
+    C["bmp_png"] = c("bi_png.bmp", bmp_embedded(small, 5, save(small, "PNG")), "bmp",
+                     "BI_PNG: the pixel array is a whole PNG (biCompression 5, biSizeImage = PNG length)")
+    c("bi_jpeg.bmp", bmp_embedded(small, 4, save(small, "JPEG", quality=85)), "bmp",
+      "BI_JPEG: the pixel array is a whole JPEG (biCompression 4, biSizeImage = JPEG length)")
+
+    # Extended XMP as Google's depth photos write it: base64 depth map and image in the extension.
+    depth = save(photo(640, 480, 22).convert("L"), "JPEG", quality=90)
+    still = save(photo(800, 600, 23), "JPEG", quality=95)
+    ns = (' xmlns:GImage="http://ns.google.com/photos/1.0/image/"'
+          ' xmlns:GDepth="http://ns.google.com/photos/1.0/depthmap/"')
+    ext = ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+           f'<rdf:Description rdf:about=""{ns} GImage:Data="{base64.b64encode(still).decode()}"'
+           f' GDepth:Data="{base64.b64encode(depth).decode()}"/></rdf:RDF></x:xmpmeta>').encode()
+    guid = hashlib.md5(ext).hexdigest().upper()
+    std = xmp(attrs=ns + ' xmlns:xmpNote="http://ns.adobe.com/xmp/note/" GImage:Mime="image/jpeg"'
+              ' GDepth:Format="RangeInverse" GDepth:Near="0.5" GDepth:Far="4" GDepth:Mime="image/jpeg"'
+              f' xmpNote:HasExtendedXMP="{guid}"', pad=0)
+    j = save(p, "JPEG", quality=85, exif=exif_bytes(), xmp=std)
+    at = next(o + n for o, m, n in jpeg_segments(j) if j[o + 4:o + 33] == b"http://ns.adobe.com/xap/1.0/\0")
+    head, step = b"http://ns.adobe.com/xmp/extension/\0" + guid.encode(), 65400
+    segs = [jpeg_segment(0xE1, head + struct.pack(">II", len(ext), o) + ext[o:o + step])
+            for o in range(0, len(ext), step)]
+    c("xmp_extended.jpg", j[:at] + b"".join(segs) + j[at:], "jpg",
+      f"extended XMP ({len(ext)} bytes: base64 image + depth map) in {len(segs)} APP1 xmp/extension "
+      "segments (GUID, full length, offset, chunk)")
+
+    # Vendor metadata trailers after EOI, laid out as ExifTool reads them.
+    j = C["jpg"]
+    c("jpg_afcp.jpg", j + afcp(len(j), [(b"IPTC", IPTC), (b"TEXT", b"Stowaway corpus AFCP text\0")]), "jpg",
+      "AFCP trailer, big-endian 'AXS!': IPTC + TEXT records, end record in the last 12 bytes")
+    c("jpg_afcp_le.jpg", j + afcp(len(j), [(b"IPTC", IPTC)], big=False), "jpg",
+      "AFCP trailer, little-endian 'AXS*': IPTC record")
+    soft = struct.pack(">12i", 320, 240, 3, 72000, 0, 0, 0, 0, 100000, 100000, 0, 0)
+    c("jpg_fotostation.jpg", j + fotostation([(1, IPTC), (2, soft)]), "jpg",
+      "FotoStation trailer: IPTC and SoftEdit records, each with a tag/size/A1B2C3D4 footer (sig = last 4 bytes)")
+    c("jpg_photomechanic.jpg", j + photomechanic([(209, 0), (210, 0), (211, 65536), (212, 65536), (216, 0),
+                                                   (221, 1), (222, 0), (223, 3)]), "jpg",
+      "Photo Mechanic trailer: soft-edit IPTC records padded to 2 KB, size + 'cbipcbbl'")
+    c("jpg_samsung_sef.jpg", j + samsung_sef([(0x0A01, b"Image_UTC_Data", str(EPOCH * 1000).encode()),
+                                              (0x0AA1, b"MCC_Data", b"310")]), "jpg",
+      "Samsung SEF trailer without video: Image_UTC_Data + MCC_Data blocks, SEFH directory, 'SEFT'")
+
+    # Ultra HDR: primary JPEG whose XMP and MPF declare a gain-map JPEG stored after its EOI.
+    hdrgm = ' xmlns:hdrgm="http://ns.adobe.com/hdr-gain-map/1.0/" hdrgm:Version="1.0"'
+    gain = save(photo(160, 120, 24).convert("L"), "JPEG", quality=85, xmp=xmp(
+        attrs=hdrgm + ' hdrgm:GainMapMin="0" hdrgm:GainMapMax="2.3" hdrgm:Gamma="1" hdrgm:OffsetSDR="0.015625"'
+        ' hdrgm:OffsetHDR="0.015625" hdrgm:HDRCapacityMin="0" hdrgm:HDRCapacityMax="2.3"'
+        ' hdrgm:BaseRenditionIsHDR="False"', pad=0))
+    attrs = (hdrgm + ' xmlns:Container="http://ns.google.com/photos/1.0/container/"'
+             ' xmlns:Item="http://ns.google.com/photos/1.0/container/item/"')
+    body = ('<Container:Directory><rdf:Seq><rdf:li rdf:parseType="Resource"><Container:Item Item:Semantic='
+            '"Primary" Item:Mime="image/jpeg"/></rdf:li><rdf:li rdf:parseType="Resource"><Container:Item '
+            f'Item:Semantic="GainMap" Item:Mime="image/jpeg" Item:Length="{len(gain)}"/></rdf:li></rdf:Seq>'
+            '</Container:Directory>')
+    blank = mpf_app2([0, 0], 0)
+    prim = save(p, "JPEG", quality=85, extra=jpeg_segment(0xE2, b"\0" * len(blank)), xmp=xmp(body, attrs, pad=0))
+    at = next(o + 4 for o, m, n in jpeg_segments(prim) if prim[o + 4:o + 4 + len(blank)] == b"\0" * len(blank))
+    mpf = mpf_app2([len(prim), len(gain)], at + 4)
+    uhdr = prim[:at] + mpf + prim[at + len(mpf):] + gain
+    second = at + 4 + struct.unpack("<I", mpf[-8:-4])[0]  # entry 2's offset counts from the TIFF header
+    with Image.open(io.BytesIO(uhdr[second:])) as im:  # (Pillow opens Ultra HDR as plain JPEG)
+        assert second == len(prim) and im.size == (160, 120)
+    c("ultrahdr_gainmap.jpg", uhdr, "jpg", f"Ultra HDR: hdrgm XMP + MPF index; gain-map JPEG at {len(prim)} after EOI")
+
+    # libjpeg skips stray bytes before a marker ("extraneous bytes before marker") and decodes on.
+    pj = C["jpg_prog"]
+    sof = next(o for o, m, n in jpeg_segments(pj) if m == 0xC2)
+    c("progressive_junk_before_sof.jpg", pj[:sof] + bytes([0x5A, 0x13, 0x77, 0x01, 0x3C]) + pj[sof:], "jpg",
+      f"progressive; 5 stray non-FF bytes at {sof} between DQT and SOF2 (libjpeg resynchronises)")
+    c("progressive_zeros_before_sof.jpg", pj[:sof] + b"\0" * 5 + pj[sof:], "jpg",
+      f"progressive; 5 zero bytes at {sof} between DQT and SOF2 (libjpeg resynchronises)")
+
+    thumb = tmpfile("thumb2.jpg", save(photo(64, 48, 25), "JPEG", quality=70))
+    base = save(p, "JPEG", quality=85, exif=exif_bytes(), icc_profile=icc, xmp=xmp())
+    c("exif_thumb_icc_xmp.jpg", tool(["exiftool", "-q"], lambda s, d: ["-o", d, f"-ThumbnailImage<={thumb}", s],
+                                     base, "t2.jpg"), "jpg", "EXIF with IFD1 JPEG thumbnail (exiftool) + ICC + XMP")
 
 
 # ----------------------------------------------------------------------------- suspicious
@@ -546,6 +751,43 @@ def build_suspicious(C, P):
         len(js) + 24, "after", "Samsung motion photo: SEF block 'MotionPhoto_Data' (8+16 bytes of "
         f"framing at {len(js)}) + MP4 + SEFH/SEFT trailer", declared=True)
 
+    # web shells in metadata
+    php = P["php"][0].rstrip(b"\n")
+    ex = Image.Exif()
+    ex[0x010F], ex[0x0110], ex[0x010E] = "Stowaway", "Corpus Cam", php.decode()
+    data = save(p, "JPEG", quality=85, exif=ex.tobytes())
+    sus("jpg_exif_desc_php.jpg", data, "jpg", "PHP", find_once(data, php), "inside",
+        "PHP web shell as the EXIF ImageDescription (IFD0 0x010E)")
+    ex = Image.Exif()
+    ex[0x010F], ex[0x0110] = "Stowaway", "Corpus Cam"
+    ex.get_ifd(0x8769)[0x9286] = b"ASCII\0\0\0" + php
+    data = save(p, "JPEG", quality=85, exif=ex.tobytes())
+    sus("jpg_exif_usercomment_php.jpg", data, "jpg", "PHP", find_once(data, php), "inside",
+        "PHP web shell as the EXIF UserComment (Exif IFD 0x9286, 'ASCII' charset prefix)")
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Software", "Stowaway")
+    info.add_text("Comment", php.decode())
+    data = save(photo(160, 120, 2), "PNG", pnginfo=info)
+    sus("png_text_php.png", data, "png", "PHP", find_once(data, php), "inside",
+        "PHP web shell as a tEXt 'Comment' value")
+
+    # more carriers
+    zipb, junk = P["zip"][0], P["junk"][0]
+    for name, base, pic, key, note in (
+            ("jpg_progressive_zip.jpg", "jpg_prog", "jpg", "zip", "ZIP after a progressive JPEG"),
+            ("bigtiff_ts.tif", "bigtiff", "tiff", "ts", "TS after a Pillow BigTIFF"),
+            ("cur_zip.cur", "cur", "ico", "zip", "ZIP after a CUR cursor"),
+            ("bmp_png_ts.bmp", "bmp_png", "bmp", "ts", "TS after a BI_PNG BMP (bfSize ends at the PNG's end)"),
+            ("gif_random64k.gif", "gif", "gif", "junk", "64 KiB random bytes after a GIF")):
+        sus(name, C[base] + P[key][0], pic, P[key][1], len(C[base]), "after", note)
+    w = C["webp"]
+    sus("webp_random200.webp", w + random.Random(200).randbytes(200), "webp", "Unknown", len(w), "after",
+        "200 random bytes after the RIFF chunk")
+    j = C["jpg"]
+    data = j + ts + afcp(len(j) + len(ts), [(b"IPTC", IPTC)])
+    sus("jpg_ts_afcp.jpg", data, "jpg", "MPEG-TS", len(j), "after",
+        "TS after EOI, then a valid AFCP trailer (IPTC) whose start offset points past the TS")
+
 
 # ----------------------------------------------------------------------------- clean but tricky
 def build_tricky(C):
@@ -563,6 +805,8 @@ def build_tricky(C):
     info = PngImagePlugin.PngInfo()
     info.add_text("Software", "Stowaway")
     t("png_1x1_text.png", save(Image.new("L", (1, 1)), "PNG", pnginfo=info), "png", "1x1 with a tEXt chunk")
+    slack = bytes(b % 255 + 1 for b in random.Random(20).randbytes(20))
+    t("png_slack20.png", C["png"] + slack, "png", "20 random non-zero bytes after IEND (below the 32-byte threshold)")
 
 
 # ----------------------------------------------------------------------------- verify
@@ -630,6 +874,7 @@ def main():
         TMP = Path(tmp)
         P = make_payloads()
         C = build_clean()
+        build_clean_more(C)
         build_suspicious(C, P)
         build_tricky(C)
     skipped = build_realworld(add, CACHE)

@@ -113,7 +113,8 @@ open(os.path.join(cache, 'pe', 't64.exe'), 'wb').write(data)
 PYEOF
 fi
 
-# Real-world pictures shipped inside registry packages: dir, client, what, path inside the package.
+# Real-world pictures shipped inside registry packages: dir, client, what, folder inside the
+# package ("-": every picture in it).
 PILLOW_HEIF_VERSION="$(sed -n 's/^pillow-heif==//p' "$HERE/requirements.txt")"
 REALWORLD=(
   "pillow-heif  sdist pillow-heif==$PILLOW_HEIF_VERSION tests/images/"
@@ -121,6 +122,8 @@ REALWORLD=(
   "piexif       sdist piexif==1.1.3              tests/images/"
   "imagesize    sdist imagesize==2.0.1           test/images/"
   "xmp-toolkit  sdist python-xmp-toolkit==2.1.0  test/"
+  "wand         sdist wand==0.7.2                -"
+  "pypi-exif    sdist exif==1.0.0                exif/tests/"
   "npm-exif        npm exif@0.6.0         test/"
   "npm-exif-js     npm exif-js@2.3.0      example/"
   "npm-exif-parser npm exif-parser@0.1.12 test/"
@@ -133,7 +136,7 @@ REALWORLD=(
 for line in "${REALWORLD[@]}"; do
   read -r dir client what inner <<<"$line"
   done_mark="$CACHE/realworld/.done-$dir"
-  if [ -f "$done_mark" ] && [ "$(cat "$done_mark")" = "$what" ]; then continue; fi
+  if [ -f "$done_mark" ] && [ "$(cat "$done_mark")" = "$what $inner" ]; then continue; fi
   dl="$CACHE/dl/$dir"
   rm -rf "$dl"; mkdir -p "$dl"
   echo "realworld: fetching $what ($client)"
@@ -150,7 +153,7 @@ for line in "${REALWORLD[@]}"; do
   "$PY" - "$dl" "$CACHE/realworld/$dir" "$inner" <<'PYEOF'
 import os, subprocess, sys, tarfile, zipfile
 from pathlib import Path
-dl, dest, inner = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+dl, dest, inner = Path(sys.argv[1]), Path(sys.argv[2]), "" if sys.argv[3] == "-" else sys.argv[3]
 EXTS = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".ico", ".heic",
         ".heif", ".hif", ".avif"}
 (archive,) = [p for p in dl.iterdir() if p.is_file()]
@@ -184,7 +187,7 @@ for name, read in members():
 assert n, f"no pictures under {inner} in {archive.name}"
 print(f"realworld: {n} files from {archive.name}")
 PYEOF
-  echo "$what" >"$done_mark"
+  echo "$what $inner" >"$done_mark"
   rm -rf "$dl"
 done
 rm -rf "$CACHE/dl"

@@ -7,16 +7,18 @@ use crate::report::{Finding, Location, PayloadKind};
 use crate::scan::first_payload;
 use crate::UNKNOWN_TRAILER_THRESHOLD;
 
-/// Vendor metadata trailers that follow JPEG's EOI by design. Unrecognised bytes before one of these
-/// are its data, not an `Unknown` payload.
+/// Vendor metadata trailers that follow JPEG's EOI by design (layouts as ExifTool reads them).
+/// Unrecognised bytes before one of these are its data, not an `Unknown` payload.
 fn metadata_trailer(d: &[u8]) -> Option<&'static str> {
     let tail = &d[d.len().saturating_sub(12)..];
     if d.ends_with(b"SEFT") {
         Some("Samsung SEF")
     } else if memchr::memmem::find(tail, b"AXS!").is_some() || memchr::memmem::find(tail, b"AXS*").is_some() {
         Some("AFCP")
-    } else if tail.len() == 12 && tail.starts_with(b"\xa1\xb2\xc3\xd4") {
-        Some("FotoStation")
+    } else if d.ends_with(b"\xa1\xb2\xc3\xd4") {
+        Some("FotoStation") // each record ends with tag, size and this signature
+    } else if d.ends_with(b"ctrace\0\0") {
+        Some("Huawei") // a length, then "ctrace": seen on Huawei phone photos
     } else if d.ends_with(b"cbipcbbl") {
         Some("PhotoMechanic")
     } else {

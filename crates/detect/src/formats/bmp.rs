@@ -58,8 +58,8 @@ pub fn walk(d: &[u8]) -> Walk {
     let entry = if dib == 12 { 3 } else { 4 };
     let colors = if clr_used > 0 {
         (clr_used as usize).min(256)
-    } else if bpp <= 8 {
-        1 << bpp
+    } else if (1..=8).contains(&bpp) {
+        1 << bpp // bpp 0 (BI_JPEG/BI_PNG) has no palette
     } else {
         0
     };

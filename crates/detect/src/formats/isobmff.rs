@@ -145,12 +145,20 @@ pub fn walk(d: &[u8]) -> Walk {
     let mut structural: Vec<(usize, usize)> = Vec::new();
     let sequence = is_sequence(d);
     let mut seen_meta = false;
+    let mut walked = 0;
     for (i, &(s, e, ty)) in top.iter().enumerate() {
+        walked = i + 1;
         match &ty {
             // A second ftyp starts another file (an appended MP4 or picture).
-            b"ftyp" if i > 0 => break,
+            b"ftyp" if i > 0 => {
+                walked = i;
+                break;
+            }
             b"ftyp" => structural.push((s, e)),
-            b"meta" if seen_meta => break,
+            b"meta" if seen_meta => {
+                walked = i;
+                break;
+            }
             b"meta" => {
                 seen_meta = true;
                 structural.push((s, e));
@@ -178,6 +186,12 @@ pub fn walk(d: &[u8]) -> Walk {
         } else if (s as usize) < d.len() {
             w.truncated = true;
         }
+    }
+    // Box headers inside the picture (`free` padding, the `mdat` header) are structure; their bodies
+    // stay gaps to search unless an item references them.
+    let reach = covered.iter().map(|c| c.1).max().unwrap_or(0);
+    for &(s, _, _) in top[..walked].iter().filter(|b| b.0 < reach) {
+        covered.push((s, (s + header_len(d, s)).min(d.len())));
     }
     // A sequence's chunk offsets name only where each chunk starts: the enclosing mdat counts.
     for &(s, e, ty) in &top {
