@@ -109,3 +109,14 @@ fn documented_rules_hold() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn png_crc_mismatch_marks_the_structure_corrupt_not_suspicious() {
+    let mut p = png();
+    assert!(!inspect(&p).truncated);
+    let ihdr_crc = 8 + 8 + 13;
+    p[ihdr_crc] ^= 0xff;
+    let r = inspect(&p);
+    assert!(r.truncated, "a bad IHDR CRC is corruption");
+    assert!(!r.suspicious(), "corruption alone is not a payload");
+}

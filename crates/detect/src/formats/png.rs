@@ -2,6 +2,7 @@
 //! one private type form one region, so a payload split across them is found whole.
 use super::{Region, Walk};
 use crate::bytes::*;
+use crate::payload::crc32;
 
 pub const SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
 
@@ -11,6 +12,9 @@ const PLAIN: &[&[u8; 4]] = &[
     b"cLLI", b"cLLi", b"bKGD", b"hIST", b"pHYs", b"sPLT", b"tIME", b"acTL", b"fcTL", b"fdAT", b"oFFs",
     b"pCAL", b"sCAL", b"sTER", b"iCCP", b"zTXt", b"iDOT", b"CgBI", b"vpAg", b"orNT", b"gIFg", b"dSIG",
 ];
+
+/// Chunks up to this size get their CRC checked.
+const CRC_CHECK_LIMIT: u32 = 1 << 20;
 
 pub fn walk(d: &[u8]) -> Walk {
     let mut w = Walk::default();
@@ -44,15 +48,19 @@ pub fn walk(d: &[u8]) -> Walk {
         }
         if !PLAIN.contains(&&ty) && len > 0 {
             let name = format!("chunk {}", String::from_utf8_lossy(&ty));
-            let text = matches!(&ty, b"tEXt" | b"iTXt");
             match w.regions.last_mut() {
                 // Continue a private stream split over consecutive chunks of one type.
                 Some(r) if r.unit == name && r.ranges.last().is_some_and(|l| l.1 + 12 == data_start) => {
                     r.ranges.push((data_start, data_end))
                 }
-                _ if text => w.regions.push(Region::unit(vec![(data_start, data_end)], name)),
-                _ => w.regions.push(Region::unit(vec![(data_start, data_end)], name)),
+                _ => w.add(Region::unit(vec![(data_start, data_end)], name)),
             }
+        }
+        // CRCs of everything but pixel data (which decoders check anyway, and which is most of the
+        // bytes): a mismatch marks the structure corrupt.
+        if !matches!(&ty, b"IDAT" | b"fdAT") && len <= CRC_CHECK_LIMIT && !w.truncated {
+            let crc = be32(d, data_end).unwrap_or(0);
+            w.truncated = crc32(&d[p + 4..data_end]) != crc;
         }
         last_data = Some(data_start);
         p = data_end + 4;

@@ -12,6 +12,7 @@ mod executable;
 mod markup;
 mod media;
 
+pub use archive::crc32;
 use archive::*;
 use executable::*;
 use markup::markup;
