@@ -236,10 +236,17 @@ pub fn id3(d: &[u8], p: usize) -> Option<Ident> {
     ok.then_some(Ident { kind: K::Mp3, begin: p, len: None })
 }
 
-/// Compressed audio frames differ; periodic data (pixels of one colour) repeats a valid-looking
-/// header at the frame length.
-pub fn frames_differ(d: &[u8], a: usize, b: usize) -> bool {
-    slice(d, a + 4, 28) != slice(d, b + 4, 28)
+/// Reads one audio frame header: its length and the header bits that must not change.
+type FrameReader<K> = fn(&[u8], usize) -> Option<(usize, K)>;
+
+/// Three consecutive audio frames whose headers agree (`frame` gives length and the header bits
+/// that must stay fixed) and whose contents differ: periodic data (pixels of one colour) repeats a
+/// valid-looking header at the frame length, compressed audio does not repeat its frames.
+fn three_frames<K: PartialEq>(d: &[u8], p: usize, frame: FrameReader<K>) -> bool {
+    let Some((l1, k1)) = frame(d, p) else { return false };
+    let Some((l2, k2)) = frame(d, p + l1) else { return false };
+    let Some((_, k3)) = frame(d, p + l1 + l2) else { return false };
+    k1 == k2 && k2 == k3 && slice(d, p + 4, 28) != slice(d, p + l1 + 4, 28)
 }
 
 /// Three consecutive MPEG-1/2 audio frames with consistent headers.
@@ -279,14 +286,7 @@ pub fn mpeg_audio(d: &[u8], p: usize) -> Option<Ident> {
         };
         (len >= 21).then_some((len as usize, h & 0xfffe_0c00))
     }
-    let (l1, k1) = frame(d, p)?;
-    let (l2, k2) = frame(d, p + l1)?;
-    let (_, k3) = frame(d, p + l1 + l2)?;
-    (k1 == k2 && k2 == k3 && frames_differ(d, p, p + l1)).then_some(Ident {
-        kind: K::Mp3,
-        begin: p,
-        len: None,
-    })
+    three_frames(d, p, frame).then_some(Ident { kind: K::Mp3, begin: p, len: None })
 }
 
 /// Three consecutive AAC ADTS frames.
@@ -299,14 +299,7 @@ pub fn adts(d: &[u8], p: usize) -> Option<Ident> {
         let len = (((h[3] & 3) as usize) << 11) | ((h[4] as usize) << 3) | (h[5] as usize >> 5);
         (len >= 7).then_some((len, h[2] & 0xfc))
     }
-    let (l1, k1) = frame(d, p)?;
-    let (l2, k2) = frame(d, p + l1)?;
-    let (_, k3) = frame(d, p + l1 + l2)?;
-    (k1 == k2 && k2 == k3 && frames_differ(d, p, p + l1)).then_some(Ident {
-        kind: K::Aac,
-        begin: p,
-        len: None,
-    })
+    three_frames(d, p, frame).then_some(Ident { kind: K::Aac, begin: p, len: None })
 }
 
 pub fn ogg(d: &[u8], p: usize) -> Option<Ident> {
