@@ -1,8 +1,10 @@
-//! `stowaway`: one binary for every part of the service. This part is `scan`.
+//! `stowaway`: one binary for every part of the service (`scan`, `migrate`, `bench` so far).
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod bench;
+mod migrate;
 mod output;
 mod scan;
 
@@ -18,11 +20,18 @@ enum Command {
     /// Inspect files and directories (recursively; `-` reads standard input). Exit code 0 when all
     /// are clean, 1 when anything is suspicious, 2 when any file could not be read.
     Scan(scan::ScanArgs),
+    /// Apply pending database migrations (DATABASE_URL) and exit.
+    Migrate(migrate::MigrateArgs),
+    /// Measure Stowaway against baselines on this machine (see BENCHMARKS.md).
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Scan(args) => scan::run(args),
+        Command::Migrate(args) => migrate::run(args),
+        Command::Bench(cmd) => bench::run(cmd),
     }
 }

@@ -1,0 +1,223 @@
+//! Submitting, claiming and completing jobs. The claim and completion paths are one statement per
+//! batch: per-job transactions would cap the queue at the disk's ~280 commits/s.
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::{Result, Store, JOBS_CHANNEL};
+
+/// A job's state, stored as `smallint`; `as_str` is Tencent's spelling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum JobState {
+    Submitted = 0,
+    Running = 1,
+    Success = 2,
+    Failed = 3,
+    Cancel = 4,
+    Pause = 5,
+}
+
+impl JobState {
+    pub fn from_i16(v: i16) -> Option<JobState> {
+        use JobState::*;
+        [Submitted, Running, Success, Failed, Cancel, Pause].into_iter().find(|s| *s as i16 == v)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Submitted => "Submitted",
+            JobState::Running => "Running",
+            JobState::Success => "Success",
+            JobState::Failed => "Failed",
+            JobState::Cancel => "Cancel",
+            JobState::Pause => "Pause",
+        }
+    }
+
+    pub fn is_terminal(self) -> bool {
+        matches!(self, JobState::Success | JobState::Failed | JobState::Cancel)
+    }
+}
+
+/// A job to submit. `request` holds the Operation and callback settings as the API parsed them.
+#[derive(Clone, Debug)]
+pub struct NewJob {
+    pub job_id: String,
+    pub queue_id: String,
+    pub bucket: String,
+    pub region: String,
+    pub object: String,
+    pub job_level: i16,
+    pub request: Value,
+}
+
+/// A job a worker now holds under a lease.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Claimed {
+    pub id: i64,
+    pub job_id: String,
+    pub attempt: i32,
+    pub bucket: String,
+    pub region: String,
+    pub object: String,
+    pub request: Value,
+}
+
+/// A worker's verdict on a claimed job.
+#[derive(Clone, Debug)]
+pub struct Completion {
+    pub id: i64,
+    pub attempt: i32,
+    /// `Success` or `Failed`.
+    pub state: JobState,
+    pub result: Option<Value>,
+    pub error: Option<String>,
+}
+
+/// Advisory-lock namespace for queues: submits hold it shared, pausing holds it exclusively, so a
+/// submit racing a pause cannot leave a Submitted job in a paused queue.
+pub(crate) const QUEUE_LOCK_NS: i32 = 0x5707;
+
+impl Store {
+    /// Inserts jobs in one statement (jobs into a paused queue start as Pause) and wakes workers
+    /// with a single NOTIFY. Returns (job_id, state, created_at) in input order.
+    pub async fn insert_jobs(&self, jobs: &[NewJob]) -> Result<Vec<(String, JobState, DateTime<Utc>)>> {
+        let mut tx = self.pool.begin().await?;
+        let mut queues: Vec<&str> = jobs.iter().map(|j| j.queue_id.as_str()).collect();
+        queues.sort_unstable();
+        queues.dedup();
+        sqlx::query("SELECT pg_advisory_xact_lock_shared($1, hashtext(q)) FROM unnest($2::text[]) q")
+            .bind(QUEUE_LOCK_NS)
+            .bind(&queues)
+            .execute(&mut *tx)
+            .await?;
+        let col = |f: fn(&NewJob) -> String| jobs.iter().map(f).collect::<Vec<_>>();
+        let rows: Vec<(String, i16, DateTime<Utc>)> = sqlx::query_as(
+            "INSERT INTO jobs (job_id, queue_id, bucket, region, object, job_level, state, request)
+             SELECT t.job_id, t.queue_id, t.bucket, t.region, t.object, t.job_level,
+                    CASE WHEN q.paused THEN 5 ELSE 0 END, t.request
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int2[], $7::jsonb[])
+                  WITH ORDINALITY AS t(job_id, queue_id, bucket, region, object, job_level, request, n)
+             JOIN queues q USING (queue_id)
+             ORDER BY t.n
+             RETURNING job_id, state, created_at",
+        )
+        .bind(col(|j| j.job_id.clone()))
+        .bind(col(|j| j.queue_id.clone()))
+        .bind(col(|j| j.bucket.clone()))
+        .bind(col(|j| j.region.clone()))
+        .bind(col(|j| j.object.clone()))
+        .bind(jobs.iter().map(|j| j.job_level).collect::<Vec<_>>())
+        .bind(jobs.iter().map(|j| j.request.clone()).collect::<Vec<_>>())
+        .fetch_all(&mut *tx)
+        .await?;
+        if rows.iter().any(|r| r.1 == JobState::Submitted as i16) {
+            sqlx::query("SELECT pg_notify($1, '')").bind(JOBS_CHANNEL).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        // RETURNING follows the insert order, which follows ORDER BY t.n.
+        Ok(rows
+            .into_iter()
+            .map(|(id, s, t)| (id, JobState::from_i16(s).unwrap_or(JobState::Submitted), t))
+            .collect())
+    }
+
+    /// Claims up to `k` Submitted jobs (JobLevel 2 first, then oldest) under a lease held by
+    /// `worker`, in one statement. `id = ANY(ARRAY(...))` rather than a join: joining the CTE made
+    /// the planner hash a sequential scan of the whole table (33 ms per 1,000 claims, 9 ms now).
+    pub async fn claim(&self, worker: Uuid, k: i64, lease: Duration) -> Result<Vec<Claimed>> {
+        sqlx::query_as(
+            "WITH c AS MATERIALIZED (
+                 SELECT id FROM jobs WHERE state = 0
+                 ORDER BY job_level DESC, created_at, id
+                 LIMIT $1 FOR UPDATE SKIP LOCKED)
+             UPDATE jobs j SET state = 1, attempt = j.attempt + 1, locked_by = $2,
+                    locked_until = now() + make_interval(secs => $3),
+                    started_at = coalesce(j.started_at, now())
+             WHERE j.id = ANY(ARRAY(SELECT id FROM c))
+             RETURNING j.id, j.job_id, j.attempt, j.bucket, j.region, j.object, j.request",
+        )
+        .bind(k)
+        .bind(worker)
+        .bind(lease.as_secs_f64())
+        .persistent(false) // see `complete`
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// Records verdicts in one statement. Fenced: only rows still Running under this worker and
+    /// attempt change, so a job the rescuer handed to another worker is not completed twice.
+    /// Returns the ids that were completed.
+    pub async fn complete(&self, worker: Uuid, done: &[Completion]) -> Result<Vec<i64>> {
+        sqlx::query_scalar(
+            "UPDATE jobs j SET state = c.state, result = c.result, last_error = c.error,
+                    finished_at = now(), locked_by = NULL, locked_until = NULL
+             FROM unnest($1::int8[], $2::int4[], $3::int2[], $4::jsonb[], $5::text[])
+                  AS c(id, attempt, state, result, error)
+             WHERE j.id = ANY($1) AND j.id = c.id AND j.attempt = c.attempt
+               AND j.locked_by = $6 AND j.state = 1
+             RETURNING j.id",
+        )
+        .bind(done.iter().map(|c| c.id).collect::<Vec<_>>())
+        .bind(done.iter().map(|c| c.attempt).collect::<Vec<_>>())
+        .bind(done.iter().map(|c| c.state as i16).collect::<Vec<_>>())
+        .bind(done.iter().map(|c| c.result.clone()).collect::<Vec<_>>())
+        .bind(done.iter().map(|c| c.error.clone()).collect::<Vec<_>>())
+        .bind(worker)
+        // Unnamed statement: planned with the real arrays every time. A cached generic plan
+        // does not know their length and joins 1,000 × 1,000 rows (10.6k jobs/s against 47k).
+        .persistent(false)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// Extends the lease on jobs this worker still holds; returns the ids it still holds.
+    pub async fn heartbeat(&self, worker: Uuid, ids: &[i64], lease: Duration) -> Result<Vec<i64>> {
+        sqlx::query_scalar(
+            "UPDATE jobs SET locked_until = now() + make_interval(secs => $3)
+             WHERE id = ANY($1) AND locked_by = $2 AND state = 1 RETURNING id",
+        )
+        .bind(ids)
+        .bind(worker)
+        .bind(lease.as_secs_f64())
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// Hands jobs back unstarted (graceful shutdown): Running → Submitted.
+    pub async fn release(&self, worker: Uuid, ids: &[i64]) -> Result<u64> {
+        let r = sqlx::query(
+            "UPDATE jobs SET state = 0, locked_by = NULL, locked_until = NULL
+             WHERE id = ANY($1) AND locked_by = $2 AND state = 1",
+        )
+        .bind(ids)
+        .bind(worker)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected())
+    }
+
+    /// Cancels jobs that have not started (Submitted or Pause). Returns the job ids cancelled;
+    /// the others were unknown, running or finished.
+    pub async fn cancel(&self, job_ids: &[String]) -> Result<Vec<String>> {
+        sqlx::query_scalar(
+            "UPDATE jobs SET state = 4, finished_at = now()
+             WHERE job_id = ANY($1) AND state IN (0, 5) RETURNING job_id",
+        )
+        .bind(job_ids)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// The state of each job id that exists.
+    pub async fn states(&self, job_ids: &[String]) -> Result<Vec<(String, JobState)>> {
+        let rows: Vec<(String, i16)> =
+            sqlx::query_as("SELECT job_id, state FROM jobs WHERE job_id = ANY($1)")
+                .bind(job_ids)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.into_iter().filter_map(|(id, s)| Some((id, JobState::from_i16(s)?))).collect())
+    }
+}

@@ -1,0 +1,50 @@
+//! The job store: every SQL statement Stowaway runs lives behind this crate (River's "driver"
+//! boundary), so the API, the worker and the maintenance services share one definition of the
+//! job states and transitions.
+//!
+//! States: Submitted → Running → Success | Failed; Submitted ↔ Pause (queue paused);
+//! Submitted | Pause → Cancel. A Running job whose lease expires goes back to Submitted (rescuer).
+//! Completion is fenced by (worker, attempt), so a rescued job is never completed twice.
+
+mod jobs;
+mod maintenance;
+mod queues;
+
+pub use jobs::{Claimed, Completion, JobState, NewJob};
+pub use queues::Queue;
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+
+/// Channel the store notifies on (once per insert statement, never per row) when jobs become
+/// claimable; workers also poll as a backstop.
+pub const JOBS_CHANNEL: &str = "stowaway_jobs";
+
+pub type Result<T> = std::result::Result<T, sqlx::Error>;
+
+/// Handle to the database; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: PgPool,
+}
+
+impl Store {
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Store> {
+        let pool = PgPoolOptions::new().max_connections(max_connections).connect(url).await?;
+        Ok(Store { pool })
+    }
+
+    pub fn from_pool(pool: PgPool) -> Store {
+        Store { pool }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Applies pending migrations (`migrations/` at the workspace root, embedded at build time).
+    pub async fn migrate(&self) -> std::result::Result<(), sqlx::migrate::MigrateError> {
+        MIGRATOR.run(&self.pool).await
+    }
+}
+
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");

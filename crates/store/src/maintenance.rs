@@ -1,0 +1,41 @@
+//! Maintenance services' statements: the rescuer (expired leases) and the pruner (old history).
+use std::time::Duration;
+
+use crate::{Result, Store};
+
+impl Store {
+    /// Returns Running jobs whose lease expired (their worker died) to Submitted, or fails them
+    /// once they have used `max_attempts`. Returns (rescued, failed).
+    pub async fn rescue_expired(&self, max_attempts: i32) -> Result<(u64, u64)> {
+        let rows: Vec<(i16,)> = sqlx::query_as(
+            "UPDATE jobs SET
+                 state = CASE WHEN attempt >= $1 THEN 3 ELSE 0 END,
+                 finished_at = CASE WHEN attempt >= $1 THEN now() END,
+                 last_error = CASE WHEN attempt >= $1
+                     THEN 'worker lost the job ' || attempt || ' times' ELSE last_error END,
+                 locked_by = NULL, locked_until = NULL
+             WHERE state = 1 AND locked_until < now()
+             RETURNING state",
+        )
+        .bind(max_attempts)
+        .fetch_all(&self.pool)
+        .await?;
+        let failed = rows.iter().filter(|r| r.0 == 3).count() as u64;
+        Ok((rows.len() as u64 - failed, failed))
+    }
+
+    /// Deletes up to `limit` finished jobs older than `retention`; call until it returns 0.
+    pub async fn prune_finished(&self, retention: Duration, limit: i64) -> Result<u64> {
+        let r = sqlx::query(
+            "DELETE FROM jobs WHERE id IN (
+                 SELECT id FROM jobs
+                 WHERE state IN (2, 3, 4) AND finished_at < now() - make_interval(secs => $1)
+                 LIMIT $2)",
+        )
+        .bind(retention.as_secs_f64())
+        .bind(limit)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected())
+    }
+}

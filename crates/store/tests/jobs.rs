@@ -1,0 +1,168 @@
+//! The job state machine against a real PostgreSQL (`#[sqlx::test]` creates one database per
+//! test; `DATABASE_URL` points at the server, as `scripts/test.sh` sets it).
+use std::time::Duration;
+
+use serde_json::json;
+use sqlx::PgPool;
+use stowaway_store::{Completion, JobState, NewJob, Store};
+use uuid::Uuid;
+
+const LEASE: Duration = Duration::from_secs(60);
+
+fn job(queue: &str, n: usize, level: i16) -> NewJob {
+    NewJob {
+        job_id: format!("c{}", Uuid::new_v4().simple()),
+        queue_id: queue.into(),
+        bucket: "examplebucket-1250000000".into(),
+        region: "ap-chongqing".into(),
+        object: format!("input/{n}.png"),
+        job_level: level,
+        request: json!({"UserData": n}),
+    }
+}
+
+async fn setup(pool: PgPool) -> (Store, String) {
+    let store = Store::from_pool(pool);
+    let q = store.ensure_queue("examplebucket-1250000000").await.unwrap();
+    assert!(q.queue_id.starts_with('p') && q.queue_id.len() == 33);
+    assert_eq!(q.name, "queue-pic-process-1");
+    (store, q.queue_id)
+}
+
+fn done(c: &stowaway_store::Claimed) -> Completion {
+    Completion {
+        id: c.id,
+        attempt: c.attempt,
+        state: JobState::Success,
+        result: Some(json!({"ok": 1})),
+        error: None,
+    }
+}
+
+#[sqlx::test(migrator = "stowaway_store::MIGRATOR")]
+async fn claims_by_job_level_then_age(pool: PgPool) {
+    let (store, q) = setup(pool).await;
+    let jobs = vec![job(&q, 0, 0), job(&q, 1, 2), job(&q, 2, 1), job(&q, 3, 2), job(&q, 4, 0)];
+    for j in &jobs {
+        store.insert_jobs(std::slice::from_ref(j)).await.unwrap(); // distinct created_at
+    }
+    let w = Uuid::new_v4();
+    let mut order = Vec::new();
+    while let Some(c) = store.claim(w, 1, LEASE).await.unwrap().pop() {
+        order.push(c.object);
+    }
+    assert_eq!(order, ["input/1.png", "input/3.png", "input/2.png", "input/0.png", "input/4.png"]);
+}
+
+#[sqlx::test(migrator = "stowaway_store::MIGRATOR")]
+async fn concurrent_claimers_never_share_a_job(pool: PgPool) {
+    let (store, q) = setup(pool).await;
+    let jobs: Vec<_> = (0..500).map(|n| job(&q, n, (n % 3) as i16)).collect();
+    store.insert_jobs(&jobs).await.unwrap();
+    let claimers = (0..4).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let w = Uuid::new_v4();
+            let mut mine = Vec::new();
+            loop {
+                let batch = store.claim(w, 37, LEASE).await.unwrap();
+                if batch.is_empty() {
+                    return mine;
+                }
+                let completed = store.complete(w, &batch.iter().map(done).collect::<Vec<_>>()).await.unwrap();
+                assert_eq!(completed.len(), batch.len());
+                mine.extend(batch.into_iter().map(|c| c.id));
+            }
+        })
+    });
+    let mut all: Vec<i64> = Vec::new();
+    for h in claimers {
+        all.extend(h.await.unwrap());
+    }
+    all.sort_unstable();
+    let n = all.len();
+    all.dedup();
+    assert_eq!((n, all.len()), (500, 500), "every job claimed exactly once");
+}
+
+#[sqlx::test(migrator = "stowaway_store::MIGRATOR")]
+async fn a_rescued_job_is_completed_once_by_its_new_holder(pool: PgPool) {
+    let (store, q) = setup(pool).await;
+    store.insert_jobs(&[job(&q, 0, 0)]).await.unwrap();
+    let (dead, alive) = (Uuid::new_v4(), Uuid::new_v4());
+    let first = store.claim(dead, 1, Duration::ZERO).await.unwrap().remove(0);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(store.rescue_expired(5).await.unwrap(), (1, 0));
+    let second = store.claim(alive, 1, LEASE).await.unwrap().remove(0);
+    assert_eq!((second.id, second.attempt), (first.id, 2));
+    // The zombie's late completion is refused; the live holder's is taken, once.
+    assert!(store.complete(dead, &[done(&first)]).await.unwrap().is_empty());
+    assert_eq!(store.complete(alive, &[done(&second)]).await.unwrap(), [second.id]);
+    assert!(store.complete(alive, &[done(&second)]).await.unwrap().is_empty());
+    assert_eq!(store.states(&[second.job_id]).await.unwrap()[0].1, JobState::Success);
+}
+
+#[sqlx::test(migrator = "stowaway_store::MIGRATOR")]
+async fn heartbeat_keeps_the_lease_and_exhausted_jobs_fail(pool: PgPool) {
+    let (store, q) = setup(pool).await;
+    store.insert_jobs(&[job(&q, 0, 0), job(&q, 1, 0)]).await.unwrap();
+    let w = Uuid::new_v4();
+    let held = store.claim(w, 2, Duration::ZERO).await.unwrap();
+    assert_eq!(store.heartbeat(w, &[held[0].id], LEASE).await.unwrap(), [held[0].id]);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    // Only the job without a heartbeat expired; with max_attempts 1 it fails instead of retrying.
+    assert_eq!(store.rescue_expired(1).await.unwrap(), (0, 1));
+    let states = store.states(&[held[0].job_id.clone(), held[1].job_id.clone()]).await.unwrap();
+    assert!(states.contains(&(held[0].job_id.clone(), JobState::Running)));
+    assert!(states.contains(&(held[1].job_id.clone(), JobState::Failed)));
+}
+
+#[sqlx::test(migrator = "stowaway_store::MIGRATOR")]
+async fn paused_queues_hold_their_jobs(pool: PgPool) {
+    let (store, q) = setup(pool).await;
+    let before = store.insert_jobs(&[job(&q, 0, 0)]).await.unwrap();
+    assert_eq!(before[0].1, JobState::Submitted);
+    assert!(store.set_paused(&q, true).await.unwrap());
+    let during = store.insert_jobs(&[job(&q, 1, 2)]).await.unwrap();
+    assert_eq!(during[0].1, JobState::Pause, "a job submitted to a paused queue waits");
+    let w = Uuid::new_v4();
+    assert!(store.claim(w, 10, LEASE).await.unwrap().is_empty(), "nothing starts while paused");
+    let ids = [before[0].0.clone(), during[0].0.clone()];
+    assert!(store.states(&ids).await.unwrap().iter().all(|s| s.1 == JobState::Pause));
+    store.set_paused(&q, false).await.unwrap();
+    assert_eq!(store.claim(w, 10, LEASE).await.unwrap().len(), 2);
+    assert!(!store.set_paused("p-nonexistent", true).await.unwrap());
+}
+
+#[sqlx::test(migrator = "stowaway_store::MIGRATOR")]
+async fn only_unstarted_jobs_cancel(pool: PgPool) {
+    let (store, q) = setup(pool).await;
+    let ids: Vec<String> =
+        store.insert_jobs(&[job(&q, 0, 0), job(&q, 1, 0)]).await.unwrap().into_iter().map(|r| r.0).collect();
+    let w = Uuid::new_v4();
+    let running = store.claim(w, 1, LEASE).await.unwrap().remove(0);
+    let other = ids.iter().find(|i| **i != running.job_id).unwrap().clone();
+    let cancelled = store.cancel(&[running.job_id.clone(), other.clone(), "cmissing".into()]).await.unwrap();
+    assert_eq!(cancelled, std::slice::from_ref(&other));
+    assert_eq!(store.states(&[other]).await.unwrap()[0].1, JobState::Cancel);
+    assert!(store.claim(w, 10, LEASE).await.unwrap().is_empty(), "a cancelled job is never claimed");
+}
+
+#[sqlx::test(migrator = "stowaway_store::MIGRATOR")]
+async fn pruner_deletes_only_old_finished_jobs(pool: PgPool) {
+    let (store, q) = setup(pool.clone()).await;
+    store.insert_jobs(&[job(&q, 0, 0), job(&q, 1, 0), job(&q, 2, 0)]).await.unwrap();
+    let w = Uuid::new_v4();
+    let c = store.claim(w, 2, LEASE).await.unwrap();
+    store.complete(w, &c.iter().map(done).collect::<Vec<_>>()).await.unwrap();
+    sqlx::query("UPDATE jobs SET finished_at = now() - interval '8 days' WHERE id = $1")
+        .bind(c[0].id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let week = Duration::from_secs(7 * 86400);
+    assert_eq!(store.prune_finished(week, 1000).await.unwrap(), 1);
+    assert_eq!(store.prune_finished(week, 1000).await.unwrap(), 0);
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs").fetch_one(&pool).await.unwrap();
+    assert_eq!(left, 2, "recent finished and pending jobs stay");
+}

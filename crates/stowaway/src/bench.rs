@@ -1,0 +1,235 @@
+//! `stowaway bench`: figures the issues ask for, measured on this machine against a baseline run
+//! in the same process (the machine is noisy: compare within one run, quote medians).
+use std::process::ExitCode;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgPool};
+use stowaway_store::{Completion, JobState, NewJob, Store};
+use uuid::Uuid;
+
+#[derive(clap::Subcommand)]
+pub enum BenchCommand {
+    /// Claim→complete throughput with a no-op job, against the raw-SQL ceiling
+    /// (`shared/bench/peer-queues/raw/claim_complete.sql`) on the same server.
+    Queue(QueueArgs),
+}
+
+#[derive(clap::Args)]
+pub struct QueueArgs {
+    /// Server to benchmark on; a scratch database is created there and dropped afterwards.
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: String,
+    #[arg(long, default_value_t = 100_000)]
+    jobs: usize,
+    /// Jobs per claim statement (and per completion statement).
+    #[arg(long, default_value_t = 1000)]
+    batch: i64,
+    /// Concurrent claim/complete loops.
+    #[arg(long, default_value_t = 2)]
+    workers: usize,
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+}
+
+pub fn run(cmd: BenchCommand) -> ExitCode {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let BenchCommand::Queue(args) = cmd;
+    match runtime.block_on(queue(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("stowaway bench: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+async fn queue(a: QueueArgs) -> Result<(), BoxError> {
+    let admin_opts = PgConnectOptions::from_str(&a.database_url)?;
+    let scratch = format!("stowaway_bench_{}", std::process::id());
+    let mut admin = admin_opts.connect().await?;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {scratch}")).execute(&mut admin).await?;
+    sqlx::query(&format!("CREATE DATABASE {scratch}")).execute(&mut admin).await?;
+    let pool = PgPoolOptions::new()
+        .max_connections(a.workers as u32 + 1)
+        .connect_with(admin_opts.clone().database(&scratch))
+        .await?;
+    let result = queue_runs(&a, &pool).await;
+    pool.close().await;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {scratch} WITH (FORCE)")).execute(&mut admin).await?;
+    admin.close().await?;
+    result
+}
+
+async fn queue_runs(a: &QueueArgs, pool: &PgPool) -> Result<(), BoxError> {
+    let store = Store::from_pool(pool.clone());
+    store.migrate().await?;
+    let queue = store.ensure_queue("examplebucket-1250000000").await?;
+    sqlx::raw_sql(RAW_SCHEMA).execute(pool).await?;
+    println!(
+        "claim→complete, no-op job: {} jobs, {} per statement, {} workers, {} runs",
+        a.jobs, a.batch, a.workers, a.runs
+    );
+    let (mut ours, mut raw, mut inserts) = (Vec::new(), Vec::new(), Vec::new());
+    for run in 0..a.runs {
+        // Alternate the order so neither side always runs on a warmer server.
+        for side in if run % 2 == 0 { [0, 1] } else { [1, 0] } {
+            if side == 0 {
+                let (insert, work) = ours_once(a, &store, &queue.queue_id).await?;
+                inserts.push(insert);
+                ours.push(work);
+            } else {
+                raw.push(raw_once(a, pool).await?);
+            }
+        }
+        println!("  run {}: stowaway {:.0} jobs/s, raw SQL {:.0} jobs/s", run + 1, ours[run], raw[run]);
+    }
+    let (o, r) = (median(&mut ours), median(&mut raw));
+    println!("stowaway claim→complete: median {o:.0} jobs/s");
+    println!("raw SQL baseline:        median {r:.0} jobs/s");
+    println!("ratio stowaway / raw:    {:.2}", o / r);
+    println!("stowaway batch insert:   median {:.0} jobs/s (1,000 per statement)", median(&mut inserts));
+    Ok(())
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+/// Inserts `jobs` through the store, then drains them with `workers` claim/complete loops.
+/// Returns (insert jobs/s, work jobs/s).
+async fn ours_once(a: &QueueArgs, store: &Store, queue_id: &str) -> Result<(f64, f64), BoxError> {
+    sqlx::query("TRUNCATE jobs").execute(store.pool()).await?;
+    let started = Instant::now();
+    for chunk in (0..a.jobs).collect::<Vec<_>>().chunks(1000) {
+        let batch: Vec<NewJob> = chunk
+            .iter()
+            .map(|&n| NewJob {
+                job_id: format!("c{}", Uuid::new_v4().simple()),
+                queue_id: queue_id.to_string(),
+                bucket: "examplebucket-1250000000".into(),
+                region: "ap-chongqing".into(),
+                object: format!("input/{n}.png"),
+                job_level: (n % 3) as i16,
+                request: json!({"UserData": "bench", "JobLevel": n % 3}),
+            })
+            .collect();
+        store.insert_jobs(&batch).await?;
+    }
+    let insert_rate = a.jobs as f64 / started.elapsed().as_secs_f64();
+    prepare(store.pool(), "jobs").await?;
+    let batch = a.batch;
+    let work = drain(a, |_| {
+        let store = store.clone();
+        async move {
+            let worker = Uuid::new_v4();
+            let mut n = 0;
+            loop {
+                let claimed = store.claim(worker, batch, Duration::from_secs(300)).await?;
+                if claimed.is_empty() {
+                    return Ok::<usize, BoxError>(n);
+                }
+                let done: Vec<Completion> = claimed
+                    .iter()
+                    .map(|c| Completion {
+                        id: c.id,
+                        attempt: c.attempt,
+                        state: JobState::Success,
+                        result: None,
+                        error: None,
+                    })
+                    .collect();
+                n += store.complete(worker, &done).await?.len();
+            }
+        }
+    })
+    .await?;
+    let finished: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM jobs WHERE state = 2").fetch_one(store.pool()).await?;
+    if finished as usize != a.jobs {
+        return Err(format!("{finished} of {} jobs finished", a.jobs).into());
+    }
+    Ok((insert_rate, work))
+}
+
+/// The peer benchmark's minimal table and its two statements, verbatim in shape.
+const RAW_SCHEMA: &str = "
+CREATE TABLE raw_jobs (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  priority smallint NOT NULL, state smallint NOT NULL DEFAULT 0, attempts int NOT NULL DEFAULT 0,
+  created_at timestamptz NOT NULL DEFAULT clock_timestamp(), locked_until timestamptz,
+  finished_at timestamptz, payload jsonb NOT NULL);
+CREATE INDEX raw_jobs_pending_idx ON raw_jobs (priority, created_at, id) WHERE state = 0;";
+
+async fn raw_once(a: &QueueArgs, pool: &PgPool) -> Result<f64, BoxError> {
+    sqlx::query("TRUNCATE raw_jobs").execute(pool).await?;
+    sqlx::query(
+        "INSERT INTO raw_jobs (priority, payload)
+         SELECT i % 3, jsonb_build_object('UserData', 'bench', 'JobLevel', i % 3) FROM generate_series(1, $1) i",
+    )
+    .bind(a.jobs as i64)
+    .execute(pool)
+    .await?;
+    prepare(pool, "raw_jobs").await?;
+    let batch = a.batch;
+    drain(a, |_| {
+        let pool = pool.clone();
+        async move {
+        let mut n = 0;
+        loop {
+            let ids: Vec<i64> = sqlx::query_scalar(
+                "WITH c AS MATERIALIZED (
+                   SELECT id FROM raw_jobs WHERE state = 0 ORDER BY priority, created_at, id
+                   LIMIT $1 FOR UPDATE SKIP LOCKED),
+                 u AS (
+                   UPDATE raw_jobs j SET state = 1, attempts = j.attempts + 1,
+                          locked_until = now() + interval '5 minutes'
+                   FROM c WHERE j.id = c.id RETURNING j.id, j.payload)
+                 SELECT id FROM u",
+            )
+            .bind(batch)
+            .fetch_all(&pool)
+            .await?;
+            if ids.is_empty() {
+                return Ok::<usize, BoxError>(n);
+            }
+            n += sqlx::query("UPDATE raw_jobs SET state = 2, locked_until = NULL, finished_at = now() WHERE id = ANY($1)")
+                .bind(&ids)
+                .execute(&pool)
+                .await?
+                .rows_affected() as usize;
+        }
+        }
+    })
+    .await
+}
+
+async fn prepare(pool: &PgPool, table: &str) -> Result<(), BoxError> {
+    sqlx::query(&format!("ANALYZE {table}")).execute(pool).await?;
+    // CHECKPOINT needs superuser; without it the comparison is still fair (both sides skip it).
+    let _ = sqlx::query("CHECKPOINT").execute(pool).await;
+    Ok(())
+}
+
+/// Runs `workers` copies of `body` concurrently; returns jobs/s over the slowest one.
+async fn drain<F, Fut>(a: &QueueArgs, body: F) -> Result<f64, BoxError>
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = Result<usize, BoxError>> + Send + 'static,
+{
+    let started = Instant::now();
+    let handles: Vec<_> = (0..a.workers).map(|i| tokio::spawn(body(i))).collect();
+    let mut total = 0;
+    for h in handles {
+        total += h.await??;
+    }
+    if total != a.jobs {
+        return Err(format!("drained {total} of {} jobs", a.jobs).into());
+    }
+    Ok(total as f64 / started.elapsed().as_secs_f64())
+}
