@@ -28,8 +28,14 @@ pub struct Store {
 }
 
 impl Store {
+    /// Connects, giving up after 5 s (the pool retries refused connections until then) so that
+    /// a wrong URL fails fast with one clear line.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Store> {
-        let pool = PgPoolOptions::new().max_connections(max_connections).connect(url).await?;
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(std::time::Duration::from_secs(5))
+            .connect(url)
+            .await?;
         Ok(Store { pool })
     }
 
