@@ -70,38 +70,6 @@ impl<'a> SyncJson<'a> {
     }
 }
 
-/// Tencent's `ProcessResult` element (async job result and callbacks use the same shape).
-#[derive(Serialize)]
-#[serde(rename = "ProcessResult", rename_all = "PascalCase")]
-pub struct ProcessResult {
-    pub pic_size: u64,
-    pub pic_type: &'static str,
-    pub suspicious: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub suspicious_begin_byte: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub suspicious_end_byte: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub suspicious_size: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub suspicious_type: Option<&'static str>,
-}
-
-impl From<&Report> for ProcessResult {
-    fn from(r: &Report) -> Self {
-        let p = r.primary();
-        ProcessResult {
-            pic_size: r.pic_size,
-            pic_type: r.pic_type.as_str(),
-            suspicious: r.suspicious(),
-            suspicious_begin_byte: p.map(|f| f.begin),
-            suspicious_end_byte: p.map(|f| f.end),
-            suspicious_size: p.map(|f| f.size()),
-            suspicious_type: p.map(|f| f.kind.as_str()),
-        }
-    }
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     Table,
@@ -145,7 +113,8 @@ impl<W: Write> Writer<W> {
                 writeln!(self.out)
             }
             Format::Xml => {
-                let body = quick_xml::se::to_string(&ProcessResult::from(r)).map_err(io::Error::other)?;
+                // Tencent's ProcessResult element, as the job service and callbacks render it.
+                let body = stowaway_wire::to_xml(&stowaway_wire::ProcessResult::from(r));
                 writeln!(self.out, "<Result><Path>{}</Path>{body}</Result>", xml_escape(path))
             }
             Format::Table => {

@@ -1,0 +1,128 @@
+//! `JobsDetail` as Tencent returns it (submit, query, list and callbacks), and the result shapes.
+use chrono::{DateTime, FixedOffset, Utc};
+use serde::{Serialize, Serializer};
+use stowaway_detect::Report;
+
+use crate::submit::ProcessType;
+
+/// Tencent's time form, `2022-06-27T15:23:10+0800` (offset without a colon), in China Standard
+/// Time as Tencent's servers answer.
+pub fn tencent_time(t: DateTime<Utc>) -> String {
+    let cst = FixedOffset::east_opt(8 * 3600).expect("valid offset");
+    t.with_timezone(&cst).format("%Y-%m-%dT%H:%M:%S%z").to_string()
+}
+
+fn as_str<S: Serializer, T: ToString>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&v.to_string())
+}
+
+/// One job, in the seed's element order.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename = "JobsDetail", rename_all = "PascalCase")]
+pub struct JobsDetail {
+    pub code: String,
+    pub message: String,
+    pub job_id: String,
+    pub state: String,
+    pub creation_time: String,
+    /// `-` until known.
+    pub start_time: String,
+    pub end_time: String,
+    pub queue_id: String,
+    pub tag: String,
+    pub input: Input,
+    pub operation: Operation,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Input {
+    pub bucket_id: String,
+    pub object: String,
+    pub region: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Operation {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_inspect: Option<ImageInspectOptions>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_data: Option<String>,
+    #[serde(serialize_with = "as_str")]
+    pub job_level: i16,
+    /// Not returned while the job is in progress.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_inspect_result: Option<ImageInspectResult>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ImageInspectOptions {
+    #[serde(serialize_with = "as_str")]
+    pub auto_process: bool,
+    #[serde(serialize_with = "process_type")]
+    pub process_type: ProcessType,
+}
+
+fn process_type<S: Serializer>(p: &ProcessType, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(p.as_str())
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ImageInspectResult {
+    /// `Success` or `Failed`.
+    pub state: String,
+    pub code: String,
+    pub message: String,
+    pub input_object_name: String,
+    pub input_object_url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub process_result: Option<ProcessResult>,
+}
+
+/// The detector's verdict in Tencent's spelling. The `Suspicious*` fields are omitted when the
+/// object is clean (as the synchronous API does; every SDK parses either).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename = "ProcessResult", rename_all = "PascalCase")]
+pub struct ProcessResult {
+    pub pic_size: u64,
+    pub pic_type: String,
+    #[serde(serialize_with = "as_str")]
+    pub suspicious: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suspicious_begin_byte: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suspicious_end_byte: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suspicious_size: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suspicious_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_process_result: Option<AutoProcessResult>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AutoProcessResult {
+    /// `Success` or `Failed`.
+    pub code: String,
+    pub message: String,
+}
+
+impl From<&Report> for ProcessResult {
+    fn from(r: &Report) -> ProcessResult {
+        let p = r.primary();
+        ProcessResult {
+            pic_size: r.pic_size,
+            pic_type: r.pic_type.as_str().to_string(),
+            suspicious: r.suspicious(),
+            suspicious_begin_byte: p.map(|f| f.begin),
+            suspicious_end_byte: p.map(|f| f.end),
+            suspicious_size: p.map(|f| f.size()),
+            suspicious_type: p.map(|f| f.kind.as_str().to_string()),
+            auto_process_result: None,
+        }
+    }
+}

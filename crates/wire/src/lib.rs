@@ -1,0 +1,22 @@
+//! Tencent Cloud Infinite's wire shapes for ImageInspect, shared by the API (responses), the
+//! worker (results) and the notifier (callback bodies). Pure: bytes and structs, no I/O.
+//!
+//! Element names and order follow `shared/seed/ImageInspect-submit-task.txt` and
+//! `shared/spec/tencent-ci-spec.md` §1 and §5.3.
+
+mod error;
+mod job;
+mod submit;
+
+pub use error::{ErrorBody, WireError};
+pub use job::{
+    tencent_time, AutoProcessResult, ImageInspectOptions, ImageInspectResult, Input, JobsDetail, Operation,
+    ProcessResult,
+};
+pub use submit::{parse_submit, CallBackMqConfig, ProcessType, SubmitRequest};
+
+/// Renders a serializable element as XML (no declaration; Tencent's bodies carry none on success).
+pub fn to_xml<T: serde::Serialize>(value: &T) -> String {
+    // Serialising our own structs cannot fail: no maps with non-string keys, no unsupported types.
+    quick_xml::se::to_string(value).unwrap_or_default()
+}

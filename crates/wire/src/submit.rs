@@ -1,0 +1,244 @@
+//! `POST /jobs` request body: parsing and validation. Every client mistake becomes a
+//! `WireError` with a message naming the element, never a 5xx.
+use serde::Deserialize;
+
+use crate::error::WireError;
+use crate::job::ImageInspectOptions;
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct RawRequest {
+    tag: Option<String>,
+    input: Option<RawInput>,
+    operation: Option<RawOperation>,
+    call_back: Option<String>,
+    call_back_format: Option<String>,
+    call_back_type: Option<String>,
+    call_back_mq_config: Option<RawMq>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct RawInput {
+    object: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct RawOperation {
+    user_data: Option<String>,
+    job_level: Option<String>,
+    image_inspect: Option<RawInspect>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct RawInspect {
+    auto_process: Option<String>,
+    process_type: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct RawMq {
+    mq_mode: Option<String>,
+    mq_region: Option<String>,
+    mq_name: Option<String>,
+}
+
+/// What to do with a suspicious object when AutoProcess is on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProcessType {
+    BackupObject,
+    SwitchObjectToPrivate,
+    DeleteObject,
+}
+
+impl ProcessType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProcessType::BackupObject => "BackupObject",
+            ProcessType::SwitchObjectToPrivate => "SwitchObjectToPrivate",
+            ProcessType::DeleteObject => "DeleteObject",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallBackMqConfig {
+    pub mq_mode: Option<String>,
+    pub mq_region: Option<String>,
+    pub mq_name: String,
+}
+
+/// A validated ImageInspect submission.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubmitRequest {
+    pub object: String,
+    pub user_data: Option<String>,
+    pub job_level: i16,
+    /// Echoed as given (normalised) in responses.
+    pub image_inspect: Option<ImageInspectOptions>,
+    /// `Some("no")` suppresses the queue's callback.
+    pub callback: Option<String>,
+    /// `JSON` or `XML`.
+    pub callback_format: Option<String>,
+    /// `Url` or `TDMQ`.
+    pub callback_type: Option<String>,
+    pub callback_mq: Option<CallBackMqConfig>,
+}
+
+impl SubmitRequest {
+    /// The effective AutoProcess action, if AutoProcess is on.
+    pub fn auto_process(&self) -> Option<ProcessType> {
+        let i = self.image_inspect.as_ref()?;
+        i.auto_process.then_some(i.process_type)
+    }
+}
+
+fn trimmed(v: Option<String>) -> Option<String> {
+    v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+/// Parses and validates a `POST /jobs` body.
+pub fn parse_submit(body: &[u8]) -> Result<SubmitRequest, WireError> {
+    let text =
+        std::str::from_utf8(body).map_err(|_| WireError::malformed_xml("the request body is not UTF-8"))?;
+    let upper = text.to_ascii_uppercase();
+    if upper.contains("<!DOCTYPE") || upper.contains("<!ENTITY") {
+        return Err(WireError::malformed_xml("DTDs and entity declarations are not accepted"));
+    }
+    if text.trim().is_empty() {
+        return Err(WireError {
+            status: 400,
+            code: "MissingRequestBodyError",
+            message: "the request body is empty".into(),
+        });
+    }
+    let raw: RawRequest = quick_xml::de::from_str(text)
+        .map_err(|e| WireError::malformed_xml(format!("the request body is not the expected XML: {e}")))?;
+
+    match trimmed(raw.tag).as_deref() {
+        Some("ImageInspect") => {}
+        Some(other) => {
+            return Err(WireError::invalid_argument(format!("Tag must be ImageInspect, not {other:?}")))
+        }
+        None => return Err(WireError::invalid_argument("Tag is required (ImageInspect)")),
+    }
+    let object = raw
+        .input
+        .and_then(|i| i.object)
+        .filter(|o| !o.trim().is_empty())
+        .ok_or_else(|| WireError::invalid_argument("Input/Object is required"))?;
+    validate_object_key(&object)?;
+
+    let op = raw.operation.unwrap_or_default();
+    let user_data = op.user_data;
+    if let Some(u) = &user_data {
+        if u.chars().count() > 1024 {
+            return Err(WireError::invalid_argument("Operation/UserData is longer than 1024 characters"));
+        }
+        if !u.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
+            return Err(WireError::invalid_argument("Operation/UserData must be printable ASCII"));
+        }
+    }
+    let job_level = match trimmed(op.job_level).as_deref() {
+        None | Some("0") => 0,
+        Some("1") => 1,
+        Some("2") => 2,
+        Some(other) => {
+            return Err(WireError::invalid_argument(format!(
+                "Operation/JobLevel must be 0, 1 or 2, not {other:?}"
+            )))
+        }
+    };
+    let image_inspect = op.image_inspect.map(inspect_options).transpose()?;
+
+    let callback = trimmed(raw.call_back);
+    if let Some(url) = &callback {
+        let lower = url.to_ascii_lowercase();
+        if url != "no" && !(lower.starts_with("http://") || lower.starts_with("https://")) {
+            return Err(WireError::invalid_argument(
+                "CallBack must be an http:// or https:// URL, or \"no\"",
+            ));
+        }
+    }
+    let callback_format = match trimmed(raw.call_back_format) {
+        None => None,
+        Some(f) if f.eq_ignore_ascii_case("json") => Some("JSON".to_string()),
+        Some(f) if f.eq_ignore_ascii_case("xml") => Some("XML".to_string()),
+        Some(f) => {
+            return Err(WireError::invalid_argument(format!("CallBackFormat must be JSON or XML, not {f:?}")))
+        }
+    };
+    let callback_type = match trimmed(raw.call_back_type) {
+        None => None,
+        Some(t) if t.eq_ignore_ascii_case("url") => Some("Url".to_string()),
+        Some(t) if t.eq_ignore_ascii_case("tdmq") => Some("TDMQ".to_string()),
+        Some(t) => {
+            return Err(WireError::invalid_argument(format!("CallBackType must be Url or TDMQ, not {t:?}")))
+        }
+    };
+    let callback_mq = match raw.call_back_mq_config {
+        Some(mq) => Some(CallBackMqConfig {
+            mq_mode: trimmed(mq.mq_mode),
+            mq_region: trimmed(mq.mq_region),
+            mq_name: trimmed(mq.mq_name)
+                .ok_or_else(|| WireError::invalid_argument("CallBackMqConfig/MqName is required"))?,
+        }),
+        None => None,
+    };
+    if callback_type.as_deref() == Some("TDMQ") && callback_mq.is_none() {
+        return Err(WireError::invalid_argument("CallBackMqConfig is required when CallBackType is TDMQ"));
+    }
+    Ok(SubmitRequest {
+        object,
+        user_data,
+        job_level,
+        image_inspect,
+        callback,
+        callback_format,
+        callback_type,
+        callback_mq,
+    })
+}
+
+fn inspect_options(i: RawInspect) -> Result<ImageInspectOptions, WireError> {
+    let auto_process = match trimmed(i.auto_process) {
+        None => false,
+        Some(v) if v.eq_ignore_ascii_case("true") => true,
+        Some(v) if v.eq_ignore_ascii_case("false") => false,
+        Some(v) => {
+            return Err(WireError::invalid_argument(format!(
+                "ImageInspect/AutoProcess must be true or false, not {v:?}"
+            )))
+        }
+    };
+    let process_type = match trimmed(i.process_type).as_deref() {
+        None | Some("BackupObject") => ProcessType::BackupObject,
+        Some("SwitchObjectToPrivate") => ProcessType::SwitchObjectToPrivate,
+        Some("DeleteObject") => ProcessType::DeleteObject,
+        Some(v) => {
+            return Err(WireError::invalid_argument(format!(
+            "ImageInspect/ProcessType must be BackupObject, SwitchObjectToPrivate or DeleteObject, not {v:?}"
+        )))
+        }
+    };
+    Ok(ImageInspectOptions { auto_process, process_type })
+}
+
+/// Object keys as COS allows them, minus what would escape the key space: no empty key, no `.` or
+/// `..` segments (which could aim a backup move outside `abnormal_images_backup/`), no control
+/// characters, at most 850 bytes.
+pub fn validate_object_key(key: &str) -> Result<(), WireError> {
+    if key.len() > 850 {
+        return Err(WireError::invalid_argument("Input/Object is longer than 850 bytes"));
+    }
+    if key.chars().any(|c| c.is_control()) {
+        return Err(WireError::invalid_argument("Input/Object contains control characters"));
+    }
+    if key.split('/').any(|seg| seg == ".." || seg == ".") {
+        return Err(WireError::invalid_argument("Input/Object must not contain . or .. path segments"));
+    }
+    Ok(())
+}
