@@ -5,23 +5,14 @@ use std::io::{self, Write};
 use serde::Serialize;
 use stowaway_detect::{Finding, Report};
 
-/// Tencent's synchronous ImageInspect JSON (`picSize`, ...), plus Stowaway's extras.
+/// One JSON line: the path, Tencent's synchronous ImageInspect JSON (`picSize`, ...), then
+/// Stowaway's extras.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SyncJson<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub path: Option<&'a str>,
-    pub pic_size: u64,
-    pub pic_type: &'static str,
-    pub suspicious: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub suspicious_begin_byte: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub suspicious_end_byte: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub suspicious_size: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub suspicious_type: Option<&'static str>,
+pub struct ScanLine<'a> {
+    pub path: &'a str,
+    #[serde(flatten)]
+    pub result: stowaway_wire::SyncResult,
     pub image_end: u64,
     pub truncated: bool,
     pub findings: Vec<FindingJson>,
@@ -51,18 +42,11 @@ impl From<&Finding> for FindingJson {
     }
 }
 
-impl<'a> SyncJson<'a> {
-    pub fn new(path: Option<&'a str>, r: &Report) -> Self {
-        let p = r.primary();
-        SyncJson {
+impl<'a> ScanLine<'a> {
+    pub fn new(path: &'a str, r: &Report) -> Self {
+        ScanLine {
             path,
-            pic_size: r.pic_size,
-            pic_type: r.pic_type.as_str(),
-            suspicious: r.suspicious(),
-            suspicious_begin_byte: p.map(|f| f.begin),
-            suspicious_end_byte: p.map(|f| f.end),
-            suspicious_size: p.map(|f| f.size()),
-            suspicious_type: p.map(|f| f.kind.as_str()),
+            result: r.into(),
             image_end: r.image_end,
             truncated: r.truncated,
             findings: r.findings.iter().map(FindingJson::from).collect(),
@@ -109,7 +93,7 @@ impl<W: Write> Writer<W> {
         self.start()?;
         match self.format {
             Format::Json => {
-                serde_json::to_writer(&mut self.out, &SyncJson::new(Some(path), r))?;
+                serde_json::to_writer(&mut self.out, &ScanLine::new(path, r))?;
                 writeln!(self.out)
             }
             Format::Xml => {

@@ -111,6 +111,40 @@ pub struct AutoProcessResult {
     pub message: String,
 }
 
+/// The synchronous ImageInspect answer (`?ci-process=ImageInspect`), JSON with numbers and a
+/// boolean (Go's SDK needs both), `suspicious*` only when suspicious (spec §3). Same facts as
+/// [`ProcessResult`], Tencent's other spelling.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncResult {
+    pub pic_size: u64,
+    pub pic_type: String,
+    pub suspicious: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suspicious_begin_byte: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suspicious_end_byte: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suspicious_size: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suspicious_type: Option<String>,
+}
+
+impl From<&Report> for SyncResult {
+    fn from(r: &Report) -> SyncResult {
+        let p = ProcessResult::from(r);
+        SyncResult {
+            pic_size: p.pic_size,
+            pic_type: p.pic_type,
+            suspicious: p.suspicious,
+            suspicious_begin_byte: p.suspicious_begin_byte,
+            suspicious_end_byte: p.suspicious_end_byte,
+            suspicious_size: p.suspicious_size,
+            suspicious_type: p.suspicious_type,
+        }
+    }
+}
+
 impl From<&Report> for ProcessResult {
     fn from(r: &Report) -> ProcessResult {
         let p = r.primary();

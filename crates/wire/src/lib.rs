@@ -11,7 +11,7 @@ mod submit;
 pub use error::{ErrorBody, WireError};
 pub use job::{
     tencent_time, AutoProcessResult, ImageInspectOptions, ImageInspectResult, Input, JobsDetail, Operation,
-    ProcessResult,
+    ProcessResult, SyncResult,
 };
 pub use submit::{parse_submit, CallBackMqConfig, ProcessType, SubmitRequest};
 
