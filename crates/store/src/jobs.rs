@@ -76,6 +76,24 @@ pub struct Completion {
     pub error: Option<String>,
 }
 
+impl Completion {
+    /// `claimed` succeeded with `result`.
+    pub fn success(claimed: &Claimed, result: Option<Value>) -> Completion {
+        Completion { id: claimed.id, attempt: claimed.attempt, state: JobState::Success, result, error: None }
+    }
+
+    /// `claimed` failed: `error` is kept in `last_error`, `result` is what the API shows.
+    pub fn failed(claimed: &Claimed, result: Option<Value>, error: impl Into<String>) -> Completion {
+        Completion {
+            id: claimed.id,
+            attempt: claimed.attempt,
+            state: JobState::Failed,
+            result,
+            error: Some(error.into()),
+        }
+    }
+}
+
 /// Advisory-lock namespace for queues: submits hold it shared, pausing holds it exclusively, so a
 /// submit racing a pause cannot leave a Submitted job in a paused queue.
 pub(crate) const QUEUE_LOCK_NS: i32 = 0x5707;

@@ -30,13 +30,7 @@ async fn setup(pool: PgPool) -> (Store, String) {
 }
 
 fn done(c: &stowaway_store::Claimed) -> Completion {
-    Completion {
-        id: c.id,
-        attempt: c.attempt,
-        state: JobState::Success,
-        result: Some(json!({"ok": 1})),
-        error: None,
-    }
+    Completion::success(c, Some(json!({"ok": 1})))
 }
 
 #[sqlx::test(migrator = "stowaway_store::MIGRATOR")]

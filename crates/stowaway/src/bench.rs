@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgPool};
-use stowaway_store::{Completion, JobState, NewJob, Store};
+use stowaway_store::{Completion, NewJob, Store};
 use uuid::Uuid;
 
 #[derive(clap::Subcommand)]
@@ -134,16 +134,7 @@ async fn ours_once(a: &QueueArgs, store: &Store, queue_id: &str) -> Result<(f64,
                 if claimed.is_empty() {
                     return Ok::<usize, BoxError>(n);
                 }
-                let done: Vec<Completion> = claimed
-                    .iter()
-                    .map(|c| Completion {
-                        id: c.id,
-                        attempt: c.attempt,
-                        state: JobState::Success,
-                        result: None,
-                        error: None,
-                    })
-                    .collect();
+                let done: Vec<Completion> = claimed.iter().map(|c| Completion::success(c, None)).collect();
                 n += store.complete(worker, &done).await?.len();
             }
         }

@@ -62,16 +62,7 @@ async fn pruner_deletes_in_batches_until_only_recent_history_is_left(pool: PgPoo
     jobs(&store, 25).await;
     let w = Uuid::new_v4();
     let claimed = store.claim(w, 25, Duration::from_secs(60)).await.unwrap();
-    let done: Vec<Completion> = claimed
-        .iter()
-        .map(|c| Completion {
-            id: c.id,
-            attempt: c.attempt,
-            state: JobState::Success,
-            result: None,
-            error: None,
-        })
-        .collect();
+    let done: Vec<Completion> = claimed.iter().map(|c| Completion::success(c, None)).collect();
     store.complete(w, &done).await.unwrap();
     sqlx::query(
         "UPDATE jobs SET finished_at = now() - interval '2 days' WHERE id IN (SELECT id FROM jobs LIMIT 20)",
