@@ -63,6 +63,8 @@ pub struct Claimed {
     pub region: String,
     pub object: String,
     pub request: Value,
+    /// A verdict an earlier attempt recorded with [`Store::checkpoint`] before it died.
+    pub result: Option<Value>,
 }
 
 /// A worker's verdict on a claimed job.
@@ -155,7 +157,7 @@ impl Store {
                     locked_until = now() + make_interval(secs => $3),
                     started_at = coalesce(j.started_at, now())
              WHERE j.id = ANY(ARRAY(SELECT id FROM c))
-             RETURNING j.id, j.job_id, j.attempt, j.bucket, j.region, j.object, j.request",
+             RETURNING j.id, j.job_id, j.attempt, j.bucket, j.region, j.object, j.request, j.result",
         )
         .bind(k)
         .bind(worker)
@@ -191,6 +193,21 @@ impl Store {
         .await
     }
 
+    /// Records a verdict on a job still held (fenced like `complete`) before acting on it, so an
+    /// attempt after a crash does not need the object the first attempt already moved or deleted.
+    pub async fn checkpoint(&self, worker: Uuid, id: i64, attempt: i32, result: &Value) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE jobs SET result = $4 WHERE id = $1 AND attempt = $2 AND locked_by = $3 AND state = 1",
+        )
+        .bind(id)
+        .bind(attempt)
+        .bind(worker)
+        .bind(result)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
     /// Extends the lease on jobs this worker still holds; returns the ids it still holds.
     pub async fn heartbeat(&self, worker: Uuid, ids: &[i64], lease: Duration) -> Result<Vec<i64>> {
         sqlx::query_scalar(
@@ -215,18 +232,6 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(r.rows_affected())
-    }
-
-    /// Cancels jobs that have not started (Submitted or Pause). Returns the job ids cancelled;
-    /// the others were unknown, running or finished.
-    pub async fn cancel(&self, job_ids: &[String]) -> Result<Vec<String>> {
-        sqlx::query_scalar(
-            "UPDATE jobs SET state = 4, finished_at = now()
-             WHERE job_id = ANY($1) AND state IN (0, 5) RETURNING job_id",
-        )
-        .bind(job_ids)
-        .fetch_all(&self.pool)
-        .await
     }
 
     /// The state of each job id that exists.

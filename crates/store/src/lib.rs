@@ -9,9 +9,11 @@
 mod jobs;
 mod maintenance;
 mod queues;
+mod records;
 
 pub use jobs::{Claimed, Completion, JobState, NewJob};
-pub use queues::Queue;
+pub use queues::{Queue, QueueChange};
+pub use records::{CancelRefused, JobFilter, JobRecord};
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 

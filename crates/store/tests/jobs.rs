@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use sqlx::PgPool;
-use stowaway_store::{Completion, JobState, NewJob, Store};
+use stowaway_store::{CancelRefused, Completion, JobFilter, JobState, NewJob, Store};
 use uuid::Uuid;
 
 const LEASE: Duration = Duration::from_secs(60);
@@ -23,7 +23,7 @@ fn job(queue: &str, n: usize, level: i16) -> NewJob {
 
 async fn setup(pool: PgPool) -> (Store, String) {
     let store = Store::from_pool(pool);
-    let q = store.ensure_queue("examplebucket-1250000000").await.unwrap();
+    let q = store.ensure_queue("examplebucket-1250000000", "ap-chongqing").await.unwrap();
     assert!(q.queue_id.starts_with('p') && q.queue_id.len() == 33);
     assert_eq!(q.name, "queue-pic-process-1");
     (store, q.queue_id)
@@ -136,8 +136,19 @@ async fn only_unstarted_jobs_cancel(pool: PgPool) {
     let w = Uuid::new_v4();
     let running = store.claim(w, 1, LEASE).await.unwrap().remove(0);
     let other = ids.iter().find(|i| **i != running.job_id).unwrap().clone();
-    let cancelled = store.cancel(&[running.job_id.clone(), other.clone(), "cmissing".into()]).await.unwrap();
-    assert_eq!(cancelled, std::slice::from_ref(&other));
+    let bucket = "examplebucket-1250000000";
+    let refused = store.cancel_jobs(bucket, &[running.job_id.clone(), other.clone()]).await.unwrap();
+    assert_eq!(refused, Err(CancelRefused::Started(vec![(running.job_id.clone(), JobState::Running)])));
+    let missing = store.cancel_jobs(bucket, &[other.clone(), "cmissing".into()]).await.unwrap();
+    assert_eq!(missing, Err(CancelRefused::Unknown(vec!["cmissing".into()])));
+    assert_eq!(
+        store.states(std::slice::from_ref(&other)).await.unwrap()[0].1,
+        JobState::Submitted,
+        "all or none"
+    );
+    let other_bucket = store.cancel_jobs("otherbucket-1", std::slice::from_ref(&other)).await.unwrap();
+    assert!(matches!(other_bucket, Err(CancelRefused::Unknown(_))), "jobs are per bucket");
+    assert_eq!(store.cancel_jobs(bucket, std::slice::from_ref(&other)).await.unwrap(), Ok(()));
     assert_eq!(store.states(&[other]).await.unwrap()[0].1, JobState::Cancel);
     assert!(store.claim(w, 10, LEASE).await.unwrap().is_empty(), "a cancelled job is never claimed");
 }
@@ -159,4 +170,42 @@ async fn pruner_deletes_only_old_finished_jobs(pool: PgPool) {
     assert_eq!(store.prune_finished(week, 1000).await.unwrap(), 0);
     let left: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs").fetch_one(&pool).await.unwrap();
     assert_eq!(left, 2, "recent finished and pending jobs stay");
+}
+
+#[sqlx::test(migrator = "stowaway_store::MIGRATOR")]
+async fn lists_page_by_time_with_filters(pool: PgPool) {
+    let (store, q) = setup(pool).await;
+    let jobs: Vec<NewJob> = (0..7).map(|n| job(&q, n % 3, 0)).collect();
+    for j in &jobs {
+        store.insert_jobs(std::slice::from_ref(j)).await.unwrap();
+    }
+    let base = JobFilter { bucket: "examplebucket-1250000000".into(), limit: 3, ..JobFilter::default() };
+    let mut seen = Vec::new();
+    let mut f = base.clone();
+    loop {
+        let page = store.list_jobs(&f).await.unwrap();
+        seen.extend(page.iter().map(|r| r.job_id.clone()));
+        match page.last() {
+            Some(last) if page.len() == 3 => f.after = Some((last.created_at, last.id)),
+            _ => break,
+        }
+    }
+    let newest_first: Vec<String> = jobs.iter().rev().map(|j| j.job_id.clone()).collect();
+    assert_eq!(seen, newest_first);
+    let asc = store.list_jobs(&JobFilter { ascending: true, limit: 100, ..base.clone() }).await.unwrap();
+    assert_eq!(
+        asc.iter().map(|r| &r.job_id).collect::<Vec<_>>(),
+        jobs.iter().map(|j| &j.job_id).collect::<Vec<_>>()
+    );
+    let by_object = JobFilter { object: Some("input/1.png".into()), limit: 100, ..base.clone() };
+    assert_eq!(store.list_jobs(&by_object).await.unwrap().len(), 2);
+    let running = JobFilter { states: Some(vec![JobState::Running]), limit: 100, ..base.clone() };
+    assert!(store.list_jobs(&running).await.unwrap().is_empty());
+    let other = JobFilter { bucket: "otherbucket-1".into(), limit: 100, ..base };
+    assert!(store.list_jobs(&other).await.unwrap().is_empty());
+    let got = store
+        .jobs_by_id("examplebucket-1250000000", &[jobs[2].job_id.clone(), jobs[0].job_id.clone()])
+        .await
+        .unwrap();
+    assert_eq!(got.iter().map(|r| &r.job_id).collect::<Vec<_>>(), [&jobs[2].job_id, &jobs[0].job_id]);
 }

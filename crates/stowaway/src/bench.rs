@@ -68,7 +68,7 @@ async fn queue(a: QueueArgs) -> Result<(), BoxError> {
 async fn queue_runs(a: &QueueArgs, pool: &PgPool) -> Result<(), BoxError> {
     let store = Store::from_pool(pool.clone());
     store.migrate().await?;
-    let queue = store.ensure_queue("examplebucket-1250000000").await?;
+    let queue = store.ensure_queue("examplebucket-1250000000", "ap-chongqing").await?;
     sqlx::raw_sql(RAW_SCHEMA).execute(pool).await?;
     println!(
         "claim→complete, no-op job: {} jobs, {} per statement, {} workers, {} runs",

@@ -1,19 +1,16 @@
 //! `JobsDetail` as Tencent returns it (submit, query, list and callbacks), and the result shapes.
 use chrono::{DateTime, FixedOffset, Utc};
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use stowaway_detect::Report;
 
 use crate::submit::ProcessType;
+use crate::text::{bool_from_text, to_text};
 
 /// Tencent's time form, `2022-06-27T15:23:10+0800` (offset without a colon), in China Standard
 /// Time as Tencent's servers answer.
 pub fn tencent_time(t: DateTime<Utc>) -> String {
     let cst = FixedOffset::east_opt(8 * 3600).expect("valid offset");
     t.with_timezone(&cst).format("%Y-%m-%dT%H:%M:%S%z").to_string()
-}
-
-fn as_str<S: Serializer, T: ToString>(v: &T, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&v.to_string())
 }
 
 /// One job, in the seed's element order.
@@ -49,27 +46,23 @@ pub struct Operation {
     pub image_inspect: Option<ImageInspectOptions>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_data: Option<String>,
-    #[serde(serialize_with = "as_str")]
+    #[serde(serialize_with = "to_text")]
     pub job_level: i16,
     /// Not returned while the job is in progress.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image_inspect_result: Option<ImageInspectResult>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ImageInspectOptions {
-    #[serde(serialize_with = "as_str")]
+    #[serde(serialize_with = "to_text", deserialize_with = "bool_from_text")]
     pub auto_process: bool,
-    #[serde(serialize_with = "process_type")]
     pub process_type: ProcessType,
 }
 
-fn process_type<S: Serializer>(p: &ProcessType, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(p.as_str())
-}
-
-#[derive(Clone, Debug, Serialize)]
+/// Also the worker's stored verdict (`jobs.result`), hence `Deserialize`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ImageInspectResult {
     /// `Success` or `Failed`.
@@ -78,32 +71,32 @@ pub struct ImageInspectResult {
     pub message: String,
     pub input_object_name: String,
     pub input_object_url: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub process_result: Option<ProcessResult>,
 }
 
 /// The detector's verdict in Tencent's spelling. The `Suspicious*` fields are omitted when the
 /// object is clean (as the synchronous API does; every SDK parses either).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename = "ProcessResult", rename_all = "PascalCase")]
 pub struct ProcessResult {
     pub pic_size: u64,
     pub pic_type: String,
-    #[serde(serialize_with = "as_str")]
+    #[serde(serialize_with = "to_text", deserialize_with = "bool_from_text")]
     pub suspicious: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suspicious_begin_byte: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suspicious_end_byte: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suspicious_size: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suspicious_type: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_process_result: Option<AutoProcessResult>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct AutoProcessResult {
     /// `Success` or `Failed`.
@@ -159,4 +152,16 @@ impl From<&Report> for ProcessResult {
             auto_process_result: None,
         }
     }
+}
+
+/// `POST /jobs`, `GET /jobs/<ids>` and `GET /jobs` answers: the jobs, the ids that do not exist
+/// (query), and the next page's token (list; empty on the last page).
+#[derive(Clone, Debug, Default, Serialize)]
+#[serde(rename = "Response", rename_all = "PascalCase")]
+pub struct JobsResponse {
+    pub jobs_detail: Vec<JobsDetail>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub non_exist_job_ids: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
 }

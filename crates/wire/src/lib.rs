@@ -2,18 +2,24 @@
 //! worker (results) and the notifier (callback bodies). Pure: bytes and structs, no I/O.
 //!
 //! Element names and order follow `shared/seed/ImageInspect-submit-task.txt` and
-//! `shared/spec/tencent-ci-spec.md` §1 and §5.3.
+//! `shared/spec/tencent-ci-spec.md` §1, §2 and §5.3.
 
 mod error;
 mod job;
+mod queue;
 mod submit;
+mod text;
 
 pub use error::{ErrorBody, WireError};
 pub use job::{
-    tencent_time, AutoProcessResult, ImageInspectOptions, ImageInspectResult, Input, JobsDetail, Operation,
-    ProcessResult, SyncResult,
+    tencent_time, AutoProcessResult, ImageInspectOptions, ImageInspectResult, Input, JobsDetail,
+    JobsResponse, Operation, ProcessResult, SyncResult,
 };
-pub use submit::{parse_submit, CallBackMqConfig, ProcessType, SubmitRequest};
+pub use queue::{
+    parse_queue_update, NotifyConfig, PicBucket, PicBucketListResponse, PicBucketResponse, QueueDetail,
+    QueueListResponse, QueueResponse, QueueUpdate,
+};
+pub use submit::{parse_submit, validate_object_key, CallBackMqConfig, ProcessType, SubmitRequest};
 
 /// Renders a serializable element as XML (no declaration; Tencent's bodies carry none on success).
 pub fn to_xml<T: serde::Serialize>(value: &T) -> String {

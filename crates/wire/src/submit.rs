@@ -1,6 +1,6 @@
 //! `POST /jobs` request body: parsing and validation. Every client mistake becomes a
 //! `WireError` with a message naming the element, never a 5xx.
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::WireError;
 use crate::job::ImageInspectOptions;
@@ -47,7 +47,7 @@ struct RawMq {
 }
 
 /// What to do with a suspicious object when AutoProcess is on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ProcessType {
     BackupObject,
     SwitchObjectToPrivate,
@@ -64,15 +64,17 @@ impl ProcessType {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
 pub struct CallBackMqConfig {
     pub mq_mode: Option<String>,
     pub mq_region: Option<String>,
     pub mq_name: String,
 }
 
-/// A validated ImageInspect submission.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A validated ImageInspect submission. Serialisable: the job store keeps it (`jobs.request`) for
+/// the worker (AutoProcess) and the notifier (callback settings).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubmitRequest {
     pub object: String,
     pub user_data: Option<String>,
@@ -96,12 +98,12 @@ impl SubmitRequest {
     }
 }
 
-fn trimmed(v: Option<String>) -> Option<String> {
+pub(crate) fn trimmed(v: Option<String>) -> Option<String> {
     v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
-/// Parses and validates a `POST /jobs` body.
-pub fn parse_submit(body: &[u8]) -> Result<SubmitRequest, WireError> {
+/// Parses a request body as XML into `T`: UTF-8, no DTDs (no entity expansion), not empty.
+pub(crate) fn parse_xml<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, WireError> {
     let text =
         std::str::from_utf8(body).map_err(|_| WireError::malformed_xml("the request body is not UTF-8"))?;
     let upper = text.to_ascii_uppercase();
@@ -115,8 +117,13 @@ pub fn parse_submit(body: &[u8]) -> Result<SubmitRequest, WireError> {
             message: "the request body is empty".into(),
         });
     }
-    let raw: RawRequest = quick_xml::de::from_str(text)
-        .map_err(|e| WireError::malformed_xml(format!("the request body is not the expected XML: {e}")))?;
+    quick_xml::de::from_str(text)
+        .map_err(|e| WireError::malformed_xml(format!("the request body is not the expected XML: {e}")))
+}
+
+/// Parses and validates a `POST /jobs` body.
+pub fn parse_submit(body: &[u8]) -> Result<SubmitRequest, WireError> {
+    let raw: RawRequest = parse_xml(body)?;
 
     match trimmed(raw.tag).as_deref() {
         Some("ImageInspect") => {}

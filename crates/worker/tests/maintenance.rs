@@ -9,7 +9,7 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 async fn jobs(store: &Store, n: usize) -> Vec<String> {
-    let q = store.ensure_queue("examplebucket-1250000000").await.unwrap();
+    let q = store.ensure_queue("examplebucket-1250000000", "ap-chongqing").await.unwrap();
     let new: Vec<NewJob> = (0..n)
         .map(|i| NewJob {
             job_id: format!("c{}", Uuid::new_v4().simple()),

@@ -1,0 +1,68 @@
+//! One error type for every handler. Client mistakes carry Tencent's code and a message meant for
+//! the caller; internal failures are logged here and reach the caller only as a request id.
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use stowaway_wire::WireError;
+
+#[derive(Debug)]
+pub enum ApiError {
+    /// The caller's mistake, rendered as is.
+    Client(WireError),
+    /// The database failed or is out of connections: 503 if it may pass, else 500.
+    Database(sqlx::Error),
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn invalid(message: impl Into<String>) -> ApiError {
+        ApiError::Client(WireError::invalid_argument(message))
+    }
+
+    pub fn not_found(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::Client(WireError { status: 404, code, message: message.into() })
+    }
+}
+
+impl From<WireError> for ApiError {
+    fn from(e: WireError) -> ApiError {
+        ApiError::Client(e)
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> ApiError {
+        ApiError::Database(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    /// The body is left to the request-context layer, which knows the request id and resource:
+    /// the `WireError` travels in the response's extensions.
+    fn into_response(self) -> Response {
+        let wire = match self {
+            ApiError::Client(w) => w,
+            ApiError::Database(e) => {
+                let transient = matches!(e, sqlx::Error::PoolTimedOut | sqlx::Error::Io(_));
+                tracing::error!(error = %e, "database error");
+                if transient {
+                    WireError {
+                        status: 503,
+                        code: "ServiceUnavailable",
+                        message: "the job store is unavailable; retry later".into(),
+                    }
+                } else {
+                    WireError {
+                        status: 500,
+                        code: "InternalError",
+                        message: "internal error; the server log has details under this request id".into(),
+                    }
+                }
+            }
+        };
+        let mut response =
+            StatusCode::from_u16(wire.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR).into_response();
+        response.extensions_mut().insert(wire);
+        response
+    }
+}

@@ -1,0 +1,202 @@
+//! `/jobs`: submit, query by id, list, cancel (spec §1).
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use chrono::{DateTime, TimeZone, Utc};
+use stowaway_store::{CancelRefused, JobFilter, JobRecord, JobState, NewJob};
+use stowaway_wire::{parse_submit, to_xml, JobsResponse};
+
+use crate::context::{query_value, xml_response, Target};
+use crate::error::{ApiError, ApiResult};
+use crate::{jobs_detail, AppState};
+
+/// Ids per `GET /jobs/<ids>`; Tencent allows 10 per cancel.
+const MAX_QUERY_IDS: usize = 100;
+const MAX_CANCEL_IDS: usize = 10;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/jobs", get(list).post(submit)).route("/jobs/{ids}", get(query).put(cancel))
+}
+
+async fn submit(State(app): State<AppState>, target: Target, body: Bytes) -> ApiResult<Response> {
+    let request = parse_submit(&body)?;
+    let queue = app.queue_for_jobs(&target).await?;
+    let job = NewJob {
+        job_id: format!("c{}", uuid::Uuid::new_v4().simple()),
+        queue_id: queue.queue_id,
+        bucket: target.bucket,
+        region: target.region,
+        object: request.object.clone(),
+        job_level: request.job_level,
+        request: serde_json::to_value(&request).expect("plain data"),
+    };
+    let (state, created_at) = app.submitter.submit(job.clone()).await?;
+    let record = JobRecord {
+        id: 0,
+        job_id: job.job_id,
+        queue_id: job.queue_id,
+        bucket: job.bucket,
+        region: job.region,
+        object: job.object,
+        job_level: job.job_level,
+        state,
+        created_at,
+        started_at: None,
+        finished_at: None,
+        request: job.request,
+        result: None,
+        last_error: None,
+    };
+    Ok(respond(JobsResponse { jobs_detail: vec![jobs_detail(&record)], ..JobsResponse::default() }))
+}
+
+fn respond(r: JobsResponse) -> Response {
+    xml_response(to_xml(&r))
+}
+
+fn split_ids(ids: &str, max: usize) -> ApiResult<Vec<String>> {
+    let ids: Vec<String> =
+        ids.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect();
+    if ids.is_empty() {
+        return Err(ApiError::invalid("no job id given"));
+    }
+    if ids.len() > max {
+        return Err(ApiError::invalid(format!("at most {max} job ids per request, got {}", ids.len())));
+    }
+    Ok(ids)
+}
+
+async fn query(State(app): State<AppState>, target: Target, Path(ids): Path<String>) -> ApiResult<Response> {
+    let ids = split_ids(&ids, MAX_QUERY_IDS)?;
+    let records = app.store.jobs_by_id(&target.bucket, &ids).await?;
+    let non_exist_job_ids =
+        ids.iter().filter(|id| !records.iter().any(|r| r.job_id == **id)).cloned().collect();
+    Ok(respond(JobsResponse {
+        jobs_detail: records.iter().map(jobs_detail).collect(),
+        non_exist_job_ids,
+        next_token: None,
+    }))
+}
+
+/// `PUT /jobs/<ids>?cancel`; also without `?cancel`, as Java's SDK sends it.
+async fn cancel(State(app): State<AppState>, target: Target, Path(ids): Path<String>) -> ApiResult<Response> {
+    let ids = split_ids(&ids, MAX_CANCEL_IDS)?;
+    match app.store.cancel_jobs(&target.bucket, &ids).await? {
+        Ok(()) => Ok(().into_response()),
+        Err(CancelRefused::Unknown(missing)) => Err(ApiError::not_found(
+            "NoSuchJob",
+            format!("no job {} in bucket {}", missing.join(","), target.bucket),
+        )),
+        Err(CancelRefused::Started(started)) => {
+            let list: Vec<String> = started.iter().map(|(id, s)| format!("{id} is {}", s.as_str())).collect();
+            Err(ApiError::invalid(format!(
+                "only Submitted or Pause jobs can be cancelled: {}; nothing was cancelled",
+                list.join(", ")
+            )))
+        }
+    }
+}
+
+/// `GET /jobs?tag=&queueId=&states=&orderByTime=&size=&nextToken=&startCreationTime=&endCreationTime=&inputObject=`
+async fn list(
+    State(app): State<AppState>,
+    target: Target,
+    Query(q): Query<Vec<(String, String)>>,
+) -> ApiResult<Response> {
+    let filter = list_filter(&q, target.bucket)?;
+    let Some(mut filter) = filter else {
+        return Ok(respond(JobsResponse { next_token: Some(String::new()), ..JobsResponse::default() }));
+    };
+    let size = filter.limit;
+    filter.limit = size + 1; // one more tells whether there is a next page
+    let mut records = app.store.list_jobs(&filter).await?;
+    let next_token = if records.len() as i64 > size {
+        records.truncate(size as usize);
+        records.last().map(|r| format!("{}-{}", r.created_at.timestamp_micros(), r.id)).unwrap_or_default()
+    } else {
+        String::new()
+    };
+    Ok(respond(JobsResponse {
+        jobs_detail: records.iter().map(jobs_detail).collect(),
+        non_exist_job_ids: Vec::new(),
+        next_token: Some(next_token),
+    }))
+}
+
+/// The filter a list query asks for; `None` when it can match no job here (another tag, or jobs
+/// started by workflows or batch triggers, which Stowaway does not have).
+fn list_filter(q: &[(String, String)], bucket: String) -> ApiResult<Option<JobFilter>> {
+    let v = |name| query_value(q, name);
+    if v("tag").is_some_and(|t| t != "ImageInspect")
+        || v("workflowId").is_some()
+        || v("inventoryTriggerJobId").is_some()
+    {
+        return Ok(None);
+    }
+    let ascending = match v("orderByTime") {
+        None | Some("Desc") => false,
+        Some("Asc") => true,
+        Some(o) => return Err(ApiError::invalid(format!("orderByTime must be Desc or Asc, not {o:?}"))),
+    };
+    let limit = match v("size") {
+        None => 10,
+        Some(s) => match s.parse::<i64>() {
+            Ok(n @ 1..=100) => n,
+            _ => return Err(ApiError::invalid(format!("size must be 1 to 100, not {s:?}"))),
+        },
+    };
+    let states = match v("states") {
+        None => None,
+        Some(s) => {
+            let mut out = Vec::new();
+            for name in s.split(',').map(str::trim) {
+                if name == "All" {
+                    out.clear();
+                    break;
+                }
+                out.push(state_named(name).ok_or_else(|| {
+                    ApiError::invalid(format!(
+                        "states must list All, Submitted, Running, Success, Failed, Pause or Cancel, not {name:?}"
+                    ))
+                })?);
+            }
+            (!out.is_empty()).then_some(out)
+        }
+    };
+    let after = v("nextToken").map(parse_token).transpose()?;
+    Ok(Some(JobFilter {
+        bucket,
+        queue_id: v("queueId").map(String::from),
+        states,
+        object: v("inputObject").map(String::from),
+        created_from: v("startCreationTime").map(|t| parse_time("startCreationTime", t)).transpose()?,
+        created_to: v("endCreationTime").map(|t| parse_time("endCreationTime", t)).transpose()?,
+        ascending,
+        after,
+        limit,
+    }))
+}
+
+fn state_named(name: &str) -> Option<JobState> {
+    use JobState::*;
+    [Submitted, Running, Success, Failed, Pause, Cancel].into_iter().find(|s| s.as_str() == name)
+}
+
+fn parse_token(t: &str) -> ApiResult<(DateTime<Utc>, i64)> {
+    let bad = || ApiError::invalid("nextToken is not a token this server issued");
+    let (micros, id) = t.split_once('-').ok_or_else(bad)?;
+    let micros: i64 = micros.parse().map_err(|_| bad())?;
+    let at = Utc.timestamp_micros(micros).single().ok_or_else(bad)?;
+    Ok((at, id.parse().map_err(|_| bad())?))
+}
+
+/// `2001-01-01T00:00:00+0800` as Tencent documents it; RFC 3339 (`+08:00`, `Z`) too.
+fn parse_time(name: &str, t: &str) -> ApiResult<DateTime<Utc>> {
+    let fixed = t.replace(' ', "+"); // an unescaped `+` arrives as a space
+    DateTime::parse_from_str(&fixed, "%Y-%m-%dT%H:%M:%S%z")
+        .or_else(|_| DateTime::parse_from_rfc3339(&fixed))
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| ApiError::invalid(format!("{name} must look like 2001-01-01T00:00:00+0800, not {t:?}")))
+}

@@ -1,0 +1,100 @@
+//! Stowaway's HTTP API: Tencent CI's ImageInspect job routes (`/jobs`), the picture queue
+//! (`/picqueue`) and activation (`/picbucket`), on one listener. One state struct, one `router()`
+//! per module merged here, one error type ([`ApiError`]) rendered as Tencent's `<Error>`.
+
+mod buckets;
+mod context;
+mod detail;
+mod error;
+mod jobs;
+mod queues;
+mod submitter;
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+use stowaway_store::{Queue, Store};
+
+pub use context::{bucket_from_host, Target};
+pub use detail::jobs_detail;
+pub use error::{ApiError, ApiResult};
+pub use submitter::Submitter;
+
+/// What the API needs to know beyond the database.
+#[derive(Clone, Debug)]
+pub struct ApiConfig {
+    /// Bucket for requests whose `Host` names none (plain-HTTP users, SDKs in "domain" mode).
+    pub default_bucket: Option<String>,
+    /// Region for requests whose `Host` names none.
+    pub default_region: String,
+    /// Refuse jobs for buckets not activated with `POST /picbucket` (default: activate on first use).
+    pub require_activation: bool,
+    /// Shown as the queue's `MaxConcurrent`: the worker's concurrency.
+    pub max_concurrent: u32,
+    /// Largest request body accepted (bytes).
+    pub body_limit: usize,
+}
+
+impl Default for ApiConfig {
+    fn default() -> ApiConfig {
+        ApiConfig {
+            default_bucket: None,
+            default_region: "ap-guangzhou".into(),
+            require_activation: false,
+            max_concurrent: 8,
+            body_limit: 64 * 1024,
+        }
+    }
+}
+
+/// Shared by every handler; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<ApiConfig>,
+    pub submitter: Submitter,
+}
+
+impl AppState {
+    /// Must be called inside a Tokio runtime (the submitter's batching tasks start here).
+    pub fn new(store: Store, config: ApiConfig) -> AppState {
+        let submitter = Submitter::start(store.clone());
+        AppState { store, config: Arc::new(config), submitter }
+    }
+
+    /// The bucket's queue for a new job: created on first use unless activation is required;
+    /// refused when the bucket was deactivated (`DELETE /picbucket`).
+    pub(crate) async fn queue_for_jobs(&self, target: &Target) -> ApiResult<Queue> {
+        let queue = match self.store.queue_of_bucket(&target.bucket).await? {
+            Some(q) => Some(q),
+            None if !self.config.require_activation => {
+                Some(self.store.ensure_queue(&target.bucket, &target.region).await?)
+            }
+            None => None,
+        };
+        match queue {
+            Some(q) if q.activated => Ok(q),
+            _ => Err(ApiError::Client(stowaway_wire::WireError {
+                status: 403,
+                code: "AccessDenied",
+                message: format!(
+                    "image async processing is not enabled for bucket {}; POST /picbucket enables it",
+                    target.bucket
+                ),
+            })),
+        }
+    }
+}
+
+/// Every route, with request ids and `<Error>` rendering around them.
+pub fn router(state: AppState) -> Router {
+    let limit = state.config.body_limit;
+    Router::new()
+        .merge(jobs::router())
+        .merge(queues::router())
+        .merge(buckets::router())
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn(context::request_context))
+        .with_state(state)
+}

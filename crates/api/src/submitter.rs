@@ -1,0 +1,80 @@
+//! Group commit for `POST /jobs`. One insert transaction per request would cap submissions at the
+//! disk's commit rate (a few hundred per second); instead concurrent requests queue here and a few
+//! tasks insert whatever has gathered in one statement each. A job is acknowledged only after its
+//! batch committed, so an accepted job is never lost.
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use stowaway_store::{JobState, NewJob, Store};
+use tokio::sync::{mpsc, oneshot, Mutex};
+
+type Reply = oneshot::Sender<Result<(JobState, DateTime<Utc>), Arc<sqlx::Error>>>;
+
+/// Concurrent insert statements: one can wait for its commit while the next batch gathers.
+const INSERTERS: usize = 3;
+/// Largest batch per statement.
+const MAX_BATCH: usize = 512;
+
+#[derive(Clone)]
+pub struct Submitter {
+    tx: mpsc::Sender<(NewJob, Reply)>,
+}
+
+impl Submitter {
+    pub fn start(store: Store) -> Submitter {
+        let (tx, rx) = mpsc::channel::<(NewJob, Reply)>(4 * MAX_BATCH);
+        let rx = Arc::new(Mutex::new(rx));
+        for _ in 0..INSERTERS {
+            tokio::spawn(insert_batches(store.clone(), rx.clone()));
+        }
+        Submitter { tx }
+    }
+
+    /// Inserts `job`; resolves once it is committed.
+    pub async fn submit(&self, job: NewJob) -> Result<(JobState, DateTime<Utc>), sqlx::Error> {
+        let (reply, answer) = oneshot::channel();
+        let closed = || sqlx::Error::PoolClosed;
+        self.tx.send((job, reply)).await.map_err(|_| closed())?;
+        match answer.await {
+            Ok(Ok(r)) => Ok(r),
+            Ok(Err(e)) => Err(match &*e {
+                sqlx::Error::PoolTimedOut => sqlx::Error::PoolTimedOut,
+                other => sqlx::Error::Protocol(other.to_string()),
+            }),
+            Err(_) => Err(closed()),
+        }
+    }
+}
+
+async fn insert_batches(store: Store, rx: Arc<Mutex<mpsc::Receiver<(NewJob, Reply)>>>) {
+    loop {
+        let mut batch = Vec::new();
+        {
+            let mut rx = rx.lock().await;
+            if rx.recv_many(&mut batch, MAX_BATCH).await == 0 {
+                return; // every Submitter is gone
+            }
+        }
+        let (jobs, replies): (Vec<NewJob>, Vec<Reply>) = batch.into_iter().unzip();
+        match store.insert_jobs(&jobs).await {
+            Ok(rows) => {
+                let mut by_id: HashMap<String, (JobState, DateTime<Utc>)> =
+                    rows.into_iter().map(|(id, s, t)| (id, (s, t))).collect();
+                for (job, reply) in jobs.iter().zip(replies) {
+                    let r = by_id.remove(&job.job_id).ok_or_else(|| {
+                        Arc::new(sqlx::Error::RowNotFound) // its queue vanished meanwhile
+                    });
+                    let _ = reply.send(r);
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, jobs = jobs.len(), "inserting a batch of jobs failed");
+                let e = Arc::new(e);
+                for reply in replies {
+                    let _ = reply.send(Err(e.clone()));
+                }
+            }
+        }
+    }
+}

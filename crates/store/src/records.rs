@@ -1,0 +1,172 @@
+//! Reading jobs back (`GET /jobs/<ids>`, `GET /jobs`) and the API-side transitions on them.
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use crate::jobs::JobState;
+use crate::{Result, Store};
+
+/// A job as the API shows it.
+#[derive(Clone, Debug)]
+pub struct JobRecord {
+    /// Internal id: the list cursor's tie-breaker.
+    pub id: i64,
+    pub job_id: String,
+    pub queue_id: String,
+    pub bucket: String,
+    pub region: String,
+    pub object: String,
+    pub job_level: i16,
+    pub state: JobState,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub request: Value,
+    /// The verdict; only final once the state is terminal.
+    pub result: Option<Value>,
+    pub last_error: Option<String>,
+}
+
+type Row = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i16,
+    i16,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+    Value,
+    Option<Value>,
+    Option<String>,
+);
+
+const RECORD_COLUMNS: &str = "id, job_id, queue_id, bucket, region, object, job_level, state, created_at, \
+                              started_at, finished_at, request, result, last_error";
+
+fn record(r: Row) -> JobRecord {
+    JobRecord {
+        id: r.0,
+        job_id: r.1,
+        queue_id: r.2,
+        bucket: r.3,
+        region: r.4,
+        object: r.5,
+        job_level: r.6,
+        state: JobState::from_i16(r.7).unwrap_or(JobState::Failed),
+        created_at: r.8,
+        started_at: r.9,
+        finished_at: r.10,
+        request: r.11,
+        result: r.12,
+        last_error: r.13,
+    }
+}
+
+/// `GET /jobs` filters. Every `None` means "not given".
+#[derive(Clone, Debug, Default)]
+pub struct JobFilter {
+    pub bucket: String,
+    pub queue_id: Option<String>,
+    pub states: Option<Vec<JobState>>,
+    pub object: Option<String>,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_to: Option<DateTime<Utc>>,
+    pub ascending: bool,
+    /// Resume after this (created_at, id), exclusive, in the listing's order.
+    pub after: Option<(DateTime<Utc>, i64)>,
+    pub limit: i64,
+}
+
+/// Why a cancel was refused; nothing is cancelled then.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CancelRefused {
+    Unknown(Vec<String>),
+    Started(Vec<(String, JobState)>),
+}
+
+impl Store {
+    /// The bucket's jobs among `job_ids`, in the order asked.
+    pub async fn jobs_by_id(&self, bucket: &str, job_ids: &[String]) -> Result<Vec<JobRecord>> {
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT {RECORD_COLUMNS} FROM jobs WHERE bucket = $1 AND job_id = ANY($2)"
+        ))
+        .bind(bucket)
+        .bind(job_ids)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut records: Vec<JobRecord> = rows.into_iter().map(record).collect();
+        records.sort_by_key(|r| job_ids.iter().position(|id| *id == r.job_id));
+        Ok(records)
+    }
+
+    /// One page of the bucket's jobs, newest first unless `ascending`.
+    pub async fn list_jobs(&self, f: &JobFilter) -> Result<Vec<JobRecord>> {
+        let (cmp, order) = if f.ascending { (">", "ASC") } else { ("<", "DESC") };
+        let states: Option<Vec<i16>> = f.states.as_ref().map(|s| s.iter().map(|s| *s as i16).collect());
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT {RECORD_COLUMNS} FROM jobs WHERE bucket = $1
+               AND ($2::text IS NULL OR queue_id = $2)
+               AND ($3::int2[] IS NULL OR state = ANY($3))
+               AND ($4::text IS NULL OR object = $4)
+               AND ($5::timestamptz IS NULL OR created_at >= $5)
+               AND ($6::timestamptz IS NULL OR created_at <= $6)
+               AND ($7::timestamptz IS NULL OR (created_at, id) {cmp} ($7, $8))
+             ORDER BY created_at {order}, id {order} LIMIT $9"
+        ))
+        .bind(&f.bucket)
+        .bind(&f.queue_id)
+        .bind(states)
+        .bind(&f.object)
+        .bind(f.created_from)
+        .bind(f.created_to)
+        .bind(f.after.map(|a| a.0))
+        .bind(f.after.map(|a| a.1).unwrap_or(0))
+        .bind(f.limit)
+        // Planned with the real values, so the "not given" branches fold away.
+        .persistent(false)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(record).collect())
+    }
+
+    /// Cancels all of `job_ids` (the bucket's, not yet started) or none of them.
+    pub async fn cancel_jobs(
+        &self,
+        bucket: &str,
+        job_ids: &[String],
+    ) -> Result<std::result::Result<(), CancelRefused>> {
+        let mut tx = self.pool.begin().await?;
+        let found: Vec<(String, i16)> = sqlx::query_as(
+            "SELECT job_id, state FROM jobs WHERE bucket = $1 AND job_id = ANY($2) FOR UPDATE",
+        )
+        .bind(bucket)
+        .bind(job_ids)
+        .fetch_all(&mut *tx)
+        .await?;
+        let unknown: Vec<String> =
+            job_ids.iter().filter(|id| !found.iter().any(|(f, _)| f == *id)).cloned().collect();
+        if !unknown.is_empty() {
+            return Ok(Err(CancelRefused::Unknown(unknown)));
+        }
+        let started: Vec<(String, JobState)> = found
+            .into_iter()
+            .filter_map(|(id, s)| {
+                let s = JobState::from_i16(s)?;
+                (!matches!(s, JobState::Submitted | JobState::Pause)).then_some((id, s))
+            })
+            .collect();
+        if !started.is_empty() {
+            return Ok(Err(CancelRefused::Started(started)));
+        }
+        sqlx::query("UPDATE jobs SET state = 4, finished_at = now() WHERE bucket = $1 AND job_id = ANY($2)")
+            .bind(bucket)
+            .bind(job_ids)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+}

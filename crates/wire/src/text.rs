@@ -1,0 +1,24 @@
+//! Tencent spells booleans and small numbers as element text (`<AutoProcess>true</AutoProcess>`).
+//! These (de)serialisers keep that spelling in XML and accept either strings or native JSON values
+//! back, so the same structs round-trip through the job store's `jsonb`.
+use serde::{de, Deserialize, Deserializer, Serializer};
+
+pub(crate) fn to_text<S: Serializer, T: ToString>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&v.to_string())
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum BoolOrText {
+    Bool(bool),
+    Text(String),
+}
+
+pub(crate) fn bool_from_text<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    match BoolOrText::deserialize(d)? {
+        BoolOrText::Bool(b) => Ok(b),
+        BoolOrText::Text(t) if t.eq_ignore_ascii_case("true") => Ok(true),
+        BoolOrText::Text(t) if t.eq_ignore_ascii_case("false") => Ok(false),
+        BoolOrText::Text(t) => Err(de::Error::custom(format!("expected true or false, not {t:?}"))),
+    }
+}
