@@ -7,7 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash tests/corpus/install-deps.sh
+bash scripts/install-services.sh
 bash scripts/start-services.sh
+source target/services/env
 export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 python3 tests/corpus/build.py target/corpus
 

@@ -49,14 +49,14 @@ async fn deactivate(State(app): State<AppState>, target: Target) -> ApiResult<Re
 }
 
 /// `GET /picbucket?regions=&bucketNames=&bucketName=&pageNumber=&pageSize=` (bucket-less host).
+/// `bucketNames` are exact names, `bucketName` a name prefix.
 async fn list(State(app): State<AppState>, Query(q): Query<Vec<(String, String)>>) -> ApiResult<Response> {
     let list =
         |name| query_value(&q, name).map(|v| v.split(',').map(|s| s.trim().to_string()).collect::<Vec<_>>());
     let regions = list("regions");
-    let mut names = list("bucketNames");
-    if let Some(one) = query_value(&q, "bucketName") {
-        names.get_or_insert_with(Vec::new).push(one.to_string());
-    }
+    let names = list("bucketNames");
+    // `bucketName` searches by name (Tencent's demo passes `demo` to find `demo-1253960454`).
+    let prefix = query_value(&q, "bucketName");
     let number = |name: &str, default: i64| -> ApiResult<i64> {
         query_value(&q, name).map_or(Ok(default), |v| {
             v.parse::<i64>()
@@ -69,7 +69,13 @@ async fn list(State(app): State<AppState>, Query(q): Query<Vec<(String, String)>
     let page_size = number("pageSize", 10)?.min(100);
     let (total, queues) = app
         .store
-        .activated_buckets(regions.as_deref(), names.as_deref(), (page_number - 1) * page_size, page_size)
+        .activated_buckets(
+            regions.as_deref(),
+            names.as_deref(),
+            prefix,
+            (page_number - 1) * page_size,
+            page_size,
+        )
         .await?;
     Ok(xml_response(to_xml(&PicBucketListResponse {
         request_id: uuid::Uuid::new_v4().simple().to_string(),

@@ -8,6 +8,7 @@ mod detail;
 mod error;
 mod jobs;
 mod queues;
+mod serve;
 mod submitter;
 
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use stowaway_store::{Queue, Store};
 pub use context::{bucket_from_host, Target};
 pub use detail::jobs_detail;
 pub use error::{ApiError, ApiResult};
+pub use serve::serve;
 pub use submitter::Submitter;
 
 /// What the API needs to know beyond the database.

@@ -7,23 +7,10 @@ use http_body_util::BodyExt;
 use sqlx::PgPool;
 use stowaway_api::{router, ApiConfig, AppState};
 use stowaway_store::Store;
+use stowaway_testkit::SEED_REQUEST;
 use tower::ServiceExt;
 
 const HOST: &str = "test-123456789.ci.ap-chongqing.myqcloud.com";
-
-/// The seed's request, byte for byte.
-const SEED_REQUEST: &str = "<Request>
-<Tag>ImageInspect</Tag>
-<Input>
-<Object>input/test.png</Object>
-</Input>
-<Operation>
-<UserData>This is my data.</UserData>
-<JobLevel>0</JobLevel>
-</Operation>
-<CallBack>http://callback.demo.com</CallBack>
-<CallBackFormat>JSON</CallBackFormat>
-</Request>";
 
 struct Reply {
     status: StatusCode,
@@ -251,6 +238,12 @@ async fn activation_turns_buckets_on_and_off(pool: PgPool) {
     )
     .await;
     assert_eq!((list.get("TotalCount"), list.get("Name")), ("1", "test-123456789"));
+    let by_prefix =
+        call(&app, "GET", "/picbucket?bucketName=test-1", Some("ci.ap-chongqing.myqcloud.com"), "").await;
+    assert_eq!(by_prefix.get("TotalCount"), "1", "bucketName searches by prefix");
+    let elsewhere =
+        call(&app, "GET", "/picbucket?regions=ap-beijing", Some("ci.ap-chongqing.myqcloud.com"), "").await;
+    assert_eq!(elsewhere.get("TotalCount"), "0");
     let off = call(&app, "DELETE", "/picbucket", Some(HOST), "").await;
     assert_eq!(off.status, StatusCode::OK);
     let after = call(&app, "POST", "/jobs", Some(HOST), SEED_REQUEST).await;

@@ -66,26 +66,31 @@ impl Store {
         .await
     }
 
-    /// Activated buckets, optionally only those in `regions` / named in `buckets`, by bucket name.
+    /// Activated buckets, optionally only those in `regions`, named in `buckets`, or whose name
+    /// starts with `prefix`; by bucket name.
     pub async fn activated_buckets(
         &self,
         regions: Option<&[String]>,
         buckets: Option<&[String]>,
+        prefix: Option<&str>,
         offset: i64,
         limit: i64,
     ) -> Result<(i64, Vec<Queue>)> {
         let filter = "activated AND ($1::text[] IS NULL OR region = ANY($1))
-                      AND ($2::text[] IS NULL OR bucket = ANY($2))";
+                      AND ($2::text[] IS NULL OR bucket = ANY($2))
+                      AND ($3::text IS NULL OR starts_with(bucket, $3))";
         let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM queues WHERE {filter}"))
             .bind(regions)
             .bind(buckets)
+            .bind(prefix)
             .fetch_one(&self.pool)
             .await?;
         let rows = sqlx::query_as(&format!(
-            "SELECT {QUEUE_COLUMNS} FROM queues WHERE {filter} ORDER BY bucket OFFSET $3 LIMIT $4"
+            "SELECT {QUEUE_COLUMNS} FROM queues WHERE {filter} ORDER BY bucket OFFSET $4 LIMIT $5"
         ))
         .bind(regions)
         .bind(buckets)
+        .bind(prefix)
         .bind(offset)
         .bind(limit)
         .fetch_all(&self.pool)

@@ -1,4 +1,4 @@
-//! `stowaway`: one binary for every part of the service (`scan`, `migrate`, `bench` so far).
+//! `stowaway`: one binary for every part of the service.
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -7,6 +7,7 @@ mod bench;
 mod migrate;
 mod output;
 mod scan;
+mod service;
 
 #[derive(Parser)]
 #[command(name = "stowaway", version, about = "Finds what hides inside images")]
@@ -20,6 +21,12 @@ enum Command {
     /// Inspect files and directories (recursively; `-` reads standard input). Exit code 0 when all
     /// are clean, 1 when anything is suspicious, 2 when any file could not be read.
     Scan(scan::ScanArgs),
+    /// Run the API, the worker and the maintenance services in one process (applies migrations first).
+    Serve(service::ServiceArgs),
+    /// Run only the HTTP API.
+    Api(service::ServiceArgs),
+    /// Run only the worker (jobs, rescuer, pruner).
+    Worker(service::ServiceArgs),
     /// Apply pending database migrations (DATABASE_URL) and exit.
     Migrate(migrate::MigrateArgs),
     /// Measure Stowaway against baselines on this machine (see BENCHMARKS.md).
@@ -31,6 +38,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Scan(args) => scan::run(args),
+        Command::Serve(args) => service::run(args, service::Parts::All),
+        Command::Api(args) => service::run(args, service::Parts::Api),
+        Command::Worker(args) => service::run(args, service::Parts::Worker),
         Command::Migrate(args) => migrate::run(args),
         Command::Bench(cmd) => bench::run(cmd),
     }

@@ -2,7 +2,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::WireError;
-use crate::submit::{parse_xml, trimmed};
+use crate::submit::{check_text, check_url, parse_xml, trimmed};
 
 /// A queue's callback settings. Stored as given (normalised) in `queues.notify_config`; the
 /// notifier reads it back.
@@ -117,10 +117,10 @@ fn notify_config(raw: RawNotify) -> Result<NotifyConfig, WireError> {
         }
     }
     if let Some(url) = &n.url {
-        let lower = url.to_ascii_lowercase();
-        if !(lower.starts_with("http://") || lower.starts_with("https://")) {
-            return Err(WireError::invalid_argument("NotifyConfig/Url must be an http:// or https:// URL"));
-        }
+        check_url("NotifyConfig/Url", url)?;
+    }
+    for (field, v) in [("MqRegion", &n.mq_region), ("MqName", &n.mq_name)] {
+        v.as_deref().map(|v| check_text(&format!("NotifyConfig/{field}"), v)).transpose()?;
     }
     if n.state == "On" {
         if n.event.is_none() {

@@ -102,6 +102,29 @@ pub(crate) fn trimmed(v: Option<String>) -> Option<String> {
     v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
+/// A callback URL: http or https, no whitespace or control characters (they would be smuggled
+/// into requests, or refused by the store's JSON), at most 2048 bytes.
+pub(crate) fn check_url(field: &str, url: &str) -> Result<(), WireError> {
+    let lower = url.to_ascii_lowercase();
+    let scheme_ok = lower.starts_with("http://") || lower.starts_with("https://");
+    if !scheme_ok || url.len() > 2048 || url.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(WireError::invalid_argument(format!(
+            "{field} must be an http:// or https:// URL without spaces or control characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Free text we store and echo: no control characters (JSON storage refuses NUL), bounded.
+pub(crate) fn check_text(field: &str, v: &str) -> Result<(), WireError> {
+    if v.chars().count() > 1024 || v.chars().any(char::is_control) {
+        return Err(WireError::invalid_argument(format!(
+            "{field} must be at most 1024 characters without control characters"
+        )));
+    }
+    Ok(())
+}
+
 /// Parses a request body as XML into `T`: UTF-8, no DTDs (no entity expansion), not empty.
 pub(crate) fn parse_xml<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, WireError> {
     let text =
@@ -162,13 +185,9 @@ pub fn parse_submit(body: &[u8]) -> Result<SubmitRequest, WireError> {
     let image_inspect = op.image_inspect.map(inspect_options).transpose()?;
 
     let callback = trimmed(raw.call_back);
-    if let Some(url) = &callback {
-        let lower = url.to_ascii_lowercase();
-        if url != "no" && !(lower.starts_with("http://") || lower.starts_with("https://")) {
-            return Err(WireError::invalid_argument(
-                "CallBack must be an http:// or https:// URL, or \"no\"",
-            ));
-        }
+    if let Some(url) = callback.as_deref().filter(|u| *u != "no") {
+        check_url("CallBack", url)
+            .map_err(|e| WireError { message: format!("{}, or \"no\"", e.message), ..e })?;
     }
     let callback_format = match trimmed(raw.call_back_format) {
         None => None,
@@ -195,6 +214,12 @@ pub fn parse_submit(body: &[u8]) -> Result<SubmitRequest, WireError> {
         }),
         None => None,
     };
+    if let Some(mq) = &callback_mq {
+        for (field, v) in [("MqMode", &mq.mq_mode), ("MqRegion", &mq.mq_region)] {
+            v.as_deref().map(|v| check_text(&format!("CallBackMqConfig/{field}"), v)).transpose()?;
+        }
+        check_text("CallBackMqConfig/MqName", &mq.mq_name)?;
+    }
     if callback_type.as_deref() == Some("TDMQ") && callback_mq.is_none() {
         return Err(WireError::invalid_argument("CallBackMqConfig is required when CallBackType is TDMQ"));
     }

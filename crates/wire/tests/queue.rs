@@ -33,6 +33,7 @@ fn bad_queue_updates_are_clear_400s() {
         ("<Request><State>Active</State><NotifyConfig><Url>gopher://x</Url></NotifyConfig></Request>", "http:// or https://"),
         ("<Request><State>Active</State><NotifyConfig><Event>Whenever</Event></NotifyConfig></Request>", "Event must be"),
         ("<Request><State>Active", "not the expected XML"),
+        ("<Request><State>Active</State><NotifyConfig><Url>http://a&#1;</Url></NotifyConfig></Request>", "control characters"),
     ];
     for (body, words) in cases {
         let e = parse_queue_update(body.as_bytes()).expect_err(body);

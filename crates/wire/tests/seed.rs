@@ -2,20 +2,8 @@
 //! bad input the job-service issue names, as a table.
 use chrono::{TimeZone, Utc};
 use serde::Serialize;
+use stowaway_testkit::SEED_REQUEST;
 use stowaway_wire::*;
-
-const SEED_REQUEST: &str = "<Request>
-<Tag>ImageInspect</Tag>
-<Input>
-<Object>input/test.png</Object>
-</Input>
-<Operation>
-<UserData>This is my data.</UserData>
-<JobLevel>0</JobLevel>
-</Operation>
-<CallBack>http://callback.demo.com</CallBack>
-<CallBackFormat>JSON</CallBackFormat>
-</Request>";
 
 const SEED_RESPONSE: &str = "<Response>
 <JobsDetail>
@@ -160,6 +148,16 @@ fn bad_input_is_a_clear_400() {
         (SEED_REQUEST.replace("This is my data.", "bell\u{7}"), "InvalidArgument", "printable ASCII"),
         (SEED_REQUEST.replace("This is my data.", &long), "InvalidArgument", "longer than 1024"),
         (SEED_REQUEST.replace("http://callback.demo.com", "ftp://x"), "InvalidArgument", "CallBack must be"),
+        (SEED_REQUEST.replace("callback.demo.com", "x&#1;y"), "InvalidArgument", "control characters"),
+        (SEED_REQUEST.replace("callback.demo.com", "x y"), "InvalidArgument", "without spaces"),
+        (
+            SEED_REQUEST.replace(
+                "</Request>",
+                "<CallBackMqConfig><MqName>a&#1;</MqName></CallBackMqConfig></Request>",
+            ),
+            "InvalidArgument",
+            "MqName",
+        ),
         (SEED_REQUEST.replace("JSON", "YAML"), "InvalidArgument", "CallBackFormat"),
         (
             SEED_REQUEST.replace("</Request>", "<CallBackType>TDMQ</CallBackType></Request>"),

@@ -1,7 +1,13 @@
-//! The worker side of Stowaway. So far: the maintenance services, each its own component with its
-//! own loop (River style), stopped by a shared shutdown signal.
+//! The worker side of Stowaway: the job loop ([`runner`]) running ImageInspect jobs
+//! ([`inspect_job`]), and the maintenance services, each its own component with its own loop
+//! (River style), stopped by a shared shutdown signal.
 
+pub mod inspect_job;
 pub mod maintenance;
+pub mod runner;
+
+pub use inspect_job::JobContext;
+pub use runner::{run_worker, WorkerConfig};
 
 /// How long a claim is held without a heartbeat. Workers heartbeat every third of it; with the
 /// rescuer's period this bounds how long a dead worker's jobs wait: lease + rescue period.

@@ -1,21 +1,12 @@
-//! `stowaway bench`: figures the issues ask for, measured on this machine against a baseline run
-//! in the same process (the machine is noisy: compare within one run, quote medians).
-use std::process::ExitCode;
-use std::str::FromStr;
+//! `stowaway bench queue`: claim→complete throughput against the raw-SQL ceiling.
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{ConnectOptions, Connection, PgPool};
+use sqlx::PgPool;
 use stowaway_store::{Completion, NewJob, Store};
 use uuid::Uuid;
 
-#[derive(clap::Subcommand)]
-pub enum BenchCommand {
-    /// Claim→complete throughput with a no-op job, against the raw-SQL ceiling
-    /// (`shared/bench/peer-queues/raw/claim_complete.sql`) on the same server.
-    Queue(QueueArgs),
-}
+use super::{median, BoxError, Scratch};
 
 #[derive(clap::Args)]
 pub struct QueueArgs {
@@ -34,40 +25,15 @@ pub struct QueueArgs {
     runs: usize,
 }
 
-pub fn run(cmd: BenchCommand) -> ExitCode {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
-    let BenchCommand::Queue(args) = cmd;
-    match runtime.block_on(queue(args)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("stowaway bench: {e}");
-            ExitCode::from(2)
-        }
-    }
-}
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-async fn queue(a: QueueArgs) -> Result<(), BoxError> {
-    let admin_opts = PgConnectOptions::from_str(&a.database_url)?;
-    let scratch = format!("stowaway_bench_{}", std::process::id());
-    let mut admin = admin_opts.connect().await?;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {scratch}")).execute(&mut admin).await?;
-    sqlx::query(&format!("CREATE DATABASE {scratch}")).execute(&mut admin).await?;
-    let pool = PgPoolOptions::new()
-        .max_connections(a.workers as u32 + 1)
-        .connect_with(admin_opts.clone().database(&scratch))
-        .await?;
-    let result = queue_runs(&a, &pool).await;
-    pool.close().await;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {scratch} WITH (FORCE)")).execute(&mut admin).await?;
-    admin.close().await?;
+pub async fn queue(a: QueueArgs) -> Result<(), BoxError> {
+    let scratch = Scratch::create(&a.database_url, a.workers as u32 + 1).await?;
+    let result = queue_runs(&a, &scratch.pool).await;
+    scratch.drop_it().await?;
     result
 }
 
 async fn queue_runs(a: &QueueArgs, pool: &PgPool) -> Result<(), BoxError> {
     let store = Store::from_pool(pool.clone());
-    store.migrate().await?;
     let queue = store.ensure_queue("examplebucket-1250000000", "ap-chongqing").await?;
     sqlx::raw_sql(RAW_SCHEMA).execute(pool).await?;
     println!(
@@ -94,11 +60,6 @@ async fn queue_runs(a: &QueueArgs, pool: &PgPool) -> Result<(), BoxError> {
     println!("ratio stowaway / raw:    {:.2}", o / r);
     println!("stowaway batch insert:   median {:.0} jobs/s (1,000 per statement)", median(&mut inserts));
     Ok(())
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
 }
 
 /// Inserts `jobs` through the store, then drains them with `workers` claim/complete loops.

@@ -1,0 +1,79 @@
+//! `stowaway bench`: figures the issues ask for, measured on this machine against a baseline run
+//! in the same process (the machine is noisy: compare within one run, quote medians).
+use std::process::ExitCode;
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgPool};
+
+mod e2e;
+mod http;
+mod queue;
+
+#[derive(clap::Subcommand)]
+pub enum BenchCommand {
+    /// Claim→complete throughput with a no-op job, against the raw-SQL ceiling
+    /// (`shared/bench/peer-queues/raw/claim_complete.sql`) on the same server.
+    Queue(queue::QueueArgs),
+    /// `POST /jobs` requests/s from concurrent keep-alive clients, against a no-op route on the
+    /// same server.
+    Http(http::HttpArgs),
+    /// ImageInspect jobs/s end to end (queue, S3 fetch, detector, verdict) on small images from
+    /// the S3 server in STOWAWAY_S3_ENDPOINT, against fetch+inspect without the queue.
+    E2e(e2e::E2eArgs),
+}
+
+pub fn run(cmd: BenchCommand) -> ExitCode {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let result = runtime.block_on(async {
+        match cmd {
+            BenchCommand::Queue(a) => queue::queue(a).await,
+            BenchCommand::Http(a) => http::http(a).await,
+            BenchCommand::E2e(a) => e2e::e2e(a).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("stowaway bench: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+/// A scratch database, migrated, dropped afterwards.
+struct Scratch {
+    pool: PgPool,
+    name: String,
+    admin: sqlx::PgConnection,
+}
+
+impl Scratch {
+    async fn create(server_url: &str, connections: u32) -> Result<Scratch, BoxError> {
+        let opts = PgConnectOptions::from_str(server_url)?;
+        let name = format!("stowaway_bench_{}", std::process::id());
+        let mut admin = opts.connect().await?;
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut admin).await?;
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await?;
+        let pool =
+            PgPoolOptions::new().max_connections(connections).connect_with(opts.database(&name)).await?;
+        stowaway_store::Store::from_pool(pool.clone()).migrate().await?;
+        Ok(Scratch { pool, name, admin })
+    }
+
+    async fn drop_it(mut self) -> Result<(), BoxError> {
+        self.pool.close().await;
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
+            .execute(&mut self.admin)
+            .await?;
+        self.admin.close().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,145 @@
+//! `stowaway serve | api | worker`: the long-running parts, configured from the environment
+//! (README "Configuration"), stopped by SIGINT or SIGTERM.
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use stowaway_api::{ApiConfig, AppState};
+use stowaway_objects::{ObjectStoreConfig, Objects};
+use stowaway_store::Store;
+use stowaway_worker::maintenance::{run_pruner, run_rescuer, PrunerConfig, RescuerConfig};
+use stowaway_worker::{run_worker, JobContext, WorkerConfig};
+use tokio::sync::watch;
+
+#[derive(clap::Args, Clone)]
+pub struct ServiceArgs {
+    /// PostgreSQL URL.
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: String,
+    /// Address the API listens on.
+    #[arg(long, env = "STOWAWAY_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Bucket for requests whose Host names none (`<bucket>.ci.<region>.<domain>`).
+    #[arg(long, env = "STOWAWAY_DEFAULT_BUCKET")]
+    default_bucket: Option<String>,
+    /// Region for requests whose Host names none.
+    #[arg(long, env = "STOWAWAY_DEFAULT_REGION", default_value = "ap-guangzhou")]
+    default_region: String,
+    /// Refuse jobs for buckets not activated with `POST /picbucket`.
+    #[arg(long, env = "STOWAWAY_REQUIRE_ACTIVATION", default_value_t = false)]
+    require_activation: bool,
+    /// Jobs a worker runs at once.
+    #[arg(long, env = "STOWAWAY_WORKER_CONCURRENCY", default_value_t = 8)]
+    concurrency: usize,
+    /// Seconds a claimed job is held without a heartbeat before the rescuer hands it to another worker.
+    #[arg(long, env = "STOWAWAY_LEASE_SECS", default_value_t = 30)]
+    lease_secs: u64,
+    /// Days finished jobs stay queryable before the pruner deletes them.
+    #[arg(long, env = "STOWAWAY_RETENTION_DAYS", default_value_t = 7)]
+    retention_days: u64,
+    /// Database connections this process opens at most.
+    #[arg(long, env = "STOWAWAY_DB_CONNECTIONS", default_value_t = 16)]
+    db_connections: u32,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Parts {
+    All,
+    Api,
+    Worker,
+}
+
+pub fn run(args: ServiceArgs, parts: Parts) -> ExitCode {
+    init_logging();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    match runtime.block_on(serve(args, parts)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("stowaway: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+async fn serve(args: ServiceArgs, parts: Parts) -> Result<(), String> {
+    let store = Store::connect(&args.database_url, args.db_connections)
+        .await
+        .map_err(|e| format!("connecting to the database: {e}"))?;
+    if parts == Parts::All {
+        store.migrate().await.map_err(|e| format!("applying migrations: {e}"))?;
+    }
+    let (stop, stopped) = watch::channel(false);
+    let mut tasks = tokio::task::JoinSet::new();
+
+    if parts != Parts::Api {
+        let objects_cfg = ObjectStoreConfig::from_env()?;
+        let ctx = JobContext {
+            store: store.clone(),
+            objects: Objects::new(&objects_cfg),
+            worker: uuid::Uuid::new_v4(),
+            object_url_base: objects_cfg
+                .endpoint
+                .clone()
+                .unwrap_or_else(|| format!("https://s3.{}.amazonaws.com", objects_cfg.region)),
+        };
+        let lease = Duration::from_secs(args.lease_secs.max(1));
+        let worker_cfg =
+            WorkerConfig { concurrency: args.concurrency.max(1), lease, ..WorkerConfig::default() };
+        let rescuer_cfg = RescuerConfig {
+            every: (lease / 6).clamp(Duration::from_millis(500), Duration::from_secs(5)),
+            ..RescuerConfig::default()
+        };
+        let pruner_cfg = PrunerConfig {
+            retention: Duration::from_secs(args.retention_days * 86400),
+            ..PrunerConfig::default()
+        };
+        tracing::info!(worker = %ctx.worker, concurrency = worker_cfg.concurrency, "worker starting");
+        tasks.spawn(run_worker(ctx, worker_cfg, stopped.clone()));
+        tasks.spawn(run_rescuer(store.clone(), rescuer_cfg, stopped.clone()));
+        tasks.spawn(run_pruner(store.clone(), pruner_cfg, stopped.clone()));
+    }
+    if parts != Parts::Worker {
+        let config = ApiConfig {
+            default_bucket: args.default_bucket.clone(),
+            default_region: args.default_region.clone(),
+            require_activation: args.require_activation,
+            max_concurrent: args.concurrency as u32,
+            ..ApiConfig::default()
+        };
+        let app = stowaway_api::router(AppState::new(store.clone(), config));
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .map_err(|e| format!("listening on {}: {e}", args.listen))?;
+        tracing::info!(listen = %args.listen, "API listening");
+        let mut api_stopped = stopped.clone();
+        tasks.spawn(async move {
+            let shutdown = async move {
+                let _ = api_stopped.wait_for(|s| *s).await;
+            };
+            stowaway_api::serve(listener, app, shutdown).await;
+        });
+    }
+
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing running jobs");
+    let _ = stop.send(true);
+    while tasks.join_next().await.is_some() {}
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let mut term =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

@@ -1,0 +1,111 @@
+//! Test support shared by the integration tests: small sample images made in code, and handles on
+//! the real S3 servers that `scripts/start-services.sh` starts (s3s-fs: strict, no ACLs; moto:
+//! ACLs). Tests fail with a clear message when the servers are not configured; they never skip.
+use stowaway_objects::{ObjectStoreConfig, Objects};
+
+/// The request body of `shared/seed/ImageInspect-submit-task.txt`, byte for byte.
+pub const SEED_REQUEST: &str = "<Request>
+<Tag>ImageInspect</Tag>
+<Input>
+<Object>input/test.png</Object>
+</Input>
+<Operation>
+<UserData>This is my data.</UserData>
+<JobLevel>0</JobLevel>
+</Operation>
+<CallBack>http://callback.demo.com</CallBack>
+<CallBackFormat>JSON</CallBackFormat>
+</Request>";
+
+/// A valid 2×2 RGB PNG.
+pub fn clean_png() -> Vec<u8> {
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    chunk(&mut png, b"IHDR", &[0, 0, 0, 2, 0, 0, 0, 2, 8, 2, 0, 0, 0]);
+    // Two rows: filter byte 0 and two RGB pixels each, in one stored (uncompressed) deflate block.
+    let raw: Vec<u8> = [[0u8, 200, 30, 30, 200, 30, 30]; 2].concat();
+    let mut z = vec![0x78, 0x01, 0x01, raw.len() as u8, 0, !(raw.len() as u8), 0xff];
+    z.extend(&raw);
+    z.extend(adler32(&raw).to_be_bytes());
+    chunk(&mut png, b"IDAT", &z);
+    chunk(&mut png, b"IEND", &[]);
+    png
+}
+
+/// A PNG with `packets` MPEG-TS packets after its end: the HLS-as-PNG abuse.
+pub fn png_with_ts(packets: usize) -> Vec<u8> {
+    let mut data = clean_png();
+    for i in 0..packets {
+        let mut p = vec![0x47, 0x40 | 0x01, 0x00, 0x10 | (i as u8 & 0x0f)];
+        p.resize(188, 0xff);
+        data.extend(p);
+    }
+    data
+}
+
+fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+    out.extend((data.len() as u32).to_be_bytes());
+    let start = out.len();
+    out.extend(kind);
+    out.extend(data);
+    let crc = crc32(&out[start..]);
+    out.extend(crc.to_be_bytes());
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in data {
+        crc ^= b as u32;
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+fn adler32(data: &[u8]) -> u32 {
+    let (mut a, mut b) = (1u32, 0u32);
+    for &d in data {
+        a = (a + d as u32) % 65521;
+        b = (b + a) % 65521;
+    }
+    (b << 16) | a
+}
+
+/// Which test server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum S3Server {
+    /// s3s-fs: strict signatures; refuses ACLs with 501.
+    Strict,
+    /// moto: implements object ACLs.
+    WithAcls,
+}
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run the tests with scripts/test.sh, which starts the S3 test servers")
+    })
+}
+
+/// Connection settings for a test server, as the service would read them from its environment.
+pub fn s3_config(server: S3Server) -> ObjectStoreConfig {
+    let endpoint = match server {
+        S3Server::Strict => env("STOWAWAY_TEST_S3_ENDPOINT"),
+        S3Server::WithAcls => env("STOWAWAY_TEST_S3_ACL_ENDPOINT"),
+    };
+    ObjectStoreConfig {
+        endpoint: Some(endpoint),
+        region: "us-east-1".into(),
+        access_key_id: env("STOWAWAY_TEST_AWS_ACCESS_KEY_ID"),
+        secret_access_key: env("STOWAWAY_TEST_AWS_SECRET_ACCESS_KEY"),
+        session_token: None,
+        path_style: true,
+    }
+}
+
+/// A client for `server` and a fresh bucket of its own, named like Tencent's (`<name>-<appid>`).
+pub async fn fresh_bucket(server: S3Server) -> (Objects, String) {
+    let objects = Objects::new(&s3_config(server));
+    let bucket = format!("t{}-1250000000", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    objects.create_bucket(&bucket).await.expect("creating a test bucket");
+    (objects, bucket)
+}

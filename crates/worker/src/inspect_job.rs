@@ -1,0 +1,118 @@
+//! One ImageInspect job: fetch the object, run the detector, apply AutoProcess, and say what the
+//! API should show. Retries are safe: the verdict is checkpointed before AutoProcess touches the
+//! object, and every AutoProcess action is idempotent, so an attempt after a crash finishes the
+//! job from the checkpoint instead of inspecting an object the first attempt already moved.
+use stowaway_objects::{ObjectError, Objects};
+use stowaway_store::{Claimed, Completion, Store};
+use stowaway_wire::{AutoProcessResult, ImageInspectResult, ProcessResult, ProcessType, SubmitRequest};
+use uuid::Uuid;
+
+/// What a worker needs to run one job.
+#[derive(Clone)]
+pub struct JobContext {
+    pub store: Store,
+    pub objects: Objects,
+    pub worker: Uuid,
+    /// Base of `InputObjectUrl` (the S3 endpoint, path style).
+    pub object_url_base: String,
+}
+
+/// Runs `job`; `None` when the lease was lost (another worker owns the job now).
+pub async fn run(ctx: &JobContext, job: &Claimed) -> Option<Completion> {
+    let request: SubmitRequest = match serde_json::from_value(job.request.clone()) {
+        Ok(r) => r,
+        Err(e) => return Some(Completion::failed(job, None, format!("unreadable stored request: {e}"))),
+    };
+    let checkpoint: Option<ImageInspectResult> = job
+        .result
+        .clone()
+        .and_then(|v| serde_json::from_value::<ImageInspectResult>(v).ok())
+        .filter(|r| r.process_result.is_some());
+    let mut result = match checkpoint {
+        Some(r) => r,
+        None => match inspect(ctx, job).await {
+            Ok(process_result) => success(ctx, job, process_result),
+            Err(e) => {
+                let failed = failure(ctx, job, &e);
+                let value = serde_json::to_value(&failed).ok();
+                return Some(Completion::failed(job, value, format!("{}: {}", e.code, e.message)));
+            }
+        },
+    };
+    let process = result.process_result.as_mut().expect("set on success");
+    if let (true, Some(action)) = (process.suspicious, request.auto_process()) {
+        let snapshot = serde_json::to_value(&result).expect("plain data");
+        if !ctx.store.checkpoint(ctx.worker, job.id, job.attempt, &snapshot).await.ok()? {
+            tracing::warn!(job_id = %job.job_id, "lease lost before AutoProcess; leaving the job to its new holder");
+            return None;
+        }
+        let outcome = auto_process(&ctx.objects, &job.bucket, &job.object, action).await;
+        result.process_result.as_mut().expect("set").auto_process_result = Some(outcome);
+    }
+    Some(Completion::success(job, Some(serde_json::to_value(&result).expect("plain data"))))
+}
+
+async fn inspect(ctx: &JobContext, job: &Claimed) -> Result<ProcessResult, ObjectError> {
+    let object = ctx.objects.fetch(&job.bucket, &job.object).await?;
+    let report =
+        tokio::task::spawn_blocking(move || stowaway_detect::inspect(&object)).await.map_err(|e| {
+            ObjectError {
+                code: "InternalError".into(),
+                message: format!("the detector stopped: {e}"),
+                status: None,
+                transient: false,
+            }
+        })?;
+    Ok(ProcessResult::from(&report))
+}
+
+fn success(ctx: &JobContext, job: &Claimed, process_result: ProcessResult) -> ImageInspectResult {
+    ImageInspectResult {
+        state: "Success".into(),
+        code: "Success".into(),
+        message: String::new(),
+        input_object_name: job.object.clone(),
+        input_object_url: object_url(&ctx.object_url_base, &job.bucket, &job.object),
+        process_result: Some(process_result),
+    }
+}
+
+fn failure(ctx: &JobContext, job: &Claimed, e: &ObjectError) -> ImageInspectResult {
+    ImageInspectResult {
+        state: "Failed".into(),
+        code: e.code.clone(),
+        message: e.message.clone(),
+        input_object_name: job.object.clone(),
+        input_object_url: object_url(&ctx.object_url_base, &job.bucket, &job.object),
+        process_result: None,
+    }
+}
+
+/// Applies the action; a refusal (a store without ACLs, say) is reported, not retried.
+async fn auto_process(objects: &Objects, bucket: &str, key: &str, action: ProcessType) -> AutoProcessResult {
+    let outcome = match action {
+        ProcessType::BackupObject => objects.backup(bucket, key).await.map(|_| ()),
+        ProcessType::SwitchObjectToPrivate => objects.make_private(bucket, key).await,
+        ProcessType::DeleteObject => objects.delete(bucket, key).await,
+    };
+    match outcome {
+        Ok(()) => AutoProcessResult { code: "Success".into(), message: "Success".into() },
+        Err(e) => {
+            tracing::warn!(bucket, key, action = action.as_str(), code = %e.code, "AutoProcess failed");
+            AutoProcessResult { code: "Failed".into(), message: format!("{}: {}", e.code, e.message) }
+        }
+    }
+}
+
+/// `<base>/<bucket>/<key>` with the key percent-encoded except `/`.
+pub fn object_url(base: &str, bucket: &str, key: &str) -> String {
+    let mut url = format!("{}/{bucket}/", base.trim_end_matches('/'));
+    for b in key.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
+            url.push(b as char);
+        } else {
+            url.push_str(&format!("%{b:02X}"));
+        }
+    }
+    url
+}

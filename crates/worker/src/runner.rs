@@ -1,0 +1,177 @@
+//! The job loop: claim in batches by priority, run jobs concurrently, heartbeat their leases, and
+//! record verdicts in batches. No database transaction is open while a job talks to S3.
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sqlx::postgres::PgListener;
+use stowaway_store::{Claimed, Completion, Store, JOBS_CHANNEL};
+use tokio::sync::{mpsc, watch, Notify};
+use tokio::task::JoinSet;
+
+use crate::inspect_job::{self, JobContext};
+
+#[derive(Clone, Debug)]
+pub struct WorkerConfig {
+    /// Jobs run at once.
+    pub concurrency: usize,
+    /// How long a claim lasts without a heartbeat.
+    pub lease: Duration,
+    /// Backstop poll when no NOTIFY arrives (at most 1 s).
+    pub poll: Duration,
+    /// How long shutdown waits for running jobs before handing them back.
+    pub drain: Duration,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> WorkerConfig {
+        WorkerConfig {
+            concurrency: 8,
+            lease: crate::LEASE,
+            poll: Duration::from_secs(1),
+            drain: Duration::from_secs(20),
+        }
+    }
+}
+
+type Held = Arc<Mutex<HashSet<i64>>>;
+
+/// Runs jobs until `shutdown` turns true, then drains: running jobs get `drain` to finish, the
+/// rest are handed back unstarted.
+pub async fn run_worker(ctx: JobContext, cfg: WorkerConfig, mut shutdown: watch::Receiver<bool>) {
+    let held: Held = Arc::default();
+    let slot_freed = Arc::new(Notify::new());
+    let (done_tx, done_rx) = mpsc::unbounded_channel::<Completion>();
+    let completer = tokio::spawn(record_completions(ctx.store.clone(), ctx.worker, done_rx));
+    let (beat_stop, beat_stopped) = watch::channel(false);
+    let heartbeat = tokio::spawn(heartbeat(ctx.clone(), held.clone(), cfg.lease, beat_stopped));
+    let mut listener = listen(&ctx.store).await;
+    let mut running = JoinSet::new();
+
+    while !*shutdown.borrow() {
+        let free = cfg.concurrency.saturating_sub(held.lock().expect("held").len());
+        let mut claimed_full = false;
+        if free > 0 {
+            match ctx.store.claim(ctx.worker, free as i64, cfg.lease).await {
+                Ok(jobs) => {
+                    claimed_full = jobs.len() == free;
+                    for job in jobs {
+                        held.lock().expect("held").insert(job.id);
+                        running.spawn(run_one(
+                            ctx.clone(),
+                            job,
+                            held.clone(),
+                            slot_freed.clone(),
+                            done_tx.clone(),
+                        ));
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "claiming jobs failed; retrying"),
+            }
+        }
+        while running.try_join_next().is_some() {}
+        if claimed_full && free > 0 {
+            continue; // more may be waiting
+        }
+        tokio::select! {
+            _ = slot_freed.notified(), if free == 0 => {}
+            n = recv_notification(&mut listener) => if n.is_err() { listener = listen(&ctx.store).await },
+            _ = tokio::time::sleep(cfg.poll) => {}
+            r = shutdown.changed() => if r.is_err() { break },
+        }
+    }
+
+    // Drain: let running jobs finish, then hand back whatever is still held.
+    let _ = tokio::time::timeout(cfg.drain, async { while running.join_next().await.is_some() {} }).await;
+    running.abort_all();
+    let left: Vec<i64> = held.lock().expect("held").drain().collect();
+    if !left.is_empty() {
+        match ctx.store.release(ctx.worker, &left).await {
+            Ok(n) => tracing::info!(released = n, "handed unfinished jobs back to the queue"),
+            Err(e) => tracing::error!(error = %e, "could not hand jobs back; the rescuer will"),
+        }
+    }
+    drop(done_tx);
+    let _ = completer.await;
+    let _ = beat_stop.send(true);
+    let _ = heartbeat.await;
+}
+
+async fn run_one(
+    ctx: JobContext,
+    job: Claimed,
+    held: Held,
+    slot_freed: Arc<Notify>,
+    done: mpsc::UnboundedSender<Completion>,
+) {
+    let started = std::time::Instant::now();
+    let outcome = inspect_job::run(&ctx, &job).await;
+    if let Some(c) = outcome {
+        tracing::debug!(job_id = %job.job_id, state = c.state.as_str(), ms = started.elapsed().as_millis() as u64, "job done");
+        let _ = done.send(c);
+    }
+    held.lock().expect("held").remove(&job.id);
+    slot_freed.notify_one();
+}
+
+/// Records verdicts as they come, batching whatever has gathered into one statement. A batch
+/// that fails is retried; if the process dies first, the rescuer runs the jobs again.
+async fn record_completions(store: Store, worker: uuid::Uuid, mut rx: mpsc::UnboundedReceiver<Completion>) {
+    let mut batch = Vec::new();
+    while rx.recv_many(&mut batch, 1000).await > 0 {
+        let mut delay = Duration::from_millis(100);
+        loop {
+            match store.complete(worker, &batch).await {
+                Ok(done) if done.len() < batch.len() => {
+                    tracing::warn!(
+                        lost = batch.len() - done.len(),
+                        "verdicts for jobs whose lease was lost were dropped"
+                    );
+                    break;
+                }
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::error!(error = %e, jobs = batch.len(), "recording verdicts failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+        batch.clear();
+    }
+}
+
+async fn heartbeat(ctx: JobContext, held: Held, lease: Duration, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(lease / 3);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    while !*stop.borrow() {
+        tokio::select! {
+            _ = tick.tick() => {
+                let ids: Vec<i64> = held.lock().expect("held").iter().copied().collect();
+                if ids.is_empty() { continue; }
+                match ctx.store.heartbeat(ctx.worker, &ids, lease).await {
+                    Ok(kept) if kept.len() < ids.len() => tracing::warn!(lost = ids.len() - kept.len(), "leases lost (rescued or cancelled elsewhere)"),
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "heartbeat failed"),
+                }
+            }
+            _ = stop.changed() => {}
+        }
+    }
+}
+
+async fn listen(store: &Store) -> Option<PgListener> {
+    let mut l = PgListener::connect_with(store.pool()).await.ok()?;
+    l.listen(JOBS_CHANNEL).await.ok()?;
+    Some(l)
+}
+
+/// Waits for a NOTIFY; without a listener, waits forever (the poll takes over).
+async fn recv_notification(listener: &mut Option<PgListener>) -> Result<(), ()> {
+    match listener {
+        Some(l) => {
+            l.recv().await.map(|_| ()).map_err(|e| tracing::warn!(error = %e, "LISTEN connection lost"))
+        }
+        None => std::future::pending().await,
+    }
+}

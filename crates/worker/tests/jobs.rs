@@ -1,0 +1,215 @@
+//! ImageInspect jobs end to end against a real PostgreSQL and real S3 servers (s3s-fs, strict and
+//! without ACLs; moto, with ACLs): verdicts, every AutoProcess type, failures, priorities, and a
+//! retry after a crash.
+use std::time::Duration;
+
+use serde_json::Value;
+use sqlx::PgPool;
+use stowaway_objects::Objects;
+use stowaway_store::{JobRecord, JobState, NewJob, Store};
+use stowaway_testkit::{clean_png, fresh_bucket, png_with_ts, S3Server};
+use stowaway_wire::{ImageInspectOptions, ImageInspectResult, ProcessType, SubmitRequest};
+use stowaway_worker::{run_worker, JobContext, WorkerConfig};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+async fn submit(store: &Store, bucket: &str, object: &str, level: i16, auto: Option<ProcessType>) -> String {
+    let queue = store.ensure_queue(bucket, "ap-chongqing").await.unwrap();
+    let request = SubmitRequest {
+        object: object.into(),
+        user_data: None,
+        job_level: level,
+        image_inspect: auto.map(|p| ImageInspectOptions { auto_process: true, process_type: p }),
+        callback: None,
+        callback_format: None,
+        callback_type: None,
+        callback_mq: None,
+    };
+    let job = NewJob {
+        job_id: format!("c{}", Uuid::new_v4().simple()),
+        queue_id: queue.queue_id,
+        bucket: bucket.into(),
+        region: "ap-chongqing".into(),
+        object: object.into(),
+        job_level: level,
+        request: serde_json::to_value(&request).unwrap(),
+    };
+    store.insert_jobs(std::slice::from_ref(&job)).await.unwrap();
+    job.job_id
+}
+
+fn context(store: &Store, objects: &Objects) -> JobContext {
+    JobContext {
+        store: store.clone(),
+        objects: objects.clone(),
+        worker: Uuid::new_v4(),
+        object_url_base: "http://s3.test".into(),
+    }
+}
+
+/// Runs a worker until every job in `ids` is terminal (at most 30 s), then stops it.
+async fn run_until_done(ctx: JobContext, cfg: WorkerConfig, ids: &[String]) -> Vec<JobRecord> {
+    let store = ctx.store.clone();
+    let (stop, stopped) = watch::channel(false);
+    let worker = tokio::spawn(run_worker(ctx, cfg, stopped));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let done = loop {
+        let states = store.states(ids).await.unwrap();
+        if states.len() == ids.len() && states.iter().all(|(_, s)| s.is_terminal()) {
+            break true;
+        }
+        if tokio::time::Instant::now() > deadline {
+            break false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    stop.send(true).unwrap();
+    worker.await.unwrap();
+    assert!(done, "jobs did not finish: {:?}", store.states(ids).await.unwrap());
+    let mut records = Vec::new();
+    for id in ids {
+        let bucket: String = sqlx::query_scalar("SELECT bucket FROM jobs WHERE job_id = $1")
+            .bind(id)
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        records.extend(store.jobs_by_id(&bucket, std::slice::from_ref(id)).await.unwrap());
+    }
+    records
+}
+
+fn result(r: &JobRecord) -> ImageInspectResult {
+    serde_json::from_value(r.result.clone().unwrap_or(Value::Null)).unwrap_or_else(|e| panic!("{r:?}: {e}"))
+}
+
+#[sqlx::test(migrator = "stowaway_store::MIGRATOR")]
+async fn verdicts_and_auto_process_on_a_strict_store(pool: PgPool) {
+    let store = Store::from_pool(pool);
+    let (objects, bucket) = fresh_bucket(S3Server::Strict).await;
+    for (key, body) in [
+        ("clean.png", clean_png()),
+        ("dir/hls 1.png", png_with_ts(20)),
+        ("delete-me.png", png_with_ts(20)),
+        ("private.png", png_with_ts(20)),
+        ("keep.png", png_with_ts(20)),
+    ] {
+        objects.put(&bucket, key, body).await.unwrap();
+    }
+    let ids = vec![
+        submit(&store, &bucket, "clean.png", 0, Some(ProcessType::DeleteObject)).await,
+        submit(&store, &bucket, "dir/hls 1.png", 0, Some(ProcessType::BackupObject)).await,
+        submit(&store, &bucket, "delete-me.png", 0, Some(ProcessType::DeleteObject)).await,
+        submit(&store, &bucket, "private.png", 0, Some(ProcessType::SwitchObjectToPrivate)).await,
+        submit(&store, &bucket, "keep.png", 0, None).await,
+        submit(&store, &bucket, "missing.png", 0, None).await,
+    ];
+    let records = run_until_done(context(&store, &objects), WorkerConfig::default(), &ids).await;
+    let [clean, backup, delete, private, keep, missing] = &records[..] else { panic!("{records:?}") };
+
+    let r = result(clean);
+    assert_eq!((clean.state, r.state.as_str(), r.code.as_str()), (JobState::Success, "Success", "Success"));
+    let p = r.process_result.unwrap();
+    assert_eq!((p.pic_type.as_str(), p.suspicious, p.auto_process_result), ("png", false, None));
+    assert!(objects.exists(&bucket, "clean.png").await.unwrap(), "clean objects are never touched");
+    assert_eq!(r.input_object_url, format!("http://s3.test/{bucket}/clean.png"));
+
+    let r = result(backup);
+    let p = r.process_result.unwrap();
+    assert_eq!((p.suspicious, p.suspicious_type.as_deref()), (true, Some("MPEG-TS")));
+    assert_eq!(p.suspicious_begin_byte, Some(clean_png().len() as u64));
+    assert_eq!(p.suspicious_end_byte, Some(png_with_ts(20).len() as u64 - 1));
+    assert_eq!(p.auto_process_result.unwrap().code, "Success");
+    assert!(!objects.exists(&bucket, "dir/hls 1.png").await.unwrap());
+    assert!(objects.exists(&bucket, "abnormal_images_backup/dir/hls 1.png").await.unwrap());
+    assert_eq!(r.input_object_url, format!("http://s3.test/{bucket}/dir/hls%201.png"));
+
+    assert_eq!(result(delete).process_result.unwrap().auto_process_result.unwrap().code, "Success");
+    assert!(!objects.exists(&bucket, "delete-me.png").await.unwrap());
+
+    // s3s-fs refuses ACLs (501): AutoProcess reports it; the job itself succeeded.
+    assert_eq!(private.state, JobState::Success);
+    let a = result(private).process_result.unwrap().auto_process_result.unwrap();
+    assert_eq!(a.code, "Failed");
+    assert!(a.message.starts_with("NotImplemented"), "{}", a.message);
+
+    let p = result(keep).process_result.unwrap();
+    assert!(p.suspicious && p.auto_process_result.is_none(), "AutoProcess off: reported, untouched");
+    assert!(objects.exists(&bucket, "keep.png").await.unwrap());
+
+    let r = result(missing);
+    assert_eq!((missing.state, r.state.as_str(), r.code.as_str()), (JobState::Failed, "Failed", "NoSuchKey"));
+    assert_eq!(r.input_object_name, "missing.png");
+}
+
+#[sqlx::test(migrator = "stowaway_store::MIGRATOR")]
+async fn switch_to_private_succeeds_where_the_store_has_acls(pool: PgPool) {
+    let store = Store::from_pool(pool);
+    let (objects, bucket) = fresh_bucket(S3Server::WithAcls).await;
+    objects.put(&bucket, "a.png", png_with_ts(10)).await.unwrap();
+    let ids = [submit(&store, &bucket, "a.png", 0, Some(ProcessType::SwitchObjectToPrivate)).await];
+    let records = run_until_done(context(&store, &objects), WorkerConfig::default(), &ids).await;
+    let a = result(&records[0]).process_result.unwrap().auto_process_result.unwrap();
+    assert_eq!((a.code.as_str(), a.message.as_str()), ("Success", "Success"));
+    assert!(objects.exists(&bucket, "a.png").await.unwrap(), "made private, not removed");
+}
+
+#[sqlx::test(migrator = "stowaway_store::MIGRATOR")]
+async fn higher_job_levels_start_first(pool: PgPool) {
+    let store = Store::from_pool(pool);
+    let (objects, bucket) = fresh_bucket(S3Server::Strict).await;
+    objects.put(&bucket, "a.png", clean_png()).await.unwrap();
+    let mut ids = Vec::new();
+    for level in [0, 2, 1, 2, 0] {
+        ids.push(submit(&store, &bucket, "a.png", level, None).await);
+    }
+    let one_at_a_time = WorkerConfig { concurrency: 1, ..WorkerConfig::default() };
+    let mut records = run_until_done(context(&store, &objects), one_at_a_time, &ids).await;
+    records.sort_by_key(|r| r.started_at);
+    let order: Vec<&str> = records.iter().map(|r| r.job_id.as_str()).collect();
+    assert_eq!(order, [&ids[1], &ids[3], &ids[2], &ids[0], &ids[4]].map(String::as_str));
+}
+
+#[sqlx::test(migrator = "stowaway_store::MIGRATOR")]
+async fn a_retry_after_a_crash_finishes_from_the_checkpoint(pool: PgPool) {
+    let store = Store::from_pool(pool.clone());
+    let (objects, bucket) = fresh_bucket(S3Server::Strict).await;
+    objects.put(&bucket, "hls.png", png_with_ts(20)).await.unwrap();
+    let id = submit(&store, &bucket, "hls.png", 0, Some(ProcessType::BackupObject)).await;
+
+    // A first worker claims the job, checkpoints its verdict, moves the object, and dies.
+    let dead = context(&store, &objects);
+    let claimed = store.claim(dead.worker, 1, Duration::from_secs(30)).await.unwrap().remove(0);
+    // What `inspect_job::run` does up to AutoProcess, by hand, then a "crash" before completing.
+    let verdict = serde_json::json!({
+        "State": "Success", "Code": "Success", "Message": "", "InputObjectName": "hls.png",
+        "InputObjectUrl": "http://s3.test/x", "ProcessResult": {"PicSize": 75, "PicType": "png",
+        "Suspicious": "true", "SuspiciousBeginByte": 75, "SuspiciousEndByte": 3834,
+        "SuspiciousSize": 3760, "SuspiciousType": "MPEG-TS"}});
+    assert!(store.checkpoint(dead.worker, claimed.id, claimed.attempt, &verdict).await.unwrap());
+    objects.backup(&bucket, "hls.png").await.unwrap();
+    sqlx::query("UPDATE jobs SET locked_until = now() - interval '1 second' WHERE id = $1")
+        .bind(claimed.id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(store.rescue_expired(5).await.unwrap(), (1, 0));
+
+    // The next worker cannot fetch the moved object, and need not: it finishes from the checkpoint.
+    let records = run_until_done(context(&store, &objects), WorkerConfig::default(), &[id]).await;
+    assert_eq!(records[0].state, JobState::Success);
+    let p = result(&records[0]).process_result.unwrap();
+    assert_eq!(
+        (p.suspicious_begin_byte, p.auto_process_result.unwrap().code.as_str()),
+        (Some(75), "Success")
+    );
+    assert!(objects.exists(&bucket, "abnormal_images_backup/hls.png").await.unwrap());
+    let attempt: i32 = sqlx::query_scalar("SELECT attempt FROM jobs WHERE id = $1")
+        .bind(claimed.id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(attempt, 2);
+    // The dead worker's late verdict is refused.
+    let late = stowaway_store::Completion::failed(&claimed, None, "late");
+    assert!(store.complete(dead.worker, &[late]).await.unwrap().is_empty());
+}
