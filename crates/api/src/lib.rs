@@ -11,7 +11,9 @@ mod queues;
 mod serve;
 mod submitter;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
@@ -56,18 +58,34 @@ pub struct AppState {
     pub store: Store,
     pub config: Arc<ApiConfig>,
     pub submitter: Submitter,
+    /// Active queues by bucket, briefly: saves a query per submit. A deactivation or a new queue
+    /// is seen within `QUEUE_CACHE_TTL`; pausing needs no cache (the insert reads it).
+    queues: Arc<Mutex<HashMap<String, (Queue, Instant)>>>,
 }
+
+const QUEUE_CACHE_TTL: Duration = Duration::from_secs(1);
+const QUEUE_CACHE_MAX: usize = 10_000;
 
 impl AppState {
     /// Must be called inside a Tokio runtime (the submitter's batching tasks start here).
     pub fn new(store: Store, config: ApiConfig) -> AppState {
         let submitter = Submitter::start(store.clone());
-        AppState { store, config: Arc::new(config), submitter }
+        AppState { store, config: Arc::new(config), submitter, queues: Arc::default() }
+    }
+
+    /// Drops the cached queue of `bucket` (this process sees its own changes at once).
+    pub(crate) fn forget_queue(&self, bucket: &str) {
+        self.queues.lock().expect("cache").remove(bucket);
     }
 
     /// The bucket's queue for a new job: created on first use unless activation is required;
     /// refused when the bucket was deactivated (`DELETE /picbucket`).
     pub(crate) async fn queue_for_jobs(&self, target: &Target) -> ApiResult<Queue> {
+        if let Some((q, at)) = self.queues.lock().expect("cache").get(&target.bucket) {
+            if at.elapsed() < QUEUE_CACHE_TTL {
+                return Ok(q.clone());
+            }
+        }
         let queue = match self.store.queue_of_bucket(&target.bucket).await? {
             Some(q) => Some(q),
             None if !self.config.require_activation => {
@@ -76,7 +94,14 @@ impl AppState {
             None => None,
         };
         match queue {
-            Some(q) if q.activated => Ok(q),
+            Some(q) if q.activated => {
+                let mut cache = self.queues.lock().expect("cache");
+                if cache.len() >= QUEUE_CACHE_MAX {
+                    cache.clear();
+                }
+                cache.insert(target.bucket.clone(), (q.clone(), Instant::now()));
+                Ok(q)
+            }
             _ => Err(ApiError::Client(stowaway_wire::WireError {
                 status: 403,
                 code: "AccessDenied",

@@ -221,16 +221,22 @@ impl Store {
         .await
     }
 
-    /// Hands jobs back unstarted (graceful shutdown): Running → Submitted.
+    /// Hands jobs back unstarted (graceful shutdown): Running → Submitted (Pause if the queue is
+    /// paused).
     pub async fn release(&self, worker: Uuid, ids: &[i64]) -> Result<u64> {
         let r = sqlx::query(
-            "UPDATE jobs SET state = 0, locked_by = NULL, locked_until = NULL
-             WHERE id = ANY($1) AND locked_by = $2 AND state = 1",
+            "UPDATE jobs j SET state = CASE WHEN q.paused THEN 5 ELSE 0 END,
+                    locked_by = NULL, locked_until = NULL
+             FROM queues q
+             WHERE q.queue_id = j.queue_id AND j.id = ANY($1) AND j.locked_by = $2 AND j.state = 1",
         )
         .bind(ids)
         .bind(worker)
         .execute(&self.pool)
         .await?;
+        if r.rows_affected() > 0 {
+            sqlx::query("SELECT pg_notify($1, '')").bind(JOBS_CHANNEL).execute(&self.pool).await?;
+        }
         Ok(r.rows_affected())
     }
 

@@ -4,23 +4,28 @@ use std::time::Duration;
 use crate::{Result, Store};
 
 impl Store {
-    /// Returns Running jobs whose lease expired (their worker died) to Submitted, or fails them
-    /// once they have used `max_attempts`. Returns (rescued, failed).
+    /// Returns Running jobs whose lease expired (their worker died) to their queue (Submitted, or
+    /// Pause if the queue is paused), or fails them once they have used `max_attempts`, and wakes
+    /// the workers. Returns (rescued, failed).
     pub async fn rescue_expired(&self, max_attempts: i32) -> Result<(u64, u64)> {
         let rows: Vec<(i16,)> = sqlx::query_as(
-            "UPDATE jobs SET
-                 state = CASE WHEN attempt >= $1 THEN 3 ELSE 0 END,
-                 finished_at = CASE WHEN attempt >= $1 THEN now() END,
-                 last_error = CASE WHEN attempt >= $1
-                     THEN 'worker lost the job ' || attempt || ' times' ELSE last_error END,
+            "UPDATE jobs j SET
+                 state = CASE WHEN j.attempt >= $1 THEN 3 WHEN q.paused THEN 5 ELSE 0 END,
+                 finished_at = CASE WHEN j.attempt >= $1 THEN now() END,
+                 last_error = CASE WHEN j.attempt >= $1
+                     THEN 'worker lost the job ' || j.attempt || ' times' ELSE j.last_error END,
                  locked_by = NULL, locked_until = NULL
-             WHERE state = 1 AND locked_until < now()
-             RETURNING state",
+             FROM queues q
+             WHERE q.queue_id = j.queue_id AND j.state = 1 AND j.locked_until < now()
+             RETURNING j.state",
         )
         .bind(max_attempts)
         .fetch_all(&self.pool)
         .await?;
         let failed = rows.iter().filter(|r| r.0 == 3).count() as u64;
+        if rows.iter().any(|r| r.0 == 0) {
+            sqlx::query("SELECT pg_notify($1, '')").bind(crate::JOBS_CHANNEL).execute(&self.pool).await?;
+        }
         Ok((rows.len() as u64 - failed, failed))
     }
 

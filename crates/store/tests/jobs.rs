@@ -124,8 +124,21 @@ async fn paused_queues_hold_their_jobs(pool: PgPool) {
     let ids = [before[0].0.clone(), during[0].0.clone()];
     assert!(store.states(&ids).await.unwrap().iter().all(|s| s.1 == JobState::Pause));
     store.set_paused(&q, false).await.unwrap();
-    assert_eq!(store.claim(w, 10, LEASE).await.unwrap().len(), 2);
+    let held = store.claim(w, 10, LEASE).await.unwrap();
+    assert_eq!(held.len(), 2);
     assert!(!store.set_paused("p-nonexistent", true).await.unwrap());
+    // A job that comes back while its queue is paused (a dead worker's, or one handed back on
+    // shutdown) waits too.
+    assert!(store.set_paused(&q, true).await.unwrap());
+    sqlx::query("UPDATE jobs SET locked_until = now() - interval '1 second' WHERE id = $1")
+        .bind(held[0].id)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(store.rescue_expired(5).await.unwrap(), (1, 0));
+    assert_eq!(store.release(w, &[held[1].id]).await.unwrap(), 1);
+    let ids = [held[0].job_id.clone(), held[1].job_id.clone()];
+    assert!(store.states(&ids).await.unwrap().iter().all(|s| s.1 == JobState::Pause));
 }
 
 #[sqlx::test(migrator = "stowaway_store::MIGRATOR")]

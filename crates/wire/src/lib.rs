@@ -4,12 +4,14 @@
 //! Element names and order follow `shared/seed/ImageInspect-submit-task.txt` and
 //! `shared/spec/tencent-ci-spec.md` §1, §2 and §5.3.
 
+mod callback;
 mod error;
 mod job;
 mod queue;
 mod submit;
 mod text;
 
+pub use callback::{callback_json, callback_xml, TASK_FINISH};
 pub use error::{ErrorBody, WireError};
 pub use job::{
     tencent_time, AutoProcessResult, ImageInspectOptions, ImageInspectResult, Input, JobsDetail,
