@@ -7,35 +7,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_s3::types::{ObjectCannedAcl, Permission};
 use stowaway_objects::{ObjectStoreConfig, Objects, BACKUP_PREFIX, SPOOL_THRESHOLD};
-
-#[derive(Clone, Copy)]
-enum Server {
-    /// s3s-fs
-    Strict,
-    /// moto
-    WithAcls,
-}
-
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: run scripts/test.sh (or `bash scripts/start-services.sh && source target/services/env`)")
-    })
-}
-
-fn config(server: Server) -> ObjectStoreConfig {
-    let endpoint = match server {
-        Server::Strict => env("STOWAWAY_TEST_S3_ENDPOINT"),
-        Server::WithAcls => env("STOWAWAY_TEST_S3_ACL_ENDPOINT"),
-    };
-    ObjectStoreConfig {
-        endpoint: Some(endpoint),
-        region: "us-east-1".into(),
-        access_key_id: env("STOWAWAY_TEST_AWS_ACCESS_KEY_ID"),
-        secret_access_key: env("STOWAWAY_TEST_AWS_SECRET_ACCESS_KEY"),
-        session_token: None,
-        path_style: true,
-    }
-}
+use stowaway_testkit::{s3_config as config, S3Server as Server};
 
 /// A client and a bucket of its own.
 async fn fresh(server: Server) -> (Objects, String) {

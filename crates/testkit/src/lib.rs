@@ -2,6 +2,7 @@
 //! the real S3 servers that `scripts/start-services.sh` starts (s3s-fs: strict, no ACLs; moto:
 //! ACLs). Tests fail with a clear message when the servers are not configured; they never skip.
 use stowaway_objects::{ObjectStoreConfig, Objects};
+use stowaway_wire::{AutoProcessResult, ProcessResult};
 
 /// The request body of `shared/seed/ImageInspect-submit-task.txt`, byte for byte.
 pub const SEED_REQUEST: &str = "<Request>
@@ -16,6 +17,21 @@ pub const SEED_REQUEST: &str = "<Request>
 <CallBack>http://callback.demo.com</CallBack>
 <CallBackFormat>JSON</CallBackFormat>
 </Request>";
+
+/// The `ProcessResult` of Tencent's documented callback example (spec §4.1): a PNG carrying
+/// MPEG-TS from byte 119, moved by AutoProcess.
+pub fn tencent_example_process_result() -> ProcessResult {
+    ProcessResult {
+        pic_size: 304491,
+        pic_type: "png".into(),
+        suspicious: true,
+        suspicious_begin_byte: Some(119),
+        suspicious_end_byte: Some(304490),
+        suspicious_size: Some(304372),
+        suspicious_type: Some("MPEG-TS".into()),
+        auto_process_result: Some(AutoProcessResult { code: "Success".into(), message: "Success".into() }),
+    }
+}
 
 /// A valid 2×2 RGB PNG.
 pub fn clean_png() -> Vec<u8> {

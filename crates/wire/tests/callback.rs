@@ -45,19 +45,7 @@ fn example_detail() -> JobsDetail {
                 message: String::new(),
                 input_object_name: "test.png".into(),
                 input_object_url: "https://test-1253960000.cos.ap-chongqing.myqcloud.com/test.png".into(),
-                process_result: Some(ProcessResult {
-                    pic_size: 304491,
-                    pic_type: "png".into(),
-                    suspicious: true,
-                    suspicious_begin_byte: Some(119),
-                    suspicious_end_byte: Some(304490),
-                    suspicious_size: Some(304372),
-                    suspicious_type: Some("MPEG-TS".into()),
-                    auto_process_result: Some(AutoProcessResult {
-                        code: "Success".into(),
-                        message: "Success".into(),
-                    }),
-                }),
+                process_result: Some(stowaway_testkit::tencent_example_process_result()),
             }),
         },
     }

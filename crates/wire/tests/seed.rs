@@ -87,16 +87,7 @@ fn image_inspect_options_and_results_render() {
     assert_eq!(r.auto_process(), Some(ProcessType::SwitchObjectToPrivate));
     let xml = to_xml(&r.image_inspect.unwrap());
     assert_eq!(xml, "<ImageInspectOptions><AutoProcess>true</AutoProcess><ProcessType>SwitchObjectToPrivate</ProcessType></ImageInspectOptions>");
-    let result = ProcessResult {
-        pic_size: 304491,
-        pic_type: "png".into(),
-        suspicious: true,
-        suspicious_begin_byte: Some(119),
-        suspicious_end_byte: Some(304490),
-        suspicious_size: Some(304372),
-        suspicious_type: Some("MPEG-TS".into()),
-        auto_process_result: Some(AutoProcessResult { code: "Success".into(), message: "Success".into() }),
-    };
+    let result = stowaway_testkit::tencent_example_process_result();
     assert_eq!(
         to_xml(&result),
         "<ProcessResult><PicSize>304491</PicSize><PicType>png</PicType><Suspicious>true</Suspicious>\
