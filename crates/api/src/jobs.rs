@@ -156,7 +156,7 @@ fn list_filter(q: &[(String, String)], bucket: String) -> ApiResult<Option<JobFi
                     out.clear();
                     break;
                 }
-                out.push(state_named(name).ok_or_else(|| {
+                out.push(JobState::from_name(name).ok_or_else(|| {
                     ApiError::invalid(format!(
                         "states must list All, Submitted, Running, Success, Failed, Pause or Cancel, not {name:?}"
                     ))
@@ -177,11 +177,6 @@ fn list_filter(q: &[(String, String)], bucket: String) -> ApiResult<Option<JobFi
         after,
         limit,
     }))
-}
-
-fn state_named(name: &str) -> Option<JobState> {
-    use JobState::*;
-    [Submitted, Running, Success, Failed, Pause, Cancel].into_iter().find(|s| s.as_str() == name)
 }
 
 fn parse_token(t: &str) -> ApiResult<(DateTime<Utc>, i64)> {

@@ -20,9 +20,18 @@ pub enum JobState {
 }
 
 impl JobState {
-    pub fn from_i16(v: i16) -> Option<JobState> {
+    pub const ALL: [JobState; 6] = {
         use JobState::*;
-        [Submitted, Running, Success, Failed, Cancel, Pause].into_iter().find(|s| *s as i16 == v)
+        [Submitted, Running, Success, Failed, Cancel, Pause]
+    };
+
+    pub fn from_i16(v: i16) -> Option<JobState> {
+        JobState::ALL.into_iter().find(|s| *s as i16 == v)
+    }
+
+    /// Tencent's spelling back to the state (`Submitted`, `Pause`, …).
+    pub fn from_name(name: &str) -> Option<JobState> {
+        JobState::ALL.into_iter().find(|s| s.as_str() == name)
     }
 
     pub fn as_str(self) -> &'static str {
@@ -38,6 +47,14 @@ impl JobState {
 
     pub fn is_terminal(self) -> bool {
         matches!(self, JobState::Success | JobState::Failed | JobState::Cancel)
+    }
+}
+
+impl TryFrom<i16> for JobState {
+    type Error = String;
+
+    fn try_from(v: i16) -> std::result::Result<JobState, String> {
+        JobState::from_i16(v).ok_or_else(|| format!("no job state {v}"))
     }
 }
 

@@ -6,7 +6,7 @@ use crate::jobs::JobState;
 use crate::{Result, Store};
 
 /// A job as the API shows it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct JobRecord {
     /// Internal id: the list cursor's tie-breaker.
     pub id: i64,
@@ -16,6 +16,7 @@ pub struct JobRecord {
     pub region: String,
     pub object: String,
     pub job_level: i16,
+    #[sqlx(try_from = "i16")]
     pub state: JobState,
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
@@ -26,44 +27,8 @@ pub struct JobRecord {
     pub last_error: Option<String>,
 }
 
-type Row = (
-    i64,
-    String,
-    String,
-    String,
-    String,
-    String,
-    i16,
-    i16,
-    DateTime<Utc>,
-    Option<DateTime<Utc>>,
-    Option<DateTime<Utc>>,
-    Value,
-    Option<Value>,
-    Option<String>,
-);
-
 const RECORD_COLUMNS: &str = "id, job_id, queue_id, bucket, region, object, job_level, state, created_at, \
                               started_at, finished_at, request, result, last_error";
-
-fn record(r: Row) -> JobRecord {
-    JobRecord {
-        id: r.0,
-        job_id: r.1,
-        queue_id: r.2,
-        bucket: r.3,
-        region: r.4,
-        object: r.5,
-        job_level: r.6,
-        state: JobState::from_i16(r.7).unwrap_or(JobState::Failed),
-        created_at: r.8,
-        started_at: r.9,
-        finished_at: r.10,
-        request: r.11,
-        result: r.12,
-        last_error: r.13,
-    }
-}
 
 /// `GET /jobs` filters. Every `None` means "not given".
 #[derive(Clone, Debug, Default)]
@@ -90,14 +55,13 @@ pub enum CancelRefused {
 impl Store {
     /// The bucket's jobs among `job_ids`, in the order asked.
     pub async fn jobs_by_id(&self, bucket: &str, job_ids: &[String]) -> Result<Vec<JobRecord>> {
-        let rows: Vec<Row> = sqlx::query_as(&format!(
+        let mut records: Vec<JobRecord> = sqlx::query_as(&format!(
             "SELECT {RECORD_COLUMNS} FROM jobs WHERE bucket = $1 AND job_id = ANY($2)"
         ))
         .bind(bucket)
         .bind(job_ids)
         .fetch_all(&self.pool)
         .await?;
-        let mut records: Vec<JobRecord> = rows.into_iter().map(record).collect();
         records.sort_by_key(|r| job_ids.iter().position(|id| *id == r.job_id));
         Ok(records)
     }
@@ -106,7 +70,7 @@ impl Store {
     pub async fn list_jobs(&self, f: &JobFilter) -> Result<Vec<JobRecord>> {
         let (cmp, order) = if f.ascending { (">", "ASC") } else { ("<", "DESC") };
         let states: Option<Vec<i16>> = f.states.as_ref().map(|s| s.iter().map(|s| *s as i16).collect());
-        let rows: Vec<Row> = sqlx::query_as(&format!(
+        sqlx::query_as(&format!(
             "SELECT {RECORD_COLUMNS} FROM jobs WHERE bucket = $1
                AND ($2::text IS NULL OR queue_id = $2)
                AND ($3::int2[] IS NULL OR state = ANY($3))
@@ -128,8 +92,7 @@ impl Store {
         // Planned with the real values, so the "not given" branches fold away.
         .persistent(false)
         .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.into_iter().map(record).collect())
+        .await
     }
 
     /// Cancels all of `job_ids` (the bucket's, not yet started) or none of them.

@@ -74,7 +74,7 @@ pub struct CallBackMqConfig {
 
 /// A validated ImageInspect submission. Serialisable: the job store keeps it (`jobs.request`) for
 /// the worker (AutoProcess) and the notifier (callback settings).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubmitRequest {
     pub object: String,
     pub user_data: Option<String>,

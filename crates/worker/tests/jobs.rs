@@ -17,13 +17,9 @@ async fn submit(store: &Store, bucket: &str, object: &str, level: i16, auto: Opt
     let queue = store.ensure_queue(bucket, "ap-chongqing").await.unwrap();
     let request = SubmitRequest {
         object: object.into(),
-        user_data: None,
         job_level: level,
         image_inspect: auto.map(|p| ImageInspectOptions { auto_process: true, process_type: p }),
-        callback: None,
-        callback_format: None,
-        callback_type: None,
-        callback_mq: None,
+        ..SubmitRequest::default()
     };
     let job = NewJob {
         job_id: format!("c{}", Uuid::new_v4().simple()),

@@ -94,16 +94,7 @@ async fn through_queue(
     let jobs: Vec<NewJob> = keys
         .iter()
         .map(|key| {
-            let request = SubmitRequest {
-                object: key.clone(),
-                user_data: None,
-                job_level: 0,
-                image_inspect: None,
-                callback: None,
-                callback_format: None,
-                callback_type: None,
-                callback_mq: None,
-            };
+            let request = SubmitRequest { object: key.clone(), ..SubmitRequest::default() };
             NewJob {
                 job_id: format!("c{}", Uuid::new_v4().simple()),
                 queue_id: queue_id.into(),
