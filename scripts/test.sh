@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+bash scripts/install-build-deps.sh
 bash tests/corpus/install-deps.sh
 bash scripts/install-services.sh
 bash scripts/start-services.sh

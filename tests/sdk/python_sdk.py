@@ -1,6 +1,7 @@
 """Tencent's official Python SDK (cos-python-sdk-v5) against a running `stowaway serve`.
 
-    python3 tests/sdk/python_sdk.py --port 8080 --bucket examplebucket-1250000000
+    python3 tests/sdk/python_sdk.py --port 8080 --bucket examplebucket-1250000000 \
+        --callback http://127.0.0.1:9000/cb
 
 The bucket must exist in the service's S3 store with `hls.png` (a PNG carrying MPEG-TS) in it.
 Uses the SDK exactly as Tencent's docs and demos do, in IP mode (Host names the bucket), and
@@ -16,6 +17,7 @@ from qcloud_cos.cos_exception import CosServiceError
 ap = argparse.ArgumentParser()
 ap.add_argument("--port", type=int, required=True)
 ap.add_argument("--bucket", required=True)
+ap.add_argument("--callback", required=True, help="URL every job's TaskFinish callback goes to")
 args = ap.parse_args()
 B = args.bucket
 
@@ -33,7 +35,7 @@ def submit(obj, level="0", auto="true", process="BackupObject"):
         "Tag": "ImageInspect", "Input": {"Object": obj},
         "Operation": {"ImageInspect": {"AutoProcess": auto, "ProcessType": process},
                       "UserData": "This is my data", "JobLevel": level},
-        "CallBack": "http://127.0.0.1:9/cb", "CallBackFormat": "JSON"})
+        "CallBack": args.callback, "CallBackFormat": "JSON"})
 
 
 def wait_for(job_id, states, timeout=30):

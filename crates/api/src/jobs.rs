@@ -10,7 +10,7 @@ use stowaway_wire::{parse_submit, to_xml, JobsResponse};
 
 use crate::context::{query_value, xml_response, Target};
 use crate::error::{ApiError, ApiResult};
-use crate::{jobs_detail, AppState};
+use crate::AppState;
 
 /// Ids per `GET /jobs/<ids>`; Tencent allows 10 per cancel.
 const MAX_QUERY_IDS: usize = 100;
@@ -22,6 +22,7 @@ pub fn router() -> Router<AppState> {
 
 async fn submit(State(app): State<AppState>, target: Target, body: Bytes) -> ApiResult<Response> {
     let request = parse_submit(&body)?;
+    app.check_job_callback(&request)?;
     let queue = app.queue_for_jobs(&target).await?;
     let job = NewJob {
         job_id: format!("c{}", uuid::Uuid::new_v4().simple()),
@@ -49,7 +50,7 @@ async fn submit(State(app): State<AppState>, target: Target, body: Bytes) -> Api
         result: None,
         last_error: None,
     };
-    Ok(respond(JobsResponse { jobs_detail: vec![jobs_detail(&record)], ..JobsResponse::default() }))
+    Ok(respond(JobsResponse { jobs_detail: vec![record.jobs_detail()], ..JobsResponse::default() }))
 }
 
 fn respond(r: JobsResponse) -> Response {
@@ -74,7 +75,7 @@ async fn query(State(app): State<AppState>, target: Target, Path(ids): Path<Stri
     let non_exist_job_ids =
         ids.iter().filter(|id| !records.iter().any(|r| r.job_id == **id)).cloned().collect();
     Ok(respond(JobsResponse {
-        jobs_detail: records.iter().map(jobs_detail).collect(),
+        jobs_detail: records.iter().map(JobRecord::jobs_detail).collect(),
         non_exist_job_ids,
         next_token: None,
     }))
@@ -119,7 +120,7 @@ async fn list(
         String::new()
     };
     Ok(respond(JobsResponse {
-        jobs_detail: records.iter().map(jobs_detail).collect(),
+        jobs_detail: records.iter().map(JobRecord::jobs_detail).collect(),
         non_exist_job_ids: Vec::new(),
         next_token: Some(next_token),
     }))

@@ -3,8 +3,8 @@
 //! per module merged here, one error type ([`ApiError`]) rendered as Tencent's `<Error>`.
 
 mod buckets;
+mod callbacks;
 mod context;
-mod detail;
 mod error;
 mod jobs;
 mod queues;
@@ -18,9 +18,9 @@ use std::time::{Duration, Instant};
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use stowaway_store::{Queue, Store};
+use stowaway_wire::AddressPolicy;
 
 pub use context::{bucket_from_host, Target};
-pub use detail::jobs_detail;
 pub use error::{ApiError, ApiResult};
 pub use serve::serve;
 pub use submitter::Submitter;
@@ -38,6 +38,11 @@ pub struct ApiConfig {
     pub max_concurrent: u32,
     /// Largest request body accepted (bytes).
     pub body_limit: usize,
+    /// Where Url callbacks may point; a URL whose host already shows it cannot be reached is
+    /// refused at submit (the notifier checks resolved addresses again when it connects).
+    pub callback_addresses: AddressPolicy,
+    /// Whether Kafka brokers are configured: TDMQ callbacks are refused without them.
+    pub kafka_enabled: bool,
 }
 
 impl Default for ApiConfig {
@@ -48,6 +53,8 @@ impl Default for ApiConfig {
             require_activation: false,
             max_concurrent: 8,
             body_limit: 64 * 1024,
+            callback_addresses: AddressPolicy::public_only(),
+            kafka_enabled: false,
         }
     }
 }
@@ -119,6 +126,7 @@ pub fn router(state: AppState) -> Router {
     let limit = state.config.body_limit;
     Router::new()
         .merge(jobs::router())
+        .merge(callbacks::router())
         .merge(queues::router())
         .merge(buckets::router())
         .layer(DefaultBodyLimit::max(limit))

@@ -100,6 +100,9 @@ async fn update(
     body: Bytes,
 ) -> ApiResult<Response> {
     let update = parse_queue_update(&body)?;
+    if let Some(n) = &update.notify_config {
+        app.check_notify_config(n)?;
+    }
     let no_such = || ApiError::not_found("NoSuchQueue", format!("no queue {id} in bucket {}", target.bucket));
     let current = app.store.queue_of_bucket(&target.bucket).await?.ok_or_else(no_such)?;
     if current.queue_id != id {

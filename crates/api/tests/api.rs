@@ -193,7 +193,7 @@ async fn pausing_the_queue_holds_jobs_and_resuming_releases_them(pool: PgPool) {
     let before = submit(&app, "before.png", 0).await;
     let pause = format!(
         "<Request><Name>my-queue</Name><QueueID>{queue_id}</QueueID><State>Paused</State><NotifyConfig>\
-         <State>On</State><Url>http://127.0.0.1:9/cb</Url><Type>Url</Type><Event>TaskFinish</Event>\
+         <State>On</State><Url>http://callbacks.example.com/cb</Url><Type>Url</Type><Event>TaskFinish</Event>\
          <ResultFormat>JSON</ResultFormat></NotifyConfig></Request>"
     );
     let p = call(&app, "PUT", &format!("/picqueue/{queue_id}"), Some(HOST), &pause).await;
@@ -207,7 +207,10 @@ async fn pausing_the_queue_holds_jobs_and_resuming_releases_them(pool: PgPool) {
     // The JS docs send POST; the notify config is kept when not given.
     let resume = "<Request><State>Active</State></Request>";
     let r = call(&app, "POST", &format!("/picqueue/{queue_id}"), Some(HOST), resume).await;
-    assert_eq!((r.status, r.get("State"), r.get("Url")), (StatusCode::OK, "Active", "http://127.0.0.1:9/cb"));
+    assert_eq!(
+        (r.status, r.get("State"), r.get("Url")),
+        (StatusCode::OK, "Active", "http://callbacks.example.com/cb")
+    );
     let q = call(&app, "GET", &format!("/jobs/{before},{during}"), Some(HOST), "").await;
     assert_eq!(q.all("State"), ["Submitted", "Submitted"]);
     let wrong = call(&app, "PUT", "/picqueue/pnothere", Some(HOST), resume).await;
@@ -461,4 +464,96 @@ fn hosts_name_buckets_and_regions() {
     for (host, want) in cases {
         assert_eq!(bucket_from_host(host), want, "{host}");
     }
+}
+
+#[sqlx::test(migrator = "stowaway_store::MIGRATOR")]
+async fn undeliverable_callbacks_are_refused_at_submit(pool: PgPool) {
+    let public_only = app(pool.clone(), ApiConfig::default());
+    let with_callback = |url: &str| SEED_REQUEST.replace("http://callback.demo.com", url);
+    for url in [
+        "http://10.0.0.8/cb",
+        "http://169.254.169.254/latest/meta-data",
+        "http://localhost:8080/cb",
+        "http://[::1]/cb",
+        "http://[::ffff:192.168.0.1]/cb",
+        "http://100.64.0.1/cb",
+        "http://2130706433/cb",
+        "gopher://callback.demo.com/",
+    ] {
+        let r = call(&public_only, "POST", "/jobs", Some(HOST), &with_callback(url)).await;
+        assert_eq!(
+            (r.status, r.get("Code")),
+            (StatusCode::BAD_REQUEST, "InvalidArgument"),
+            "{url}: {}",
+            r.body
+        );
+        assert!(r.get("Message").starts_with("CallBack"), "{url}: {}", r.body);
+    }
+    // Names are judged when the notifier connects (DNS may change), so they pass here.
+    let r =
+        call(&public_only, "POST", "/jobs", Some(HOST), &with_callback("https://hooks.example.com/cb")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+    let tdmq = SEED_REQUEST.replace(
+        "<CallBackFormat>JSON</CallBackFormat>",
+        "<CallBackFormat>JSON</CallBackFormat><CallBackType>TDMQ</CallBackType>\
+         <CallBackMqConfig><MqRegion>gz</MqRegion><MqMode>Queue</MqMode><MqName>jobs</MqName></CallBackMqConfig>",
+    );
+    let r = call(&public_only, "POST", "/jobs", Some(HOST), &tdmq).await;
+    assert_eq!((r.status, r.get("Code")), (StatusCode::BAD_REQUEST, "InvalidArgument"), "{}", r.body);
+    assert!(r.get("Message").contains("STOWAWAY_KAFKA_BROKERS"), "{}", r.body);
+
+    let queue = call(&public_only, "GET", "/picqueue", Some(HOST), "").await.get("QueueId").to_string();
+    for notify in [
+        "<Url>http://192.168.1.1/cb</Url><Type>Url</Type>",
+        "<Type>TDMQ</Type><MqMode>Queue</MqMode><MqRegion>gz</MqRegion><MqName>jobs</MqName>",
+    ] {
+        let body = format!(
+            "<Request><Name>q</Name><State>Active</State><NotifyConfig><State>On</State>{notify}\
+             <Event>TaskFinish</Event><ResultFormat>XML</ResultFormat></NotifyConfig></Request>"
+        );
+        let r = call(&public_only, "PUT", &format!("/picqueue/{queue}"), Some(HOST), &body).await;
+        assert_eq!(
+            (r.status, r.get("Code")),
+            (StatusCode::BAD_REQUEST, "InvalidArgument"),
+            "{notify}: {}",
+            r.body
+        );
+        assert!(r.get("Message").starts_with("NotifyConfig"), "{}", r.body);
+    }
+
+    // A private deployment lifts both.
+    let private = app(
+        pool,
+        ApiConfig {
+            callback_addresses: stowaway_wire::AddressPolicy::allow_private(),
+            kafka_enabled: true,
+            ..ApiConfig::default()
+        },
+    );
+    for body in [with_callback("http://10.0.0.8/cb"), tdmq] {
+        let r = call(&private, "POST", "/jobs", Some(HOST), &body).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+}
+
+#[sqlx::test(migrator = "stowaway_store::MIGRATOR")]
+async fn callback_log_of_unknown_or_quiet_jobs(pool: PgPool) {
+    let app = app(pool, ApiConfig::default());
+    let r = call(&app, "GET", "/jobs/cnosuchjob/callbacks", Some(HOST), "").await;
+    assert_eq!((r.status, r.get("Code")), (StatusCode::NOT_FOUND, "NoSuchJob"), "{}", r.body);
+    let id = submit(&app, "a.png", 0).await;
+    let r = call(&app, "GET", &format!("/jobs/{id}/callbacks"), Some(HOST), "").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.get("JobId"), id);
+    assert!(r.body.contains("<Callbacks/>") || r.body.contains("<Callbacks></Callbacks>"), "{}", r.body);
+    let r = call(
+        &app,
+        "POST",
+        &format!("/jobs/{id}/callbacks/msg_00000000000000000000000000000000/resend"),
+        Some(HOST),
+        "",
+    )
+    .await;
+    assert_eq!((r.status, r.get("Code")), (StatusCode::NOT_FOUND, "NoSuchCallback"), "{}", r.body);
 }

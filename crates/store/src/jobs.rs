@@ -117,6 +117,14 @@ impl Completion {
 /// submit racing a pause cannot leave a Submitted job in a paused queue.
 pub(crate) const QUEUE_LOCK_NS: i32 = 0x5707;
 
+/// The outbox half of every statement that makes jobs terminal: a CTE after `done` (the updated
+/// jobs' id, queue_id, request and state) that queues a delivery for each finished job that may
+/// need a callback, in the same transaction. The insert trigger wakes the notifiers.
+pub(crate) const QUEUE_DELIVERIES: &str = "queued AS (
+    INSERT INTO deliveries (job_id)
+    SELECT d.id FROM done d JOIN queues q USING (queue_id)
+    WHERE d.state IN (2, 3, 4) AND callback_due(d.request, q.notify_config))";
+
 impl Store {
     /// Inserts jobs in one statement (jobs into a paused queue start as Pause) and wakes workers
     /// with a single NOTIFY. Returns (job_id, state, created_at) in input order.
@@ -184,19 +192,22 @@ impl Store {
         .await
     }
 
-    /// Records verdicts in one statement. Fenced: only rows still Running under this worker and
-    /// attempt change, so a job the rescuer handed to another worker is not completed twice.
-    /// Returns the ids that were completed.
+    /// Records verdicts in one statement, with the jobs' callback deliveries (the outbox). Fenced:
+    /// only rows still Running under this worker and attempt change, so a job the rescuer handed
+    /// to another worker is not completed twice. Returns the ids that were completed.
     pub async fn complete(&self, worker: Uuid, done: &[Completion]) -> Result<Vec<i64>> {
-        sqlx::query_scalar(
-            "UPDATE jobs j SET state = c.state, result = c.result, last_error = c.error,
-                    finished_at = now(), locked_by = NULL, locked_until = NULL
-             FROM unnest($1::int8[], $2::int4[], $3::int2[], $4::jsonb[], $5::text[])
-                  AS c(id, attempt, state, result, error)
-             WHERE j.id = ANY($1) AND j.id = c.id AND j.attempt = c.attempt
-               AND j.locked_by = $6 AND j.state = 1
-             RETURNING j.id",
-        )
+        sqlx::query_scalar(&format!(
+            "WITH done AS (
+                 UPDATE jobs j SET state = c.state, result = c.result, last_error = c.error,
+                        finished_at = now(), locked_by = NULL, locked_until = NULL
+                 FROM unnest($1::int8[], $2::int4[], $3::int2[], $4::jsonb[], $5::text[])
+                      AS c(id, attempt, state, result, error)
+                 WHERE j.id = ANY($1) AND j.id = c.id AND j.attempt = c.attempt
+                   AND j.locked_by = $6 AND j.state = 1
+                 RETURNING j.id, j.queue_id, j.request, j.state),
+             {QUEUE_DELIVERIES}
+             SELECT id FROM done"
+        ))
         .bind(done.iter().map(|c| c.id).collect::<Vec<_>>())
         .bind(done.iter().map(|c| c.attempt).collect::<Vec<_>>())
         .bind(done.iter().map(|c| c.state as i16).collect::<Vec<_>>())

@@ -1,24 +1,28 @@
 //! Maintenance services' statements: the rescuer (expired leases) and the pruner (old history).
 use std::time::Duration;
 
+use crate::jobs::QUEUE_DELIVERIES;
 use crate::{Result, Store};
 
 impl Store {
     /// Returns Running jobs whose lease expired (their worker died) to their queue (Submitted, or
     /// Pause if the queue is paused), or fails them once they have used `max_attempts`, and wakes
-    /// the workers. Returns (rescued, failed).
+    /// the workers; a failed job's callback is queued with it. Returns (rescued, failed).
     pub async fn rescue_expired(&self, max_attempts: i32) -> Result<(u64, u64)> {
-        let rows: Vec<(i16,)> = sqlx::query_as(
-            "UPDATE jobs j SET
-                 state = CASE WHEN j.attempt >= $1 THEN 3 WHEN q.paused THEN 5 ELSE 0 END,
-                 finished_at = CASE WHEN j.attempt >= $1 THEN now() END,
-                 last_error = CASE WHEN j.attempt >= $1
-                     THEN 'worker lost the job ' || j.attempt || ' times' ELSE j.last_error END,
-                 locked_by = NULL, locked_until = NULL
-             FROM queues q
-             WHERE q.queue_id = j.queue_id AND j.state = 1 AND j.locked_until < now()
-             RETURNING j.state",
-        )
+        let rows: Vec<(i16,)> = sqlx::query_as(&format!(
+            "WITH done AS (
+                 UPDATE jobs j SET
+                     state = CASE WHEN j.attempt >= $1 THEN 3 WHEN q.paused THEN 5 ELSE 0 END,
+                     finished_at = CASE WHEN j.attempt >= $1 THEN now() END,
+                     last_error = CASE WHEN j.attempt >= $1
+                         THEN 'worker lost the job ' || j.attempt || ' times' ELSE j.last_error END,
+                     locked_by = NULL, locked_until = NULL
+                 FROM queues q
+                 WHERE q.queue_id = j.queue_id AND j.state = 1 AND j.locked_until < now()
+                 RETURNING j.id, j.queue_id, j.request, j.state),
+             {QUEUE_DELIVERIES}
+             SELECT state FROM done"
+        ))
         .bind(max_attempts)
         .fetch_all(&self.pool)
         .await?;

@@ -2,7 +2,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::jobs::JobState;
+use crate::jobs::{JobState, QUEUE_DELIVERIES};
 use crate::{Result, Store};
 
 /// A job as the API shows it.
@@ -27,7 +27,8 @@ pub struct JobRecord {
     pub last_error: Option<String>,
 }
 
-const RECORD_COLUMNS: &str = "id, job_id, queue_id, bucket, region, object, job_level, state, created_at, \
+pub(crate) const RECORD_COLUMNS: &str =
+    "id, job_id, queue_id, bucket, region, object, job_level, state, created_at, \
                               started_at, finished_at, request, result, last_error";
 
 /// `GET /jobs` filters. Every `None` means "not given".
@@ -124,11 +125,17 @@ impl Store {
         if !started.is_empty() {
             return Ok(Err(CancelRefused::Started(started)));
         }
-        sqlx::query("UPDATE jobs SET state = 4, finished_at = now() WHERE bucket = $1 AND job_id = ANY($2)")
-            .bind(bucket)
-            .bind(job_ids)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(&format!(
+            "WITH done AS (
+                 UPDATE jobs SET state = 4, finished_at = now() WHERE bucket = $1 AND job_id = ANY($2)
+                 RETURNING id, queue_id, request, state),
+             {QUEUE_DELIVERIES}
+             SELECT count(*) FROM done"
+        ))
+        .bind(bucket)
+        .bind(job_ids)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(Ok(()))
     }

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod callback_args;
 mod migrate;
 mod output;
 mod scan;
@@ -21,12 +22,15 @@ enum Command {
     /// Inspect files and directories (recursively; `-` reads standard input). Exit code 0 when all
     /// are clean, 1 when anything is suspicious, 2 when any file could not be read.
     Scan(scan::ScanArgs),
-    /// Run the API, the worker and the maintenance services in one process (applies migrations first).
+    /// Run the API, the worker, the notifier and the maintenance services in one process
+    /// (applies migrations first).
     Serve(service::ServiceArgs),
     /// Run only the HTTP API.
     Api(service::ServiceArgs),
     /// Run only the worker (jobs, rescuer, pruner).
     Worker(service::ServiceArgs),
+    /// Run only the notifier (callbacks to URLs and Kafka).
+    Notifier(service::ServiceArgs),
     /// Apply pending database migrations (DATABASE_URL) and exit.
     Migrate(migrate::MigrateArgs),
     /// Measure Stowaway against baselines on this machine (see BENCHMARKS.md).
@@ -38,9 +42,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Scan(args) => scan::run(args),
-        Command::Serve(args) => service::run(args, service::Parts::All),
-        Command::Api(args) => service::run(args, service::Parts::Api),
-        Command::Worker(args) => service::run(args, service::Parts::Worker),
+        Command::Serve(args) => service::run(args, service::Parts::ALL),
+        Command::Api(args) => service::run(args, service::Parts::API),
+        Command::Worker(args) => service::run(args, service::Parts::WORKER),
+        Command::Notifier(args) => service::run(args, service::Parts::NOTIFIER),
         Command::Migrate(args) => migrate::run(args),
         Command::Bench(cmd) => bench::run(cmd),
     }

@@ -1,15 +1,18 @@
-//! `stowaway serve | api | worker`: the long-running parts, configured from the environment
+//! `stowaway serve | api | worker | notifier`: the long-running parts, configured from the environment
 //! (README "Configuration"), stopped by SIGINT or SIGTERM.
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use stowaway_api::{ApiConfig, AppState};
+use stowaway_notifier::run_notifier;
 use stowaway_objects::{ObjectStoreConfig, Objects};
 use stowaway_store::Store;
 use stowaway_worker::maintenance::{run_pruner, run_rescuer, PrunerConfig, RescuerConfig};
 use stowaway_worker::{run_worker, JobContext, WorkerConfig};
 use tokio::sync::watch;
+
+use crate::callback_args::CallbackArgs;
 
 #[derive(clap::Args, Clone)]
 pub struct ServiceArgs {
@@ -40,13 +43,23 @@ pub struct ServiceArgs {
     /// Database connections this process opens at most.
     #[arg(long, env = "STOWAWAY_DB_CONNECTIONS", default_value_t = 16)]
     db_connections: u32,
+    #[command(flatten)]
+    callbacks: CallbackArgs,
 }
 
+/// Which parts a process runs; `serve` runs them all (and migrates first).
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Parts {
-    All,
-    Api,
-    Worker,
+pub struct Parts {
+    pub api: bool,
+    pub worker: bool,
+    pub notifier: bool,
+}
+
+impl Parts {
+    pub const ALL: Parts = Parts { api: true, worker: true, notifier: true };
+    pub const API: Parts = Parts { api: true, worker: false, notifier: false };
+    pub const WORKER: Parts = Parts { api: false, worker: true, notifier: false };
+    pub const NOTIFIER: Parts = Parts { api: false, worker: false, notifier: true };
 }
 
 pub fn run(args: ServiceArgs, parts: Parts) -> ExitCode {
@@ -72,13 +85,16 @@ async fn serve(args: ServiceArgs, parts: Parts) -> Result<(), String> {
     let store = Store::connect(&args.database_url, args.db_connections)
         .await
         .map_err(|e| format!("connecting to the database: {e}"))?;
-    if parts == Parts::All {
+    // Configuration errors first, before anything starts.
+    let notifier_cfg = if parts.notifier { Some(args.callbacks.notifier_config()?) } else { None };
+    let callback_addresses = args.callbacks.address_policy()?;
+    if parts == Parts::ALL {
         store.migrate().await.map_err(|e| format!("applying migrations: {e}"))?;
     }
     let (stop, stopped) = watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
 
-    if parts != Parts::Api {
+    if parts.worker {
         let objects_cfg = ObjectStoreConfig::from_env()?;
         let ctx = JobContext {
             store: store.clone(),
@@ -105,12 +121,23 @@ async fn serve(args: ServiceArgs, parts: Parts) -> Result<(), String> {
         tasks.spawn(run_rescuer(store.clone(), rescuer_cfg, stopped.clone()));
         tasks.spawn(run_pruner(store.clone(), pruner_cfg, stopped.clone()));
     }
-    if parts != Parts::Worker {
+    if let Some(cfg) = notifier_cfg {
+        tracing::info!(concurrency = cfg.concurrency, kafka = cfg.kafka.is_some(), "notifier starting");
+        let (store, stopped) = (store.clone(), stopped.clone());
+        tasks.spawn(async move {
+            if let Err(e) = run_notifier(store, cfg, stopped).await {
+                tracing::error!("notifier: {e}");
+            }
+        });
+    }
+    if parts.api {
         let config = ApiConfig {
             default_bucket: args.default_bucket.clone(),
             default_region: args.default_region.clone(),
             require_activation: args.require_activation,
             max_concurrent: args.concurrency as u32,
+            callback_addresses,
+            kafka_enabled: args.callbacks.kafka_enabled(),
             ..ApiConfig::default()
         };
         let app = stowaway_api::router(AppState::new(store.clone(), config));

@@ -1,5 +1,6 @@
 //! `stowaway serve` and `stowaway worker` as processes, against the real PostgreSQL and the s3s-fs
-//! test server: Tencent's Python SDK end to end, and a worker killed mid-job.
+//! test server: Tencent's Python SDK end to end (callbacks included), a worker killed mid-job, and
+//! a notifier killed between sending a callback and recording it.
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -8,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, PgPool};
+use stowaway_testkit::receiver::{Receiver, Reply};
 use stowaway_testkit::{fresh_bucket, png_with_ts, s3_config, S3Server};
 
 /// A scratch database for one test, dropped at the end.
@@ -60,7 +62,7 @@ impl Process {
         }
         let child = cmd.spawn().unwrap();
         let p = Process { child, port };
-        if part != "worker" {
+        if part == "serve" || part == "api" {
             let deadline = Instant::now() + Duration::from_secs(20);
             while TcpStream::connect(("127.0.0.1", port)).is_err() {
                 assert!(Instant::now() < deadline, "stowaway {part} did not start listening");
@@ -103,10 +105,11 @@ async fn tencent_python_sdk_works_unmodified() {
     let db = Database::create().await;
     let (objects, bucket) = fresh_bucket(S3Server::Strict).await;
     objects.put(&bucket, "hls.png", png_with_ts(50)).await.unwrap();
-    let serve = Process::start("serve", &db, &bucket, &[]);
+    let mut receiver = Receiver::start().await;
+    let serve = Process::start("serve", &db, &bucket, &[("STOWAWAY_CALLBACK_ALLOW_PRIVATE", "true")]);
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/sdk/python_sdk.py");
     let out = Command::new("python3")
-        .args([script, "--port", &serve.port.to_string(), "--bucket", &bucket])
+        .args([script, "--port", &serve.port.to_string(), "--bucket", &bucket, "--callback", &receiver.url()])
         .output()
         .expect("python3");
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
@@ -115,6 +118,30 @@ async fn tencent_python_sdk_works_unmodified() {
     assert!(
         objects.exists(&bucket, "abnormal_images_backup/hls.png").await.unwrap(),
         "BackupObject moved it"
+    );
+
+    // Every job the SDK submitted reported back by callback, as JSON, when it finished or was
+    // cancelled: the suspicious one with its verdict.
+    let callbacks: Vec<serde_json::Value> = receiver
+        .collect(Duration::from_secs(3))
+        .await
+        .iter()
+        .map(|r| {
+            assert_eq!(r.header("content-type"), "application/json");
+            serde_json::from_slice(&r.body).expect("a JSON callback")
+        })
+        .collect();
+    let states: Vec<&str> = callbacks.iter().map(|c| c["JobsDetail"]["State"].as_str().unwrap()).collect();
+    assert!(states.contains(&"Success") && states.contains(&"Cancel"), "{callbacks:?}");
+    let hls = callbacks
+        .iter()
+        .find(|c| c["JobsDetail"]["Input"]["Object"] == "hls.png")
+        .expect("the suspicious job's callback");
+    assert_eq!(hls["EventName"], "TaskFinish");
+    let verdict = &hls["JobsDetail"]["Operation"]["ImageInspectResult"]["ProcessResult"];
+    assert_eq!(
+        (verdict["Suspicious"].as_bool(), verdict["SuspiciousType"].as_str()),
+        (Some(true), Some("MPEG-TS"))
     );
     drop(serve);
     db.drop_it().await;
@@ -187,5 +214,59 @@ async fn a_worker_killed_mid_job_leaves_every_job_finished_once() {
         assert!(objects.exists(&bucket, &format!("abnormal_images_backup/big/{i}.png")).await.unwrap());
     }
     pool.close().await;
+    db.drop_it().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_notifier_killed_between_sending_and_recording_sends_again_with_the_same_webhook_id() {
+    let db = Database::create().await;
+    let (objects, bucket) = fresh_bucket(S3Server::Strict).await;
+    objects.put(&bucket, "hls.png", png_with_ts(20)).await.unwrap();
+    let mut receiver = Receiver::start().await;
+    receiver.script([Reply::Hang]); // the first attempt gets no answer: the kill lands mid-send
+    let settings = [
+        ("STOWAWAY_CALLBACK_ALLOW_PRIVATE", "true"),
+        ("STOWAWAY_CALLBACK_LEASE_SECS", "3"),
+        ("STOWAWAY_CALLBACK_TIMEOUT_MS", "2000"),
+    ];
+    let mut first = Process::start("serve", &db, &bucket, &settings);
+    let body = format!(
+        "<Request><Tag>ImageInspect</Tag><Input><Object>hls.png</Object></Input>\
+         <CallBack>{}</CallBack></Request>",
+        receiver.url()
+    );
+    let (status, reply) = http(first.port, "POST", "/jobs", &body);
+    assert_eq!(status, 200, "{reply}");
+    let job_id = reply.split("<JobId>").nth(1).unwrap().split('<').next().unwrap().to_string();
+    let sent = receiver.next(Duration::from_secs(20)).await.expect("the first attempt");
+    first.kill(); // SIGKILL after sending, before the outcome was recorded
+
+    let second = Process::start("serve", &db, &bucket, &settings);
+    let again = receiver.next(Duration::from_secs(20)).await.expect("sent again once the lease expired");
+    assert_eq!(again.header("webhook-id"), sent.header("webhook-id"));
+    assert_eq!(again.body, sent.body);
+    assert!(again.at - sent.at >= Duration::from_secs(2), "only after the dead notifier's lease");
+
+    // The extension routes: the attempt log, and a resend with the same webhook-id.
+    let log = loop {
+        let (status, log) = http(second.port, "GET", &format!("/jobs/{job_id}/callbacks"), "");
+        assert_eq!(status, 200, "{log}");
+        if log.contains("<State>Delivered</State>") {
+            break log;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let webhook_id = sent.header("webhook-id");
+    assert!(log.contains(&format!("<WebhookId>{webhook_id}</WebhookId>")), "{log}");
+    assert!(log.contains("<Attempt><Number>2</Number>") && log.contains("<Status>200</Status>"), "{log}");
+    let (status, resent) =
+        http(second.port, "POST", &format!("/jobs/{job_id}/callbacks/{webhook_id}/resend"), "");
+    assert_eq!(status, 200, "{resent}");
+    let third = receiver.next(Duration::from_secs(20)).await.expect("resent");
+    assert_eq!(third.header("webhook-id"), webhook_id);
+    let (status, missing) = http(second.port, "POST", &format!("/jobs/{job_id}/callbacks/msg_x/resend"), "");
+    assert_eq!(status, 404, "{missing}");
+    assert!(missing.contains("<Code>NoSuchCallback</Code>"), "{missing}");
+    drop(second);
     db.drop_it().await;
 }

@@ -1,6 +1,8 @@
 //! Test support shared by the integration tests: small sample images made in code, and handles on
 //! the real S3 servers that `scripts/start-services.sh` starts (s3s-fs: strict, no ACLs; moto:
 //! ACLs). Tests fail with a clear message when the servers are not configured; they never skip.
+pub mod receiver;
+
 use stowaway_objects::{ObjectStoreConfig, Objects};
 use stowaway_wire::{AutoProcessResult, ProcessResult};
 
@@ -98,7 +100,7 @@ pub enum S3Server {
 
 fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: run the tests with scripts/test.sh, which starts the S3 test servers")
+        panic!("{name} is not set: run the tests with scripts/test.sh, which starts the test servers")
     })
 }
 
@@ -124,4 +126,14 @@ pub async fn fresh_bucket(server: S3Server) -> (Objects, String) {
     let bucket = format!("t{}-1250000000", &uuid::Uuid::new_v4().simple().to_string()[..12]);
     objects.create_bucket(&bucket).await.expect("creating a test bucket");
     (objects, bucket)
+}
+
+/// The Kafka-wire test broker (tansu) scripts/start-services.sh runs.
+pub fn kafka_brokers() -> String {
+    env("STOWAWAY_TEST_KAFKA_BROKERS")
+}
+
+/// The tansu binary, for tests that start and stop a broker of their own.
+pub fn tansu_binary() -> String {
+    env("STOWAWAY_TEST_TANSU")
 }

@@ -7,6 +7,7 @@
 mod callback;
 mod error;
 mod job;
+mod notify;
 mod queue;
 mod submit;
 mod text;
@@ -16,6 +17,9 @@ pub use error::{ErrorBody, WireError};
 pub use job::{
     tencent_time, AutoProcessResult, ImageInspectOptions, ImageInspectResult, Input, JobsDetail,
     JobsResponse, Operation, ProcessResult, SyncResult,
+};
+pub use notify::{
+    is_public, select_callback, url_host_port, AddressPolicy, CallbackFormat, CallbackKind, CallbackTarget,
 };
 pub use queue::{
     parse_queue_update, NotifyConfig, PicBucket, PicBucketListResponse, PicBucketResponse, QueueDetail,

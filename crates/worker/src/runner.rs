@@ -4,8 +4,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sqlx::postgres::PgListener;
-use stowaway_store::{Claimed, Completion, Store, JOBS_CHANNEL};
+use stowaway_store::{next_notification, record_in_batches, Claimed, Completion, JOBS_CHANNEL};
 use tokio::sync::{mpsc, watch, Notify};
 use tokio::task::JoinSet;
 
@@ -42,10 +41,14 @@ pub async fn run_worker(ctx: JobContext, cfg: WorkerConfig, mut shutdown: watch:
     let held: Held = Arc::default();
     let slot_freed = Arc::new(Notify::new());
     let (done_tx, done_rx) = mpsc::unbounded_channel::<Completion>();
-    let completer = tokio::spawn(record_completions(ctx.store.clone(), ctx.worker, done_rx));
+    let (store, worker) = (ctx.store.clone(), ctx.worker);
+    let completer =
+        tokio::spawn(record_in_batches(done_rx, "verdicts", async move |batch: &[Completion]| {
+            store.complete(worker, batch).await.map(|done| done.len())
+        }));
     let (beat_stop, beat_stopped) = watch::channel(false);
     let heartbeat = tokio::spawn(heartbeat(ctx.clone(), held.clone(), cfg.lease, beat_stopped));
-    let mut listener = listen(&ctx.store).await;
+    let mut listener = ctx.store.listen(JOBS_CHANNEL).await;
     let mut running = JoinSet::new();
 
     while !*shutdown.borrow() {
@@ -75,7 +78,7 @@ pub async fn run_worker(ctx: JobContext, cfg: WorkerConfig, mut shutdown: watch:
         }
         tokio::select! {
             _ = slot_freed.notified(), if free == 0 => {}
-            n = recv_notification(&mut listener) => if n.is_err() { listener = listen(&ctx.store).await },
+            n = next_notification(&mut listener) => if n.is_err() { listener = ctx.store.listen(JOBS_CHANNEL).await },
             _ = tokio::time::sleep(cfg.poll) => {}
             r = shutdown.changed() => if r.is_err() { break },
         }
@@ -114,33 +117,6 @@ async fn run_one(
     slot_freed.notify_one();
 }
 
-/// Records verdicts as they come, batching whatever has gathered into one statement. A batch
-/// that fails is retried; if the process dies first, the rescuer runs the jobs again.
-async fn record_completions(store: Store, worker: uuid::Uuid, mut rx: mpsc::UnboundedReceiver<Completion>) {
-    let mut batch = Vec::new();
-    while rx.recv_many(&mut batch, 1000).await > 0 {
-        let mut delay = Duration::from_millis(100);
-        loop {
-            match store.complete(worker, &batch).await {
-                Ok(done) if done.len() < batch.len() => {
-                    tracing::warn!(
-                        lost = batch.len() - done.len(),
-                        "verdicts for jobs whose lease was lost were dropped"
-                    );
-                    break;
-                }
-                Ok(_) => break,
-                Err(e) => {
-                    tracing::error!(error = %e, jobs = batch.len(), "recording verdicts failed; retrying");
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(5));
-                }
-            }
-        }
-        batch.clear();
-    }
-}
-
 async fn heartbeat(ctx: JobContext, held: Held, lease: Duration, mut stop: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(lease / 3);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -157,21 +133,5 @@ async fn heartbeat(ctx: JobContext, held: Held, lease: Duration, mut stop: watch
             }
             _ = stop.changed() => {}
         }
-    }
-}
-
-async fn listen(store: &Store) -> Option<PgListener> {
-    let mut l = PgListener::connect_with(store.pool()).await.ok()?;
-    l.listen(JOBS_CHANNEL).await.ok()?;
-    Some(l)
-}
-
-/// Waits for a NOTIFY; without a listener, waits forever (the poll takes over).
-async fn recv_notification(listener: &mut Option<PgListener>) -> Result<(), ()> {
-    match listener {
-        Some(l) => {
-            l.recv().await.map(|_| ()).map_err(|e| tracing::warn!(error = %e, "LISTEN connection lost"))
-        }
-        None => std::future::pending().await,
     }
 }

@@ -1,8 +1,16 @@
 //! A stored job as Tencent's `JobsDetail`: shared by the API's answers and the callbacks.
-use stowaway_store::{JobRecord, JobState};
 use stowaway_wire::{tencent_time, ImageInspectResult, Input, JobsDetail, Operation, SubmitRequest};
 
-pub fn jobs_detail(r: &JobRecord) -> JobsDetail {
+use crate::{JobRecord, JobState};
+
+impl JobRecord {
+    /// The job as Tencent shows it: in `GET /jobs` answers and in TaskFinish callbacks.
+    pub fn jobs_detail(&self) -> JobsDetail {
+        jobs_detail(self)
+    }
+}
+
+fn jobs_detail(r: &JobRecord) -> JobsDetail {
     let request: Option<SubmitRequest> = serde_json::from_value(r.request.clone()).ok();
     // A Running job may hold a checkpointed verdict; only a finished job shows it.
     let result: Option<ImageInspectResult> =

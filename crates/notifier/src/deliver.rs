@@ -1,0 +1,163 @@
+//! One attempt at one delivery: resolve where it goes (once), render Tencent's TaskFinish body,
+//! send it, and decide what happens next.
+use std::time::Duration;
+
+use chrono::Utc;
+use stowaway_store::{AttemptLog, ClaimedDelivery, DeliveryOutcome, DeliveryState, DeliveryTarget};
+use stowaway_wire::{
+    callback_json, callback_xml, select_callback, CallbackFormat, CallbackKind, NotifyConfig, SubmitRequest,
+    TASK_FINISH,
+};
+
+use crate::kafka::KafkaSender;
+use crate::schedule::RetrySchedule;
+use crate::sign::Signer;
+use crate::url::UrlSender;
+
+/// Everything an attempt needs, shared by all of a notifier's attempts.
+pub(crate) struct Senders {
+    pub url: UrlSender,
+    pub kafka: Option<KafkaSender>,
+    pub signer: Option<Signer>,
+    pub schedule: RetrySchedule,
+}
+
+/// How one send went, whatever the channel.
+struct Sent {
+    error: Option<String>,
+    status: Option<u16>,
+    retry_after: Option<Duration>,
+    /// Retrying cannot help (410 Gone, an address the policy refuses).
+    permanent: bool,
+    latency: Duration,
+}
+
+pub(crate) async fn attempt(s: &Senders, d: &ClaimedDelivery) -> DeliveryOutcome {
+    let resolved = d.target().is_none();
+    let Some(target) = d.target().or_else(|| resolve(d)) else {
+        return DeliveryOutcome {
+            delivery_id: d.delivery_id,
+            attempt: d.attempt,
+            state: DeliveryState::Skipped,
+            retry_in: Duration::ZERO,
+            target: None,
+            log: None,
+        };
+    };
+    let format = CallbackFormat::from_name(&target.format).unwrap_or(CallbackFormat::Xml);
+    let detail = d.job.jobs_detail();
+    let body = match format {
+        CallbackFormat::Xml => callback_xml(&detail),
+        CallbackFormat::Json => callback_json(&detail),
+    };
+    let webhook_id = format!("msg_{}", d.webhook_id.simple());
+    let at = Utc::now();
+    let sent = match CallbackKind::from_name(&target.kind) {
+        Some(CallbackKind::Tdmq) => send_kafka(s, &target, &d.job.job_id, &webhook_id, format, body).await,
+        _ => send_url(s, &target, &webhook_id, format, body).await,
+    };
+
+    let (state, retry_in) = if sent.error.is_none() {
+        (DeliveryState::Delivered, Duration::ZERO)
+    } else if sent.permanent {
+        (DeliveryState::Dead, Duration::ZERO)
+    } else {
+        let failed = (d.attempt - d.schedule_from).max(1) as u32;
+        match s.schedule.delay_after(failed) {
+            Some(delay) => (DeliveryState::Pending, sent.retry_after.unwrap_or(delay)),
+            None => (DeliveryState::Dead, Duration::ZERO),
+        }
+    };
+    match &sent.error {
+        None => {
+            tracing::debug!(job_id = %d.job.job_id, webhook_id, attempt = d.attempt, "callback delivered")
+        }
+        Some(e) => tracing::warn!(
+            job_id = %d.job.job_id, webhook_id, attempt = d.attempt, to = %target.address, error = %e,
+            next = state.as_str(), retry_in_ms = retry_in.as_millis() as u64, "callback attempt failed"
+        ),
+    }
+    DeliveryOutcome {
+        delivery_id: d.delivery_id,
+        attempt: d.attempt,
+        state,
+        retry_in,
+        target: resolved.then_some(target),
+        log: Some(AttemptLog {
+            at,
+            status: sent.status.map(i32::from),
+            latency_ms: sent.latency.as_millis().min(i32::MAX as u128) as i32,
+            error: sent.error,
+        }),
+    }
+}
+
+/// The job's own CallBack* settings over its queue's NotifyConfig as it is now.
+fn resolve(d: &ClaimedDelivery) -> Option<DeliveryTarget> {
+    let request: SubmitRequest = serde_json::from_value(d.job.request.clone()).ok()?;
+    let notify: Option<NotifyConfig> = d.notify_config.clone().and_then(|v| serde_json::from_value(v).ok());
+    let t = select_callback(&request, notify.as_ref())?;
+    Some(DeliveryTarget {
+        kind: t.kind.as_str().into(),
+        address: t.address,
+        format: t.format.as_str().into(),
+    })
+}
+
+async fn send_url(
+    s: &Senders,
+    target: &DeliveryTarget,
+    webhook_id: &str,
+    format: CallbackFormat,
+    body: String,
+) -> Sent {
+    let timestamp = Utc::now().timestamp();
+    let mut headers = vec![
+        ("content-type", format.content_type().to_string()),
+        ("webhook-id", webhook_id.to_string()),
+        ("webhook-timestamp", timestamp.to_string()),
+    ];
+    if let Some(signer) = &s.signer {
+        headers.push(("webhook-signature", signer.signature(webhook_id, timestamp, body.as_bytes())));
+    }
+    let r = s.url.post(&target.address, &headers, body.into()).await;
+    Sent {
+        permanent: r.refused || r.status == Some(410),
+        error: r.error,
+        status: r.status,
+        retry_after: r.retry_after,
+        latency: r.latency,
+    }
+}
+
+async fn send_kafka(
+    s: &Senders,
+    target: &DeliveryTarget,
+    job_id: &str,
+    webhook_id: &str,
+    format: CallbackFormat,
+    body: String,
+) -> Sent {
+    let started = std::time::Instant::now();
+    let result = match &s.kafka {
+        Some(k) => {
+            let headers = [
+                ("EventName", TASK_FINISH),
+                ("ResultFormat", format.as_str()),
+                ("content-type", format.content_type()),
+                ("webhook-id", webhook_id),
+            ];
+            k.send(&target.address, job_id, body.as_bytes(), &headers).await
+        }
+        // The API refuses TDMQ without brokers; a notifier configured differently retries, so
+        // fixing its configuration within the schedule loses nothing.
+        None => Err("no Kafka brokers configured for this notifier (STOWAWAY_KAFKA_BROKERS)".into()),
+    };
+    Sent {
+        error: result.err(),
+        status: None,
+        retry_after: None,
+        permanent: false,
+        latency: started.elapsed(),
+    }
+}

@@ -1,0 +1,315 @@
+//! Callback deliveries (the outbox the job transitions write, see `QUEUE_DELIVERIES`): claimed by
+//! notifiers with SKIP LOCKED under a lease, finished in batches, rescued when a notifier dies.
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::records::RECORD_COLUMNS;
+use crate::{JobRecord, Result, Store};
+
+/// Channel the outbox's insert trigger notifies on; notifiers also poll as a backstop.
+pub const CALLBACKS_CHANNEL: &str = "stowaway_callbacks";
+
+/// A delivery's state, stored as `smallint`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeliveryState {
+    Pending = 0,
+    Sending = 1,
+    Delivered = 2,
+    /// Retries exhausted, or the receiver answered 410 Gone. Kept, and can be resent.
+    Dead = 3,
+    /// Resolved to no callback (e.g. the queue's NotifyConfig was turned off meanwhile).
+    Skipped = 4,
+}
+
+impl DeliveryState {
+    const ALL: [DeliveryState; 5] = {
+        use DeliveryState::*;
+        [Pending, Sending, Delivered, Dead, Skipped]
+    };
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "Pending",
+            DeliveryState::Sending => "Sending",
+            DeliveryState::Delivered => "Delivered",
+            DeliveryState::Dead => "Dead",
+            DeliveryState::Skipped => "Skipped",
+        }
+    }
+}
+
+impl TryFrom<i16> for DeliveryState {
+    type Error = String;
+
+    fn try_from(v: i16) -> std::result::Result<DeliveryState, String> {
+        DeliveryState::ALL
+            .into_iter()
+            .find(|s| *s as i16 == v)
+            .ok_or_else(|| format!("no delivery state {v}"))
+    }
+}
+
+/// Where a delivery goes, once the notifier has resolved it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeliveryTarget {
+    /// `Url` or `TDMQ`.
+    pub kind: String,
+    /// The URL, or the topic.
+    pub address: String,
+    /// `XML` or `JSON`.
+    pub format: String,
+}
+
+/// A delivery a notifier holds under a lease, with the finished job it reports.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ClaimedDelivery {
+    pub delivery_id: i64,
+    /// The `webhook-id` receivers deduplicate on: the same for every attempt and resend.
+    pub webhook_id: Uuid,
+    /// 1 on the first attempt.
+    pub attempt: i32,
+    /// Attempts made before the last resend; the retry schedule counts from here.
+    pub schedule_from: i32,
+    pub kind: Option<String>,
+    pub address: Option<String>,
+    pub format: Option<String>,
+    /// The job's queue's NotifyConfig now, for a delivery not yet resolved.
+    pub notify_config: Option<Value>,
+    #[sqlx(flatten)]
+    pub job: JobRecord,
+}
+
+impl ClaimedDelivery {
+    pub fn target(&self) -> Option<DeliveryTarget> {
+        Some(DeliveryTarget {
+            kind: self.kind.clone()?,
+            address: self.address.clone()?,
+            format: self.format.clone()?,
+        })
+    }
+}
+
+/// One attempt's record.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct AttemptLog {
+    pub at: DateTime<Utc>,
+    /// The HTTP status, when a response came.
+    pub status: Option<i32>,
+    pub latency_ms: i32,
+    pub error: Option<String>,
+}
+
+/// What became of a claimed delivery.
+#[derive(Clone, Debug)]
+pub struct DeliveryOutcome {
+    pub delivery_id: i64,
+    pub attempt: i32,
+    /// `Delivered`, `Dead`, `Skipped`, or `Pending` to retry after `retry_in`.
+    pub state: DeliveryState,
+    pub retry_in: Duration,
+    /// Set when this claim resolved the target.
+    pub target: Option<DeliveryTarget>,
+    /// None when nothing was sent (Skipped).
+    pub log: Option<AttemptLog>,
+}
+
+/// A delivery as `GET /jobs/<id>/callbacks` shows it.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct DeliveryRecord {
+    pub id: i64,
+    pub webhook_id: Uuid,
+    #[sqlx(try_from = "i16")]
+    pub state: DeliveryState,
+    pub attempt: i32,
+    pub kind: Option<String>,
+    pub address: Option<String>,
+    pub format: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub next_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    #[sqlx(skip)]
+    pub attempts: Vec<(i32, AttemptLog)>,
+}
+
+impl Store {
+    /// Claims up to `k` due deliveries under a lease held by `notifier`, in one statement, with
+    /// each one's job and its queue's NotifyConfig.
+    pub async fn claim_deliveries(
+        &self,
+        notifier: Uuid,
+        k: i64,
+        lease: Duration,
+    ) -> Result<Vec<ClaimedDelivery>> {
+        let job_columns = RECORD_COLUMNS.split(", ").map(|c| format!("j.{c}")).collect::<Vec<_>>().join(", ");
+        sqlx::query_as(&format!(
+            "WITH c AS MATERIALIZED (
+                 SELECT id FROM deliveries WHERE state = 0 AND next_at <= now()
+                 ORDER BY next_at LIMIT $1 FOR UPDATE SKIP LOCKED),
+             d AS (
+                 UPDATE deliveries SET state = 1, attempt = attempt + 1, locked_by = $2,
+                        locked_until = now() + make_interval(secs => $3)
+                 WHERE id = ANY(ARRAY(SELECT id FROM c))
+                 RETURNING id, webhook_id, job_id, attempt, schedule_from, kind, address, format)
+             SELECT d.id AS delivery_id, d.webhook_id, d.attempt, d.schedule_from, d.kind, d.address,
+                    d.format, q.notify_config, {job_columns}
+             FROM d JOIN jobs j ON j.id = d.job_id JOIN queues q ON q.queue_id = j.queue_id"
+        ))
+        .bind(k)
+        .bind(notifier)
+        .bind(lease.as_secs_f64())
+        .persistent(false)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// Records outcomes and their attempts in one statement. Fenced like job completion: a
+    /// delivery rescued from this notifier meanwhile keeps its new state (its attempt is still
+    /// logged). Returns the delivery ids that were finished.
+    pub async fn finish_deliveries(&self, notifier: Uuid, outcomes: &[DeliveryOutcome]) -> Result<Vec<i64>> {
+        let logged: Vec<(&DeliveryOutcome, &AttemptLog)> =
+            outcomes.iter().filter_map(|o| Some((o, o.log.as_ref()?))).collect();
+        let target = |f: fn(&DeliveryTarget) -> &String| {
+            outcomes.iter().map(|o| o.target.as_ref().map(|t| f(t).clone())).collect::<Vec<_>>()
+        };
+        sqlx::query_scalar(
+            "WITH o AS (
+                 SELECT * FROM unnest($1::int8[], $2::int4[], $3::int2[], $4::float8[], $5::text[],
+                                      $6::text[], $7::text[], $8::text[])
+                      AS o(id, attempt, state, retry_secs, kind, address, format, error)),
+             u AS (
+                 UPDATE deliveries d SET state = o.state, locked_by = NULL, locked_until = NULL,
+                        next_at = CASE WHEN o.state = 0
+                                       THEN now() + make_interval(secs => o.retry_secs) ELSE d.next_at END,
+                        finished_at = CASE WHEN o.state IN (2, 3, 4) THEN now() END,
+                        kind = coalesce(o.kind, d.kind), address = coalesce(o.address, d.address),
+                        format = coalesce(o.format, d.format), last_error = o.error
+                 FROM o
+                 WHERE d.id = ANY($1) AND d.id = o.id AND d.attempt = o.attempt
+                   AND d.locked_by = $9 AND d.state = 1
+                 RETURNING d.id),
+             a AS (
+                 INSERT INTO delivery_attempts (delivery_id, attempt, at, status, latency_ms, error)
+                 SELECT * FROM unnest($10::int8[], $11::int4[], $12::timestamptz[], $13::int4[],
+                                      $14::int4[], $15::text[])
+                 ON CONFLICT DO NOTHING)
+             SELECT id FROM u",
+        )
+        .bind(outcomes.iter().map(|o| o.delivery_id).collect::<Vec<_>>())
+        .bind(outcomes.iter().map(|o| o.attempt).collect::<Vec<_>>())
+        .bind(outcomes.iter().map(|o| o.state as i16).collect::<Vec<_>>())
+        .bind(outcomes.iter().map(|o| o.retry_in.as_secs_f64()).collect::<Vec<_>>())
+        .bind(target(|t| &t.kind))
+        .bind(target(|t| &t.address))
+        .bind(target(|t| &t.format))
+        .bind(outcomes.iter().map(|o| o.log.as_ref().and_then(|l| l.error.clone())).collect::<Vec<_>>())
+        .bind(notifier)
+        .bind(logged.iter().map(|(o, _)| o.delivery_id).collect::<Vec<_>>())
+        .bind(logged.iter().map(|(o, _)| o.attempt).collect::<Vec<_>>())
+        .bind(logged.iter().map(|(_, l)| l.at).collect::<Vec<_>>())
+        .bind(logged.iter().map(|(_, l)| l.status).collect::<Vec<_>>())
+        .bind(logged.iter().map(|(_, l)| l.latency_ms).collect::<Vec<_>>())
+        .bind(logged.iter().map(|(_, l)| l.error.clone()).collect::<Vec<_>>())
+        .persistent(false) // array lengths vary: see `complete`
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// Hands deliveries back unsent (graceful shutdown), due at once, without using up an attempt.
+    pub async fn release_deliveries(&self, notifier: Uuid, ids: &[i64]) -> Result<u64> {
+        self.requeue("id = ANY($1) AND locked_by = $2 AND state = 1", ids, Some(notifier)).await
+    }
+
+    /// Returns deliveries whose lease expired (their notifier died, perhaps between sending and
+    /// recording) to Pending, due at once: the receiver may see them twice, with the same
+    /// `webhook-id`, never zero times.
+    pub async fn rescue_deliveries(&self) -> Result<u64> {
+        self.requeue("state = 1 AND locked_until < now()", &[], None).await
+    }
+
+    async fn requeue(&self, condition: &str, ids: &[i64], notifier: Option<Uuid>) -> Result<u64> {
+        let (n,): (i64,) = sqlx::query_as(&format!(
+            "WITH r AS (
+                 UPDATE deliveries SET state = 0, next_at = now(), locked_by = NULL, locked_until = NULL,
+                        attempt = CASE WHEN $2::uuid IS NULL THEN attempt ELSE attempt - 1 END
+                 WHERE {condition} RETURNING 1)
+             SELECT count(*) FROM r"
+        ))
+        .bind(ids)
+        .bind(notifier)
+        .fetch_one(&self.pool)
+        .await?;
+        if n > 0 {
+            sqlx::query("SELECT pg_notify($1, '')").bind(CALLBACKS_CHANNEL).execute(&self.pool).await?;
+        }
+        Ok(n as u64)
+    }
+
+    /// The deliveries of one of the bucket's jobs with their attempts, oldest first. `None` when
+    /// the bucket has no such job.
+    pub async fn deliveries_of_job(&self, bucket: &str, job_id: &str) -> Result<Option<Vec<DeliveryRecord>>> {
+        let job: Option<(i64,)> = sqlx::query_as("SELECT id FROM jobs WHERE bucket = $1 AND job_id = $2")
+            .bind(bucket)
+            .bind(job_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some((id,)) = job else { return Ok(None) };
+        let mut records: Vec<DeliveryRecord> = sqlx::query_as(
+            "SELECT id, webhook_id, state, attempt, kind, address, format, created_at, next_at,
+                    finished_at, last_error
+             FROM deliveries WHERE job_id = $1 ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        let ids: Vec<i64> = records.iter().map(|r| r.id).collect();
+        #[derive(sqlx::FromRow)]
+        struct AttemptRow {
+            delivery_id: i64,
+            attempt: i32,
+            #[sqlx(flatten)]
+            log: AttemptLog,
+        }
+        let attempts: Vec<AttemptRow> = sqlx::query_as(
+            "SELECT delivery_id, attempt, at, status, latency_ms, error FROM delivery_attempts
+             WHERE delivery_id = ANY($1) ORDER BY delivery_id, attempt",
+        )
+        .bind(&ids)
+        .fetch_all(&self.pool)
+        .await?;
+        for a in attempts {
+            if let Some(r) = records.iter_mut().find(|r| r.id == a.delivery_id) {
+                r.attempts.push((a.attempt, a.log));
+            }
+        }
+        Ok(Some(records))
+    }
+
+    /// Sends a finished delivery again (same `webhook-id`, a fresh retry schedule, the target
+    /// resolved anew if it had none). A delivery still Pending or Sending is left as it is.
+    /// Returns false when the bucket's job has no such delivery.
+    pub async fn resend_delivery(&self, bucket: &str, job_id: &str, webhook_id: Uuid) -> Result<bool> {
+        let found: Option<(i16,)> = sqlx::query_as(
+            "WITH target AS (
+                 SELECT d.id, d.state FROM deliveries d JOIN jobs j ON j.id = d.job_id
+                 WHERE j.bucket = $1 AND j.job_id = $2 AND d.webhook_id = $3 FOR UPDATE OF d),
+             r AS (
+                 UPDATE deliveries d SET state = 0, next_at = now(), schedule_from = d.attempt,
+                        finished_at = NULL, last_error = NULL
+                 FROM target t WHERE d.id = t.id AND t.state IN (2, 3, 4))
+             SELECT state FROM target",
+        )
+        .bind(bucket)
+        .bind(job_id)
+        .bind(webhook_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        if found.is_some() {
+            sqlx::query("SELECT pg_notify($1, '')").bind(CALLBACKS_CHANNEL).execute(&self.pool).await?;
+        }
+        Ok(found.is_some())
+    }
+}

@@ -1,0 +1,74 @@
+//! The callback settings of `stowaway serve | api | notifier` (README "Configuration").
+use std::time::Duration;
+
+use stowaway_notifier::{AddressPolicy, KafkaConfig, NotifierConfig, RetrySchedule, Signer};
+
+#[derive(clap::Args, Clone)]
+pub struct CallbackArgs {
+    /// Kafka brokers (`host:port,...`) for TDMQ callbacks; without them TDMQ is refused at submit.
+    #[arg(long, env = "STOWAWAY_KAFKA_BROKERS")]
+    kafka_brokers: Option<String>,
+    /// Seconds the Kafka producer keeps trying one message before the attempt counts as failed.
+    #[arg(long, env = "STOWAWAY_KAFKA_MESSAGE_TIMEOUT_SECS", default_value_t = 30)]
+    kafka_message_timeout_secs: u64,
+    /// `true` lets Url callbacks reach private, loopback and other non-public addresses; or a
+    /// comma-separated list of CIDRs allowed besides public addresses.
+    #[arg(long, env = "STOWAWAY_CALLBACK_ALLOW_PRIVATE", default_value = "false")]
+    callback_allow_private: String,
+    /// Standard Webhooks secrets (`whsec_<base64>`, comma-separated, newest first) to sign Url
+    /// callbacks with; unsigned without.
+    #[arg(long, env = "STOWAWAY_CALLBACK_SIGNING_SECRETS", hide_env_values = true)]
+    callback_signing_secrets: Option<String>,
+    /// Waits between attempts, e.g. `5s,30s,2m`; the default spans ~35 hours.
+    #[arg(long, env = "STOWAWAY_CALLBACK_RETRY_SCHEDULE")]
+    callback_retry_schedule: Option<String>,
+    /// Milliseconds one Url attempt may take in all (connect, send, answer).
+    #[arg(long, env = "STOWAWAY_CALLBACK_TIMEOUT_MS", default_value_t = 10_000)]
+    callback_timeout_ms: u64,
+    /// Callbacks a notifier sends at once.
+    #[arg(long, env = "STOWAWAY_CALLBACK_CONCURRENCY", default_value_t = 256)]
+    callback_concurrency: usize,
+    /// Seconds a notifier holds a claimed callback; a notifier that dies is taken over after it.
+    #[arg(long, env = "STOWAWAY_CALLBACK_LEASE_SECS", default_value_t = 60)]
+    callback_lease_secs: u64,
+}
+
+impl CallbackArgs {
+    pub fn address_policy(&self) -> Result<AddressPolicy, String> {
+        AddressPolicy::parse(&self.callback_allow_private)
+            .map_err(|e| format!("STOWAWAY_CALLBACK_ALLOW_PRIVATE: {e}"))
+    }
+
+    pub fn kafka_enabled(&self) -> bool {
+        self.kafka_brokers.as_deref().is_some_and(|b| !b.trim().is_empty())
+    }
+
+    pub fn notifier_config(&self) -> Result<NotifierConfig, String> {
+        let cfg = NotifierConfig {
+            concurrency: self.callback_concurrency,
+            lease: Duration::from_secs(self.callback_lease_secs),
+            timeout: Duration::from_millis(self.callback_timeout_ms),
+            connect_timeout: Duration::from_millis(self.callback_timeout_ms.min(5_000)),
+            retry_schedule: match &self.callback_retry_schedule {
+                Some(s) => {
+                    RetrySchedule::parse(s).map_err(|e| format!("STOWAWAY_CALLBACK_RETRY_SCHEDULE: {e}"))?
+                }
+                None => RetrySchedule::default(),
+            },
+            addresses: self.address_policy()?,
+            signer: self
+                .callback_signing_secrets
+                .as_deref()
+                .map(Signer::parse)
+                .transpose()
+                .map_err(|e| format!("STOWAWAY_CALLBACK_SIGNING_SECRETS: {e}"))?,
+            kafka: self.kafka_enabled().then(|| KafkaConfig {
+                brokers: self.kafka_brokers.clone().unwrap_or_default(),
+                message_timeout: Duration::from_secs(self.kafka_message_timeout_secs.max(1)),
+            }),
+            ..NotifierConfig::default()
+        };
+        cfg.check()?;
+        Ok(cfg)
+    }
+}
