@@ -124,8 +124,8 @@ fn detail(d: &DeliveryRecord) -> CallbackDetail {
             attempt: d
                 .attempts
                 .iter()
-                .map(|(n, a)| AttemptDetail {
-                    number: *n,
+                .map(|a| AttemptDetail {
+                    number: a.number,
                     time: tencent_time(a.at),
                     status: a.status.map(|s| s.to_string()).unwrap_or_default(),
                     latency_ms: a.latency_ms,

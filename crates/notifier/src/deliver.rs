@@ -84,6 +84,7 @@ pub(crate) async fn attempt(s: &Senders, d: &ClaimedDelivery) -> DeliveryOutcome
         retry_in,
         target: resolved.then_some(target),
         log: Some(AttemptLog {
+            number: d.attempt,
             at,
             status: sent.status.map(i32::from),
             latency_ms: sent.latency.as_millis().min(i32::MAX as u128) as i32,

@@ -15,11 +15,12 @@ mod url;
 
 use std::time::Duration;
 
-pub use kafka::KafkaConfig;
+pub use kafka::{KafkaConfig, KafkaSender};
 pub use runner::run_notifier;
 pub use schedule::RetrySchedule;
 pub use sign::Signer;
 pub use stowaway_wire::AddressPolicy;
+pub use url::{Response as UrlResponse, UrlSender};
 
 #[derive(Clone, Debug)]
 pub struct NotifierConfig {

@@ -50,10 +50,15 @@ pub async fn run_notifier(
     let mut running = JoinSet::new();
 
     while !*shutdown.borrow() {
-        let free = cfg.concurrency.saturating_sub(held.lock().expect("held").len());
+        let in_flight = held.lock().expect("held").len();
+        let free = cfg.concurrency.saturating_sub(in_flight);
+        // Claim in batches, not one row per freed slot: wait for half a batch of room while
+        // sends are in flight (an idle notifier claims at once, so latency does not suffer).
+        let room =
+            if in_flight == 0 || free >= cfg.batch.min(cfg.concurrency).div_ceil(2) { free } else { 0 };
         let mut claimed_full = false;
-        if free > 0 {
-            let k = free.min(cfg.batch);
+        if room > 0 {
+            let k = room.min(cfg.batch);
             match store.claim_deliveries(notifier, k as i64, cfg.lease).await {
                 Ok(claimed) => {
                     claimed_full = claimed.len() == k;
@@ -72,7 +77,7 @@ pub async fn run_notifier(
             continue; // more may be due
         }
         tokio::select! {
-            _ = slot_freed.notified(), if free == 0 => {}
+            _ = slot_freed.notified(), if room == 0 => {}
             n = next_notification(&mut listener) => if n.is_err() { listener = store.listen(CALLBACKS_CHANNEL).await },
             _ = tokio::time::sleep(cfg.poll) => {}
             r = shutdown.changed() => if r.is_err() { break },

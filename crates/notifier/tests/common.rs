@@ -166,7 +166,7 @@ pub async fn deliveries(store: &Store, r: &JobRecord) -> Vec<(String, Vec<Option
         .unwrap()
         .unwrap()
         .iter()
-        .map(|d| (d.state.as_str().to_string(), d.attempts.iter().map(|(_, a)| a.status).collect()))
+        .map(|d| (d.state.as_str().to_string(), d.attempts.iter().map(|a| a.status).collect()))
         .collect()
 }
 

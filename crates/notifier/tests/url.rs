@@ -145,7 +145,7 @@ async fn a_hanging_receiver_times_out_and_is_retried(pool: PgPool) {
     assert!(second.at - first.at >= Duration::from_millis(800), "the attempt timed out first");
     wait_for_state(&store, &job, "Delivered", WAIT).await;
     let d = &store.deliveries_of_job(&job.bucket, &job.job_id).await.unwrap().unwrap()[0];
-    let (_, timed_out) = &d.attempts[0];
+    let timed_out = &d.attempts[0];
     assert_eq!(timed_out.status, None);
     assert!(timed_out.error.as_deref().unwrap().contains("no answer within"), "{timed_out:?}");
     n.stop().await;

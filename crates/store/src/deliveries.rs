@@ -92,9 +92,11 @@ impl ClaimedDelivery {
     }
 }
 
-/// One attempt's record.
-#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+/// One attempt's record (kept in `deliveries.attempts`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AttemptLog {
+    /// 1 for the first attempt; resends go on counting.
+    pub number: i32,
     pub at: DateTime<Utc>,
     /// The HTTP status, when a response came.
     pub status: Option<i32>,
@@ -131,13 +133,14 @@ pub struct DeliveryRecord {
     pub next_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
-    #[sqlx(skip)]
-    pub attempts: Vec<(i32, AttemptLog)>,
+    #[sqlx(json)]
+    pub attempts: Vec<AttemptLog>,
 }
 
 impl Store {
     /// Claims up to `k` due deliveries under a lease held by `notifier`, in one statement, with
-    /// each one's job and its queue's NotifyConfig.
+    /// each one's job and its queue's NotifyConfig. The job is looked up per delivery (LATERAL):
+    /// a plain join let the planner hash a scan of the whole jobs table on every claim.
     pub async fn claim_deliveries(
         &self,
         notifier: Uuid,
@@ -156,7 +159,8 @@ impl Store {
                  RETURNING id, webhook_id, job_id, attempt, schedule_from, kind, address, format)
              SELECT d.id AS delivery_id, d.webhook_id, d.attempt, d.schedule_from, d.kind, d.address,
                     d.format, q.notify_config, {job_columns}
-             FROM d JOIN jobs j ON j.id = d.job_id JOIN queues q ON q.queue_id = j.queue_id"
+             FROM d CROSS JOIN LATERAL (SELECT * FROM jobs WHERE id = d.job_id) j
+             JOIN queues q ON q.queue_id = j.queue_id"
         ))
         .bind(k)
         .bind(notifier)
@@ -167,36 +171,31 @@ impl Store {
     }
 
     /// Records outcomes and their attempts in one statement. Fenced like job completion: a
-    /// delivery rescued from this notifier meanwhile keeps its new state (its attempt is still
-    /// logged). Returns the delivery ids that were finished.
+    /// delivery rescued from this notifier meanwhile keeps its new state (and this attempt goes
+    /// unlogged). Returns the delivery ids that were finished.
     pub async fn finish_deliveries(&self, notifier: Uuid, outcomes: &[DeliveryOutcome]) -> Result<Vec<i64>> {
-        let logged: Vec<(&DeliveryOutcome, &AttemptLog)> =
-            outcomes.iter().filter_map(|o| Some((o, o.log.as_ref()?))).collect();
         let target = |f: fn(&DeliveryTarget) -> &String| {
             outcomes.iter().map(|o| o.target.as_ref().map(|t| f(t).clone())).collect::<Vec<_>>()
         };
+        let logs: Vec<Option<Value>> = outcomes
+            .iter()
+            .map(|o| o.log.as_ref().map(|l| serde_json::to_value(l).expect("plain data")))
+            .collect();
         sqlx::query_scalar(
-            "WITH o AS (
-                 SELECT * FROM unnest($1::int8[], $2::int4[], $3::int2[], $4::float8[], $5::text[],
-                                      $6::text[], $7::text[], $8::text[])
-                      AS o(id, attempt, state, retry_secs, kind, address, format, error)),
-             u AS (
-                 UPDATE deliveries d SET state = o.state, locked_by = NULL, locked_until = NULL,
-                        next_at = CASE WHEN o.state = 0
-                                       THEN now() + make_interval(secs => o.retry_secs) ELSE d.next_at END,
-                        finished_at = CASE WHEN o.state IN (2, 3, 4) THEN now() END,
-                        kind = coalesce(o.kind, d.kind), address = coalesce(o.address, d.address),
-                        format = coalesce(o.format, d.format), last_error = o.error
-                 FROM o
-                 WHERE d.id = ANY($1) AND d.id = o.id AND d.attempt = o.attempt
-                   AND d.locked_by = $9 AND d.state = 1
-                 RETURNING d.id),
-             a AS (
-                 INSERT INTO delivery_attempts (delivery_id, attempt, at, status, latency_ms, error)
-                 SELECT * FROM unnest($10::int8[], $11::int4[], $12::timestamptz[], $13::int4[],
-                                      $14::int4[], $15::text[])
-                 ON CONFLICT DO NOTHING)
-             SELECT id FROM u",
+            "UPDATE deliveries d SET state = o.state, locked_by = NULL, locked_until = NULL,
+                    next_at = CASE WHEN o.state = 0
+                                   THEN now() + make_interval(secs => o.retry_secs) ELSE d.next_at END,
+                    finished_at = CASE WHEN o.state IN (2, 3, 4) THEN now() END,
+                    kind = coalesce(o.kind, d.kind), address = coalesce(o.address, d.address),
+                    format = coalesce(o.format, d.format), last_error = o.error,
+                    attempts = CASE WHEN o.log IS NULL THEN d.attempts
+                                    ELSE d.attempts || jsonb_build_array(o.log) END
+             FROM unnest($1::int8[], $2::int4[], $3::int2[], $4::float8[], $5::text[], $6::text[],
+                         $7::text[], $8::text[], $9::jsonb[])
+                  AS o(id, attempt, state, retry_secs, kind, address, format, error, log)
+             WHERE d.id = ANY($1) AND d.id = o.id AND d.attempt = o.attempt
+               AND d.locked_by = $10 AND d.state = 1
+             RETURNING d.id",
         )
         .bind(outcomes.iter().map(|o| o.delivery_id).collect::<Vec<_>>())
         .bind(outcomes.iter().map(|o| o.attempt).collect::<Vec<_>>())
@@ -206,13 +205,8 @@ impl Store {
         .bind(target(|t| &t.address))
         .bind(target(|t| &t.format))
         .bind(outcomes.iter().map(|o| o.log.as_ref().and_then(|l| l.error.clone())).collect::<Vec<_>>())
+        .bind(logs)
         .bind(notifier)
-        .bind(logged.iter().map(|(o, _)| o.delivery_id).collect::<Vec<_>>())
-        .bind(logged.iter().map(|(o, _)| o.attempt).collect::<Vec<_>>())
-        .bind(logged.iter().map(|(_, l)| l.at).collect::<Vec<_>>())
-        .bind(logged.iter().map(|(_, l)| l.status).collect::<Vec<_>>())
-        .bind(logged.iter().map(|(_, l)| l.latency_ms).collect::<Vec<_>>())
-        .bind(logged.iter().map(|(_, l)| l.error.clone()).collect::<Vec<_>>())
         .persistent(false) // array lengths vary: see `complete`
         .fetch_all(&self.pool)
         .await
@@ -257,34 +251,14 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         let Some((id,)) = job else { return Ok(None) };
-        let mut records: Vec<DeliveryRecord> = sqlx::query_as(
+        let records: Vec<DeliveryRecord> = sqlx::query_as(
             "SELECT id, webhook_id, state, attempt, kind, address, format, created_at, next_at,
-                    finished_at, last_error
+                    finished_at, last_error, attempts
              FROM deliveries WHERE job_id = $1 ORDER BY id",
         )
         .bind(id)
         .fetch_all(&self.pool)
         .await?;
-        let ids: Vec<i64> = records.iter().map(|r| r.id).collect();
-        #[derive(sqlx::FromRow)]
-        struct AttemptRow {
-            delivery_id: i64,
-            attempt: i32,
-            #[sqlx(flatten)]
-            log: AttemptLog,
-        }
-        let attempts: Vec<AttemptRow> = sqlx::query_as(
-            "SELECT delivery_id, attempt, at, status, latency_ms, error FROM delivery_attempts
-             WHERE delivery_id = ANY($1) ORDER BY delivery_id, attempt",
-        )
-        .bind(&ids)
-        .fetch_all(&self.pool)
-        .await?;
-        for a in attempts {
-            if let Some(r) = records.iter_mut().find(|r| r.id == a.delivery_id) {
-                r.attempts.push((a.attempt, a.log));
-            }
-        }
         Ok(Some(records))
     }
 

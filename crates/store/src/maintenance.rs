@@ -33,18 +33,23 @@ impl Store {
         Ok((rows.len() as u64 - failed, failed))
     }
 
-    /// Deletes up to `limit` finished jobs older than `retention`; call until it returns 0.
+    /// Deletes up to `limit` finished jobs older than `retention`, with their callback deliveries;
+    /// call until it returns 0.
     pub async fn prune_finished(&self, retention: Duration, limit: i64) -> Result<u64> {
-        let r = sqlx::query(
-            "DELETE FROM jobs WHERE id IN (
-                 SELECT id FROM jobs
-                 WHERE state IN (2, 3, 4) AND finished_at < now() - make_interval(secs => $1)
-                 LIMIT $2)",
+        let (n,): (i64,) = sqlx::query_as(
+            "WITH gone AS (
+                 DELETE FROM jobs WHERE id IN (
+                     SELECT id FROM jobs
+                     WHERE state IN (2, 3, 4) AND finished_at < now() - make_interval(secs => $1)
+                     LIMIT $2)
+                 RETURNING id),
+             deliveries AS (DELETE FROM deliveries WHERE job_id IN (SELECT id FROM gone))
+             SELECT count(*) FROM gone",
         )
         .bind(retention.as_secs_f64())
         .bind(limit)
-        .execute(&self.pool)
+        .fetch_one(&self.pool)
         .await?;
-        Ok(r.rows_affected())
+        Ok(n as u64)
     }
 }

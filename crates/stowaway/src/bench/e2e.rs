@@ -90,7 +90,7 @@ async fn through_queue(
     queue_id: &str,
     keys: &[String],
 ) -> Result<f64, BoxError> {
-    sqlx::query("TRUNCATE jobs").execute(store.pool()).await?;
+    sqlx::query("TRUNCATE jobs, deliveries").execute(store.pool()).await?;
     let jobs: Vec<NewJob> = keys
         .iter()
         .map(|key| {

@@ -6,6 +6,7 @@ use std::str::FromStr;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgPool};
 
+mod callbacks;
 mod e2e;
 mod http;
 mod queue;
@@ -21,6 +22,9 @@ pub enum BenchCommand {
     /// ImageInspect jobs/s end to end (queue, S3 fetch, detector, verdict) on small images from
     /// the S3 server in STOWAWAY_S3_ENDPOINT, against fetch+inspect without the queue.
     E2e(e2e::E2eArgs),
+    /// TaskFinish callbacks/s from the outbox to a loopback HTTP receiver and to Kafka, against
+    /// the same client sending the same bodies without the outbox.
+    Callbacks(callbacks::CallbacksArgs),
 }
 
 pub fn run(cmd: BenchCommand) -> ExitCode {
@@ -30,6 +34,7 @@ pub fn run(cmd: BenchCommand) -> ExitCode {
             BenchCommand::Queue(a) => queue::queue(a).await,
             BenchCommand::Http(a) => http::http(a).await,
             BenchCommand::E2e(a) => e2e::e2e(a).await,
+            BenchCommand::Callbacks(a) => callbacks::callbacks(a).await,
         }
     });
     match result {

@@ -65,7 +65,7 @@ async fn queue_runs(a: &QueueArgs, pool: &PgPool) -> Result<(), BoxError> {
 /// Inserts `jobs` through the store, then drains them with `workers` claim/complete loops.
 /// Returns (insert jobs/s, work jobs/s).
 async fn ours_once(a: &QueueArgs, store: &Store, queue_id: &str) -> Result<(f64, f64), BoxError> {
-    sqlx::query("TRUNCATE jobs").execute(store.pool()).await?;
+    sqlx::query("TRUNCATE jobs, deliveries").execute(store.pool()).await?;
     let started = Instant::now();
     for chunk in (0..a.jobs).collect::<Vec<_>>().chunks(1000) {
         let batch: Vec<NewJob> = chunk
