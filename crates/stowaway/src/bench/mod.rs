@@ -9,6 +9,7 @@ use sqlx::{ConnectOptions, Connection, PgPool};
 mod callbacks;
 mod e2e;
 mod http;
+mod latency;
 mod queue;
 
 #[derive(clap::Subcommand)]
@@ -25,6 +26,9 @@ pub enum BenchCommand {
     /// TaskFinish callbacks/s from the outbox to a loopback HTTP receiver and to Kafka, against
     /// the same client sending the same bodies without the outbox.
     Callbacks(callbacks::CallbacksArgs),
+    /// Submit→callback latency through the whole service in one process, at half the maximum
+    /// rate, against the same work done directly (S3 from STOWAWAY_S3_ENDPOINT).
+    CallbackLatency(latency::LatencyArgs),
 }
 
 pub fn run(cmd: BenchCommand) -> ExitCode {
@@ -35,6 +39,7 @@ pub fn run(cmd: BenchCommand) -> ExitCode {
             BenchCommand::Http(a) => http::http(a).await,
             BenchCommand::E2e(a) => e2e::e2e(a).await,
             BenchCommand::Callbacks(a) => callbacks::callbacks(a).await,
+            BenchCommand::CallbackLatency(a) => latency::latency(a).await,
         }
     });
     match result {
