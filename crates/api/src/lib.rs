@@ -2,10 +2,12 @@
 //! (`/picqueue`) and activation (`/picbucket`), on one listener. One state struct, one `router()`
 //! per module merged here, one error type ([`ApiError`]) rendered as Tencent's `<Error>`.
 
+mod auth;
 mod buckets;
 mod callbacks;
 mod context;
 mod error;
+mod inspect;
 mod jobs;
 mod queues;
 mod serve;
@@ -17,9 +19,11 @@ use std::time::{Duration, Instant};
 
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
+use stowaway_objects::Objects;
 use stowaway_store::{Queue, Store};
 use stowaway_wire::AddressPolicy;
 
+pub use auth::{action_of, AccessKey, KeyRing};
 pub use context::{bucket_from_host, Target};
 pub use error::{ApiError, ApiResult};
 pub use serve::serve;
@@ -43,6 +47,8 @@ pub struct ApiConfig {
     pub callback_addresses: AddressPolicy,
     /// Whether Kafka brokers are configured: TDMQ callbacks are refused without them.
     pub kafka_enabled: bool,
+    /// The keys requests must be signed with; `None` turns authentication off.
+    pub keys: Option<KeyRing>,
 }
 
 impl Default for ApiConfig {
@@ -55,6 +61,7 @@ impl Default for ApiConfig {
             body_limit: 64 * 1024,
             callback_addresses: AddressPolicy::public_only(),
             kafka_enabled: false,
+            keys: None,
         }
     }
 }
@@ -65,6 +72,8 @@ pub struct AppState {
     pub store: Store,
     pub config: Arc<ApiConfig>,
     pub submitter: Submitter,
+    /// The object store, for synchronous inspection (`None`: such requests get 501).
+    pub objects: Option<Objects>,
     /// Active queues by bucket, briefly: saves a query per submit. A deactivation or a new queue
     /// is seen within `QUEUE_CACHE_TTL`; pausing needs no cache (the insert reads it).
     queues: Arc<Mutex<HashMap<String, (Queue, Instant)>>>,
@@ -77,7 +86,13 @@ impl AppState {
     /// Must be called inside a Tokio runtime (the submitter's batching tasks start here).
     pub fn new(store: Store, config: ApiConfig) -> AppState {
         let submitter = Submitter::start(store.clone());
-        AppState { store, config: Arc::new(config), submitter, queues: Arc::default() }
+        AppState { store, config: Arc::new(config), submitter, objects: None, queues: Arc::default() }
+    }
+
+    /// Serves synchronous ImageInspect from `objects`.
+    pub fn with_objects(mut self, objects: Objects) -> AppState {
+        self.objects = Some(objects);
+        self
     }
 
     /// Drops the cached queue of `bucket` (this process sees its own changes at once).
@@ -121,7 +136,8 @@ impl AppState {
     }
 }
 
-/// Every route, with request ids and `<Error>` rendering around them.
+/// Every route, with request ids and `<Error>` rendering around them, behind the signature check;
+/// object-processing queries (`?ci-process=ImageInspect`) go to synchronous inspection first.
 pub fn router(state: AppState) -> Router {
     let limit = state.config.body_limit;
     Router::new()
@@ -130,6 +146,8 @@ pub fn router(state: AppState) -> Router {
         .merge(queues::router())
         .merge(buckets::router())
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), inspect::object_processing))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .layer(axum::middleware::from_fn(context::request_context))
         .with_state(state)
 }

@@ -1,62 +1,14 @@
 //! The HTTP API against a real PostgreSQL (one database per test), driven through the router the
 //! server runs: the seed document byte for byte, each route and SDK quirk, and bad input.
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+mod common;
+
+use axum::http::StatusCode;
 use axum::Router;
-use http_body_util::BodyExt;
 use sqlx::PgPool;
-use stowaway_api::{router, ApiConfig, AppState};
-use stowaway_store::Store;
+use stowaway_api::ApiConfig;
 use stowaway_testkit::SEED_REQUEST;
-use tower::ServiceExt;
 
-const HOST: &str = "test-123456789.ci.ap-chongqing.myqcloud.com";
-
-struct Reply {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: String,
-}
-
-impl Reply {
-    /// Text of the first `<tag>` element.
-    fn get(&self, tag: &str) -> &str {
-        element(&self.body, tag).unwrap_or_else(|| panic!("no <{tag}> in {}", self.body))
-    }
-    fn all(&self, tag: &str) -> Vec<&str> {
-        let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
-        self.body
-            .match_indices(&open)
-            .map(|(i, _)| {
-                let rest = &self.body[i + open.len()..];
-                &rest[..rest.find(&close).unwrap()]
-            })
-            .collect()
-    }
-}
-
-fn element<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
-    let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
-    let start = xml.find(&open)? + open.len();
-    Some(&xml[start..start + xml[start..].find(&close)?])
-}
-
-fn app(pool: PgPool, config: ApiConfig) -> Router {
-    router(AppState::new(Store::from_pool(pool), config))
-}
-
-async fn call(app: &Router, method: &str, uri: &str, host: Option<&str>, body: &str) -> Reply {
-    let mut req = Request::builder().method(method).uri(uri);
-    if let Some(h) = host {
-        req = req.header("host", h);
-    }
-    let resp = app.clone().oneshot(req.body(Body::from(body.to_string())).unwrap()).await.unwrap();
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let body = String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
-    assert!(headers.get("x-ci-request-id").is_some_and(|v| !v.is_empty()), "{method} {uri}: no request id");
-    Reply { status, headers, body }
-}
+use common::{app, call, element, HOST};
 
 async fn submit(app: &Router, object: &str, level: u8) -> String {
     let body =

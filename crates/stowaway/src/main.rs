@@ -3,6 +3,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod auth_args;
 mod bench;
 mod callback_args;
 mod migrate;

@@ -12,6 +12,7 @@ use stowaway_worker::maintenance::{run_pruner, run_rescuer, PrunerConfig, Rescue
 use stowaway_worker::{run_worker, JobContext, WorkerConfig};
 use tokio::sync::watch;
 
+use crate::auth_args::AuthArgs;
 use crate::callback_args::CallbackArgs;
 
 #[derive(clap::Args, Clone)]
@@ -45,6 +46,8 @@ pub struct ServiceArgs {
     db_connections: u32,
     #[command(flatten)]
     callbacks: CallbackArgs,
+    #[command(flatten)]
+    auth: AuthArgs,
 }
 
 /// Which parts a process runs; `serve` runs them all (and migrates first).
@@ -82,23 +85,24 @@ fn init_logging() {
 }
 
 async fn serve(args: ServiceArgs, parts: Parts) -> Result<(), String> {
-    let store = Store::connect(&args.database_url, args.db_connections)
-        .await
-        .map_err(|e| format!("connecting to the database: {e}"))?;
     // Configuration errors first, before anything starts.
     let notifier_cfg = if parts.notifier { Some(args.callbacks.notifier_config()?) } else { None };
     let callback_addresses = args.callbacks.address_policy()?;
+    let keys = if parts.api { args.auth.key_ring(args.listen)? } else { None };
+    let objects_cfg = if parts.api || parts.worker { Some(ObjectStoreConfig::from_env()?) } else { None };
+    let store = Store::connect(&args.database_url, args.db_connections)
+        .await
+        .map_err(|e| format!("connecting to the database: {e}"))?;
     if parts == Parts::ALL {
         store.migrate().await.map_err(|e| format!("applying migrations: {e}"))?;
     }
     let (stop, stopped) = watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
 
-    if parts.worker {
-        let objects_cfg = ObjectStoreConfig::from_env()?;
+    if let (true, Some(objects_cfg)) = (parts.worker, &objects_cfg) {
         let ctx = JobContext {
             store: store.clone(),
-            objects: Objects::new(&objects_cfg),
+            objects: Objects::new(objects_cfg),
             worker: uuid::Uuid::new_v4(),
             object_url_base: objects_cfg
                 .endpoint
@@ -130,7 +134,7 @@ async fn serve(args: ServiceArgs, parts: Parts) -> Result<(), String> {
             }
         });
     }
-    if parts.api {
+    if let (true, Some(objects_cfg)) = (parts.api, &objects_cfg) {
         let config = ApiConfig {
             default_bucket: args.default_bucket.clone(),
             default_region: args.default_region.clone(),
@@ -138,9 +142,11 @@ async fn serve(args: ServiceArgs, parts: Parts) -> Result<(), String> {
             max_concurrent: args.concurrency as u32,
             callback_addresses,
             kafka_enabled: args.callbacks.kafka_enabled(),
+            keys,
             ..ApiConfig::default()
         };
-        let app = stowaway_api::router(AppState::new(store.clone(), config));
+        let state = AppState::new(store.clone(), config).with_objects(Objects::new(objects_cfg));
+        let app = stowaway_api::router(state);
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .map_err(|e| format!("listening on {}: {e}", args.listen))?;

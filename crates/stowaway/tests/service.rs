@@ -1,6 +1,8 @@
-//! `stowaway serve` and `stowaway worker` as processes, against the real PostgreSQL and the s3s-fs
-//! test server: Tencent's Python SDK end to end (callbacks included), a worker killed mid-job, and
-//! a notifier killed between sending a callback and recording it.
+//! `stowaway serve` and `stowaway worker` as processes, against the real PostgreSQL and the S3 test
+//! servers: Tencent's Python SDK (IP and Domain mode, on s3s-fs and moto) and Node SDK end to end
+//! (signatures and callbacks included), a worker killed mid-job, and a notifier killed between
+//! sending a callback and recording it.
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -9,8 +11,9 @@ use std::time::{Duration, Instant};
 
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, PgPool};
+use stowaway_objects::Objects;
 use stowaway_testkit::receiver::{Receiver, Reply};
-use stowaway_testkit::{fresh_bucket, png_with_ts, s3_config, S3Server};
+use stowaway_testkit::{clean_png, fresh_bucket, png_with_ts, s3_config, S3Server};
 
 /// A scratch database for one test, dropped at the end.
 struct Database {
@@ -43,9 +46,21 @@ struct Process {
 }
 
 impl Process {
+    /// `stowaway <part>` on the strict S3 server (s3s-fs).
     fn start(part: &str, db: &Database, bucket: &str, extra: &[(&str, &str)]) -> Process {
+        Process::start_on(S3Server::Strict, part, db, bucket, extra)
+    }
+
+    /// `stowaway <part>` on the S3 test server `server`, with `bucket` as its default bucket.
+    fn start_on(
+        server: S3Server,
+        part: &str,
+        db: &Database,
+        bucket: &str,
+        extra: &[(&str, &str)],
+    ) -> Process {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let s3 = s3_config(S3Server::Strict);
+        let s3 = s3_config(server);
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_stowaway"));
         cmd.arg(part)
             .env("DATABASE_URL", &db.url)
@@ -100,49 +115,197 @@ fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
     (status, out.split_once("\r\n\r\n").map(|x| x.1.to_string()).unwrap_or_default())
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn tencent_python_sdk_works_unmodified() {
-    let db = Database::create().await;
-    let (objects, bucket) = fresh_bucket(S3Server::Strict).await;
-    objects.put(&bucket, "hls.png", png_with_ts(50)).await.unwrap();
-    let mut receiver = Receiver::start().await;
-    let serve = Process::start("serve", &db, &bucket, &[("STOWAWAY_CALLBACK_ALLOW_PRIVATE", "true")]);
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/sdk/python_sdk.py");
-    let out = Command::new("python3")
-        .args([script, "--port", &serve.port.to_string(), "--bucket", &bucket, "--callback", &receiver.url()])
-        .output()
-        .expect("python3");
+/// The one key `stowaway serve` accepts in the SDK tests.
+const SECRET_ID: &str = "AKIDtest";
+const SECRET_KEY: &str = "testSecretKey";
+/// An object key that needs percent-encoding, in the request path and in the signature.
+const WEIRD_KEY: &str = "dir/测 试 100%.png";
+
+/// Whether `key` is readable by everyone (an `AllUsers` grant), per the store's object ACL.
+async fn public_read(objects: &Objects, bucket: &str, key: &str) -> bool {
+    let acl = objects.sdk_client().get_object_acl().bucket(bucket).key(key).send().await.unwrap();
+    acl.grants()
+        .iter()
+        .any(|g| g.grantee().and_then(|g| g.uri()) == Some("http://acs.amazonaws.com/groups/global/AllUsers"))
+}
+
+/// The output of `program args…` (stdout then stderr), asserting that it exited 0 and printed
+/// `<tag>: all calls worked`.
+fn run_script(program: &str, args: &[&str], tag: &str) -> String {
+    let out = Command::new(program).args(args).output().unwrap_or_else(|e| {
+        panic!("running {program}: {e} (scripts/test.sh installs what the SDK tests need)")
+    });
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "{text}");
-    assert!(text.contains("all calls worked"), "{text}");
-    assert!(
-        objects.exists(&bucket, "abnormal_images_backup/hls.png").await.unwrap(),
-        "BackupObject moved it"
+    assert!(out.status.success(), "{program} {args:?} failed:\n{text}");
+    assert!(text.contains(&format!("{tag}: all calls worked")), "{text}");
+    text
+}
+
+/// tests/sdk/python_sdk.py against `stowaway serve` with signatures on, in `mode` (`ip`: the bucket
+/// named in Host; `domain`: Host is the server's address and it uses its default bucket), on the
+/// S3 server `server`; then the script's effects on the store and its JSON callbacks.
+async fn python_sdk(mode: &str, server: S3Server) {
+    let db = Database::create().await;
+    let (objects, bucket) = fresh_bucket(server).await;
+    for key in ["hls.png", "private.png", "delete.png", WEIRD_KEY] {
+        objects.put(&bucket, key, png_with_ts(50)).await.unwrap();
+    }
+    objects.put(&bucket, "clean.png", clean_png()).await.unwrap();
+    let acls = server == S3Server::WithAcls;
+    if acls {
+        // Public to begin with, so that SwitchObjectToPrivate visibly changes something.
+        let s3 = objects.sdk_client();
+        s3.put_object_acl()
+            .bucket(&bucket)
+            .key("private.png")
+            .acl("public-read".into())
+            .send()
+            .await
+            .unwrap();
+        assert!(public_read(&objects, &bucket, "private.png").await);
+    }
+    let mut receiver = Receiver::start().await;
+    let serve = Process::start_on(
+        server,
+        "serve",
+        &db,
+        &bucket,
+        &[
+            ("STOWAWAY_SECRET_ID", SECRET_ID),
+            ("STOWAWAY_SECRET_KEY", SECRET_KEY),
+            ("STOWAWAY_CALLBACK_ALLOW_PRIVATE", "true"),
+        ],
     );
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/sdk/python_sdk.py");
+    let port = serve.port.to_string();
+    let callback = receiver.url();
+    #[rustfmt::skip]
+    let args = [
+        script, "--port", &port, "--bucket", &bucket, "--callback", &callback, "--mode", mode,
+        "--secret-id", SECRET_ID, "--secret-key", SECRET_KEY,
+        "--acl-supported", if acls { "yes" } else { "no" },
+    ];
+    run_script("python3", &args, &format!("python-sdk[{mode}]"));
+
+    // AutoProcess: BackupObject moved hls.png, DeleteObject deleted delete.png, SwitchObjectToPrivate
+    // kept private.png (private now where the store has ACLs); AutoProcess false touched nothing.
+    let exists = |key: &'static str| {
+        let (objects, bucket) = (&objects, &bucket);
+        async move { objects.exists(bucket, key).await.unwrap() }
+    };
+    assert!(exists("abnormal_images_backup/hls.png").await, "BackupObject copied hls.png");
+    assert!(!exists("hls.png").await, "BackupObject moved hls.png");
+    assert!(!exists("delete.png").await, "DeleteObject deleted delete.png");
+    assert!(exists("private.png").await, "SwitchObjectToPrivate keeps the object");
+    assert!(exists("clean.png").await && exists(WEIRD_KEY).await, "AutoProcess false keeps objects");
+    assert!(
+        !exists("abnormal_images_backup/private.png").await
+            && !exists("abnormal_images_backup/clean.png").await
+    );
+    if acls {
+        assert!(
+            !public_read(&objects, &bucket, "private.png").await,
+            "SwitchObjectToPrivate made it private"
+        );
+    }
 
     // Every job the SDK submitted reported back by callback, as JSON, when it finished or was
-    // cancelled: the suspicious one with its verdict.
-    let callbacks: Vec<serde_json::Value> = receiver
-        .collect(Duration::from_secs(3))
-        .await
-        .iter()
-        .map(|r| {
-            assert_eq!(r.header("content-type"), "application/json");
-            serde_json::from_slice(&r.body).expect("a JSON callback")
-        })
-        .collect();
-    let states: Vec<&str> = callbacks.iter().map(|c| c["JobsDetail"]["State"].as_str().unwrap()).collect();
-    assert!(states.contains(&"Success") && states.contains(&"Cancel"), "{callbacks:?}");
-    let hls = callbacks
-        .iter()
-        .find(|c| c["JobsDetail"]["Input"]["Object"] == "hls.png")
-        .expect("the suspicious job's callback");
-    assert_eq!(hls["EventName"], "TaskFinish");
-    let verdict = &hls["JobsDetail"]["Operation"]["ImageInspectResult"]["ProcessResult"];
+    // cancelled: 6 finished (5 at once, 1 after the queue resumed) and 1 cancelled (clean.png).
+    let mut last: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while last.len() < 7 && Instant::now() < deadline {
+        let Some(r) = receiver.next(Duration::from_millis(500)).await else { continue };
+        assert_eq!(r.header("content-type"), "application/json");
+        let c: serde_json::Value = serde_json::from_slice(&r.body).expect("a JSON callback");
+        assert_eq!(c["EventName"], "TaskFinish", "{c}");
+        last.insert(c["JobsDetail"]["JobId"].as_str().expect("a JobId").to_string(), c);
+    }
+    let callbacks: Vec<&serde_json::Value> = last.values().collect();
+    let mut states: Vec<&str> =
+        callbacks.iter().map(|c| c["JobsDetail"]["State"].as_str().unwrap()).collect();
+    states.sort();
     assert_eq!(
-        (verdict["Suspicious"].as_bool(), verdict["SuspiciousType"].as_str()),
-        (Some(true), Some("MPEG-TS"))
+        states,
+        ["Cancel", "Success", "Success", "Success", "Success", "Success", "Success"],
+        "{callbacks:#?}"
     );
+    // The ProcessResult of each Success callback for `key`.
+    let results = |key: &str| -> Vec<&serde_json::Value> {
+        callbacks
+            .iter()
+            .filter(|c| c["JobsDetail"]["Input"]["Object"] == key && c["JobsDetail"]["State"] == "Success")
+            .map(|c| &c["JobsDetail"]["Operation"]["ImageInspectResult"]["ProcessResult"])
+            .collect()
+    };
+    let [hls] = results("hls.png")[..] else { panic!("one hls.png job: {callbacks:#?}") };
+    assert_eq!(
+        (hls["Suspicious"].as_bool(), hls["SuspiciousType"].as_str()),
+        (Some(true), Some("MPEG-TS")),
+        "{hls}"
+    );
+    assert_eq!(hls["AutoProcessResult"]["Code"], "Success", "{hls}");
+    let [private] = results("private.png")[..] else { panic!("one private.png job: {callbacks:#?}") };
+    assert_eq!(private["AutoProcessResult"]["Code"], if acls { "Success" } else { "Failed" }, "{private}");
+    let [delete] = results("delete.png")[..] else { panic!("one delete.png job: {callbacks:#?}") };
+    assert_eq!(delete["AutoProcessResult"]["Code"], "Success", "{delete}");
+    let [clean] = results("clean.png")[..] else { panic!("one finished clean.png job: {callbacks:#?}") };
+    assert_eq!(clean["Suspicious"].as_bool(), Some(false), "{clean}");
+    let weird = results(WEIRD_KEY);
+    assert_eq!(weird.len(), 2, "{callbacks:#?}");
+    for w in weird {
+        assert_eq!(w["Suspicious"].as_bool(), Some(true), "{w}");
+        assert!(w.get("AutoProcessResult").is_none(), "AutoProcess false: {w}");
+    }
+    drop(serve);
+    db.drop_it().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tencent_python_sdk_ip_mode_on_s3s_fs() {
+    python_sdk("ip", S3Server::Strict).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tencent_python_sdk_domain_mode_on_moto() {
+    python_sdk("domain", S3Server::WithAcls).await;
+}
+
+/// tests/sdk/node_sdk.js (Tencent's Node SDK, from tests/sdk/package-lock.json) against
+/// `stowaway serve` with signatures on; Node sends Host = the server's address, so the server
+/// works on its default bucket.
+#[tokio::test(flavor = "multi_thread")]
+async fn tencent_node_sdk_works_unmodified() {
+    let sdk = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/sdk");
+    assert!(
+        std::path::Path::new(sdk).join("node_modules/cos-nodejs-sdk-v5").is_dir(),
+        "tests/sdk/node_modules is missing: run scripts/install-services.sh"
+    );
+    let db = Database::create().await;
+    let (objects, bucket) = fresh_bucket(S3Server::Strict).await;
+    for key in ["hls.png", WEIRD_KEY] {
+        objects.put(&bucket, key, png_with_ts(50)).await.unwrap();
+    }
+    objects.put(&bucket, "clean.png", clean_png()).await.unwrap();
+    let serve = Process::start(
+        "serve",
+        &db,
+        &bucket,
+        &[("STOWAWAY_SECRET_ID", SECRET_ID), ("STOWAWAY_SECRET_KEY", SECRET_KEY)],
+    );
+    let script = format!("{sdk}/node_sdk.js");
+    let port = serve.port.to_string();
+    #[rustfmt::skip]
+    let args = [
+        script.as_str(), "--port", &port, "--bucket", &bucket,
+        "--secret-id", SECRET_ID, "--secret-key", SECRET_KEY,
+    ];
+    run_script("node", &args, "node-sdk");
+    assert!(
+        objects.exists(&bucket, "abnormal_images_backup/hls.png").await.unwrap(),
+        "BackupObject copied it"
+    );
+    assert!(!objects.exists(&bucket, "hls.png").await.unwrap(), "BackupObject moved it");
+    assert!(objects.exists(&bucket, WEIRD_KEY).await.unwrap(), "AutoProcess false kept it");
     drop(serve);
     db.drop_it().await;
 }

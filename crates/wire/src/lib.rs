@@ -5,6 +5,7 @@
 //! `shared/spec/tencent-ci-spec.md` §1, §2 and §5.3.
 
 mod callback;
+pub mod cos_sign;
 mod error;
 mod job;
 mod notify;

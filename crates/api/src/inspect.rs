@@ -1,0 +1,86 @@
+//! Synchronous ImageInspect (spec §3): `GET /<key>?ci-process=ImageInspect` or `?imageInspect`
+//! fetches the object, runs the detector and answers JSON at once. Such a query wins over the
+//! API's own paths, so every key is reachable (an object named `jobs` included).
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderValue, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use stowaway_wire::cos_sign::{query_pairs, url_decode};
+use stowaway_wire::{SyncResult, WireError};
+
+use crate::context::Target;
+use crate::error::{ApiError, ApiResult};
+use crate::AppState;
+
+/// COS's longest object key, in bytes.
+const MAX_KEY_BYTES: usize = 850;
+
+/// Whether the query asks for object processing rather than a CI API: `ci-process=…` or
+/// `imageInspect` (Python signs it lowercased and may send it so).
+pub fn is_object_processing(query: &[(String, String)]) -> bool {
+    query.iter().any(|(k, _)| k == "ci-process" || k.eq_ignore_ascii_case("imageInspect"))
+}
+
+/// Answers object-processing requests here; passes everything else on to the CI routes.
+pub async fn object_processing(State(app): State<AppState>, request: Request, next: Next) -> Response {
+    let query = query_pairs(request.uri().query().unwrap_or(""));
+    if !is_object_processing(&query) {
+        return next.run(request).await;
+    }
+    inspect(app, request, &query).await.into_response()
+}
+
+async fn inspect(app: AppState, request: Request, query: &[(String, String)]) -> ApiResult<Response> {
+    if let Some((_, process)) = query.iter().find(|(k, _)| k == "ci-process") {
+        if !process.eq_ignore_ascii_case("ImageInspect") {
+            return Err(ApiError::Client(WireError {
+                status: 400,
+                code: "InvalidArgument",
+                message: format!(
+                    "ci-process={process} is not served here; Stowaway serves ci-process=ImageInspect"
+                ),
+            }));
+        }
+    }
+    if request.method() != Method::GET && request.method() != Method::HEAD {
+        return Err(ApiError::Client(WireError {
+            status: 405,
+            code: "MethodNotAllowed",
+            message: format!("ImageInspect is a GET, not a {}", request.method()),
+        }));
+    }
+    let (mut parts, _) = request.into_parts();
+    let target = Target::from_request_parts(&mut parts, &app).await?;
+    let key = object_key(parts.uri.path())?;
+    let Some(objects) = &app.objects else {
+        return Err(ApiError::Client(WireError {
+            status: 501,
+            code: "NotImplemented",
+            message: "this API process has no object store configured for synchronous inspection".into(),
+        }));
+    };
+    let object = objects.fetch(&target.bucket, &key).await.map_err(ApiError::Storage)?;
+    let report = tokio::task::spawn_blocking(move || stowaway_detect::inspect(&object))
+        .await
+        .map_err(|e| ApiError::Internal(format!("the detector stopped: {e}")))?;
+    let body = serde_json::to_string(&SyncResult::from(&report)).expect("plain data");
+    Ok(([(CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response())
+}
+
+/// The object key a path names: percent-decoded (Go sends `/` inside keys as `%2F`), not empty,
+/// at most 850 bytes.
+fn object_key(path: &str) -> ApiResult<String> {
+    let key = url_decode(path.strip_prefix('/').unwrap_or(path));
+    if key.is_empty() {
+        return Err(ApiError::invalid("no object key: GET /<ObjectKey>?ci-process=ImageInspect"));
+    }
+    if key.len() > MAX_KEY_BYTES {
+        return Err(ApiError::Client(WireError {
+            status: 400,
+            code: "KeyTooLong",
+            message: format!("object keys are at most {MAX_KEY_BYTES} bytes"),
+        }));
+    }
+    Ok(key)
+}

@@ -1,0 +1,92 @@
+//! Driving the router the server runs, as a client would: requests in, Tencent XML out.
+#![allow(dead_code)] // each test file uses its own share
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use sqlx::PgPool;
+use stowaway_api::{router, ApiConfig, AppState};
+use stowaway_store::Store;
+use stowaway_wire::cos_sign::{query_pairs, sign, SignedParts};
+use tower::ServiceExt;
+
+pub const HOST: &str = "test-123456789.ci.ap-chongqing.myqcloud.com";
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    /// Text of the first `<tag>` element.
+    pub fn get(&self, tag: &str) -> &str {
+        element(&self.body, tag).unwrap_or_else(|| panic!("no <{tag}> in {}", self.body))
+    }
+    pub fn all(&self, tag: &str) -> Vec<&str> {
+        let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
+        self.body
+            .match_indices(&open)
+            .map(|(i, _)| {
+                let rest = &self.body[i + open.len()..];
+                &rest[..rest.find(&close).unwrap()]
+            })
+            .collect()
+    }
+    /// An `<Error>` with all five children non-empty (what every SDK needs), and its code.
+    pub fn error_code(&self) -> &str {
+        for tag in ["Code", "Message", "Resource", "RequestId", "TraceId"] {
+            assert!(!self.get(tag).is_empty(), "empty <{tag}> in {}", self.body);
+        }
+        assert!(self.body.contains("<Error>"), "{}", self.body);
+        self.get("Code")
+    }
+}
+
+pub fn element<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
+    let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
+    let start = xml.find(&open)? + open.len();
+    Some(&xml[start..start + xml[start..].find(&close)?])
+}
+
+pub fn app(pool: PgPool, config: ApiConfig) -> Router {
+    router(AppState::new(Store::from_pool(pool), config))
+}
+
+pub async fn call(app: &Router, method: &str, uri: &str, host: Option<&str>, body: &str) -> Reply {
+    let headers: Vec<(&str, &str)> = host.map(|h| ("host", h)).into_iter().collect();
+    send(app, method, uri, &headers, body).await
+}
+
+/// A request with exactly these headers.
+pub async fn send(app: &Router, method: &str, uri: &str, headers: &[(&str, &str)], body: &str) -> Reply {
+    let mut req = Request::builder().method(method).uri(uri);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = app.clone().oneshot(req.body(Body::from(body.to_string())).unwrap()).await.unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    assert!(headers.get("x-ci-request-id").is_some_and(|v| !v.is_empty()), "{method} {uri}: no request id");
+    Reply { status, headers, body }
+}
+
+/// The `Authorization` an SDK sends: signs every query parameter of `uri` and every header in
+/// `signed_headers` (which may differ from what is sent, as Python's host without the port).
+pub fn authorization(
+    id: &str,
+    key: &str,
+    method: &str,
+    uri: &str,
+    signed_headers: &[(&str, &str)],
+) -> String {
+    let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
+    let query = query_pairs(query);
+    let headers: Vec<(String, String)> =
+        signed_headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let now = chrono::Utc::now().timestamp();
+    sign(id, key, now - 60, now + 3600, &SignedParts { method, path, query: &query, headers: &headers })
+        .to_header()
+}
