@@ -15,6 +15,7 @@ use stowaway_wire::WireError;
 use crate::context::{bucket_from_host, valid_bucket};
 use crate::error::ApiError;
 use crate::inspect::is_object_processing;
+use crate::ops::OPS_PATHS;
 use crate::AppState;
 
 /// One key: a SecretId/SecretKey pair and what it may do. `*` in `buckets` or `actions` means
@@ -199,6 +200,9 @@ pub async fn authenticate(State(app): State<AppState>, request: Request, next: N
     let Some(keys) = &app.config.keys else {
         return next.run(request).await;
     };
+    if OPS_PATHS.contains(&request.uri().path()) && request.uri().query().is_none() {
+        return next.run(request).await;
+    }
     let now = chrono::Utc::now().timestamp();
     match keys.authenticate(&request, app.config.default_bucket.as_deref(), now) {
         Ok(()) => next.run(request).await,

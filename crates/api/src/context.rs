@@ -8,6 +8,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
 use stowaway_wire::{ErrorBody, WireError};
+use tracing::Instrument;
 
 use crate::error::ApiError;
 use crate::AppState;
@@ -29,7 +30,10 @@ pub async fn request_context(request: Request, next: Next) -> Response {
     let request_id = new_id();
     let resource = request.uri().path().to_string();
     let method = request.method().clone();
-    let mut response = next.run(request).await;
+    let route = route_label(&request);
+    let started = std::time::Instant::now();
+    let span = tracing::info_span!("request", %request_id, %method, path = %resource);
+    let mut response = next.run(request).instrument(span).await;
     let status = response.status();
     let wire = match response.extensions_mut().remove::<WireError>() {
         Some(w) => Some(w),
@@ -59,8 +63,41 @@ pub async fn request_context(request: Request, next: Next) -> Response {
     headers.insert("x-ci-request-id", id.clone());
     headers.insert("x-cos-request-id", id);
     headers.insert(SERVER, HeaderValue::from_static("stowaway"));
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("stowaway_http_requests_total", "route" => route, "method" => method.to_string(), "status" => status)
+        .increment(1);
+    metrics::histogram!("stowaway_http_request_duration_seconds", "route" => route, "method" => method.to_string())
+        .record(started.elapsed().as_secs_f64());
     response
 }
+
+/// The route a request took, as a bounded label: the matched template (`/jobs/{ids}`), the
+/// synchronous inspection, or `unmatched` (never the raw path: keys would explode the series).
+fn route_label(request: &Request) -> &'static str {
+    if crate::inspect::is_object_processing(&stowaway_wire::cos_sign::query_pairs(
+        request.uri().query().unwrap_or(""),
+    )) {
+        return "/{key}?ci-process=ImageInspect";
+    }
+    let Some(matched) = request.extensions().get::<axum::extract::MatchedPath>() else {
+        return "unmatched";
+    };
+    ROUTES.iter().find(|r| **r == matched.as_str()).copied().unwrap_or("other")
+}
+
+/// Every route template the router serves (labels must be `'static`).
+const ROUTES: &[&str] = &[
+    "/jobs",
+    "/jobs/{ids}",
+    "/jobs/{id}/callbacks",
+    "/jobs/{id}/callbacks/{webhook_id}/resend",
+    "/picqueue",
+    "/picqueue/{id}",
+    "/picbucket",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+];
 
 /// A failure axum produced itself (unknown route, wrong method, oversized or unreadable body).
 async fn framework_error(

@@ -34,6 +34,8 @@ async fn submit(State(app): State<AppState>, target: Target, body: Bytes) -> Api
         request: serde_json::to_value(&request).expect("plain data"),
     };
     let (state, created_at) = app.submitter.submit(job.clone()).await?;
+    metrics::counter!("stowaway_jobs_submitted_total").increment(1);
+    tracing::debug!(job_id = %job.job_id, bucket = %job.bucket, "job submitted");
     let record = JobRecord {
         id: 0,
         job_id: job.job_id,
@@ -85,7 +87,12 @@ async fn query(State(app): State<AppState>, target: Target, Path(ids): Path<Stri
 async fn cancel(State(app): State<AppState>, target: Target, Path(ids): Path<String>) -> ApiResult<Response> {
     let ids = split_ids(&ids, MAX_CANCEL_IDS)?;
     match app.store.cancel_jobs(&target.bucket, &ids).await? {
-        Ok(()) => Ok(().into_response()),
+        Ok(()) => {
+            metrics::counter!("stowaway_jobs_finished_total", "state" => "Cancel", "suspicious_type" => "none")
+                .increment(ids.len() as u64);
+            tracing::info!(job_ids = %ids.join(","), "jobs cancelled");
+            Ok(().into_response())
+        }
         Err(CancelRefused::Unknown(missing)) => Err(ApiError::not_found(
             "NoSuchJob",
             format!("no job {} in bucket {}", missing.join(","), target.bucket),

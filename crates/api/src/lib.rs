@@ -9,6 +9,7 @@ mod context;
 mod error;
 mod inspect;
 mod jobs;
+mod ops;
 mod queues;
 mod serve;
 mod submitter;
@@ -26,6 +27,7 @@ use stowaway_wire::AddressPolicy;
 pub use auth::{action_of, AccessKey, KeyRing};
 pub use context::{bucket_from_host, Target};
 pub use error::{ApiError, ApiResult};
+pub use ops::{router as ops_router, MetricsRender, OpsState};
 pub use serve::serve;
 pub use submitter::Submitter;
 
@@ -74,6 +76,8 @@ pub struct AppState {
     pub submitter: Submitter,
     /// The object store, for synchronous inspection (`None`: such requests get 501).
     pub objects: Option<Objects>,
+    /// Renders `/metrics` (`None`: 404).
+    pub metrics: Option<MetricsRender>,
     /// Active queues by bucket, briefly: saves a query per submit. A deactivation or a new queue
     /// is seen within `QUEUE_CACHE_TTL`; pausing needs no cache (the insert reads it).
     queues: Arc<Mutex<HashMap<String, (Queue, Instant)>>>,
@@ -86,12 +90,25 @@ impl AppState {
     /// Must be called inside a Tokio runtime (the submitter's batching tasks start here).
     pub fn new(store: Store, config: ApiConfig) -> AppState {
         let submitter = Submitter::start(store.clone());
-        AppState { store, config: Arc::new(config), submitter, objects: None, queues: Arc::default() }
+        AppState {
+            store,
+            config: Arc::new(config),
+            submitter,
+            objects: None,
+            metrics: None,
+            queues: Arc::default(),
+        }
     }
 
     /// Serves synchronous ImageInspect from `objects`.
     pub fn with_objects(mut self, objects: Objects) -> AppState {
         self.objects = Some(objects);
+        self
+    }
+
+    /// Serves `/metrics` with `render`.
+    pub fn with_metrics(mut self, render: MetricsRender) -> AppState {
+        self.metrics = Some(render);
         self
     }
 
@@ -145,9 +162,21 @@ pub fn router(state: AppState) -> Router {
         .merge(callbacks::router())
         .merge(queues::router())
         .merge(buckets::router())
+        .merge(ops::routes())
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), inspect::object_processing))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .layer(axum::middleware::from_fn(context::request_context))
         .with_state(state)
+}
+
+impl axum::extract::FromRef<AppState> for OpsState {
+    fn from_ref(app: &AppState) -> OpsState {
+        OpsState {
+            store: app.store.clone(),
+            objects: app.objects.clone(),
+            bucket: app.config.default_bucket.clone(),
+            metrics: app.metrics.clone(),
+        }
+    }
 }

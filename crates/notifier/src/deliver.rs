@@ -35,6 +35,8 @@ struct Sent {
 pub(crate) async fn attempt(s: &Senders, d: &ClaimedDelivery) -> DeliveryOutcome {
     let resolved = d.target().is_none();
     let Some(target) = d.target().or_else(|| resolve(d)) else {
+        metrics::counter!("stowaway_callback_attempts_total", "kind" => "none", "outcome" => "Skipped")
+            .increment(1);
         return DeliveryOutcome {
             delivery_id: d.delivery_id,
             attempt: d.attempt,
@@ -68,6 +70,10 @@ pub(crate) async fn attempt(s: &Senders, d: &ClaimedDelivery) -> DeliveryOutcome
             None => (DeliveryState::Dead, Duration::ZERO),
         }
     };
+    let kind = if target.kind.eq_ignore_ascii_case("tdmq") { "TDMQ" } else { "Url" };
+    // Pending means "failed, will retry".
+    let outcome = if state == DeliveryState::Pending { "Retry" } else { state.as_str() };
+    metrics::counter!("stowaway_callback_attempts_total", "kind" => kind, "outcome" => outcome).increment(1);
     match &sent.error {
         None => {
             tracing::debug!(job_id = %d.job.job_id, webhook_id, attempt = d.attempt, "callback delivered")

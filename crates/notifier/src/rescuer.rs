@@ -12,7 +12,10 @@ pub(crate) async fn run(store: Store, lease: Duration, mut shutdown: watch::Rece
         tokio::select! {
             _ = tick.tick() => match store.rescue_deliveries().await {
                 Ok(0) => {}
-                Ok(n) => tracing::warn!(rescued = n, "callbacks of a lost notifier returned to the outbox"),
+                Ok(n) => {
+                    metrics::counter!("stowaway_callbacks_rescued_total").increment(n);
+                    tracing::warn!(rescued = n, "callbacks of a lost notifier returned to the outbox")
+                }
                 Err(e) => tracing::error!(error = %e, "rescuing callbacks failed"),
             },
             r = shutdown.changed() => if r.is_err() { break },

@@ -127,6 +127,8 @@ impl Objects {
             match call().await {
                 Ok(value) => return Ok(value),
                 Err(e) if e.transient && attempt < self.retry.attempts.max(1) => {
+                    metrics::counter!("stowaway_storage_errors_total", "operation" => op, "code" => e.code.clone())
+                        .increment(1);
                     tracing::warn!(op, bucket, key, attempt, code = %e.code, message = %e.message,
                         "transient S3 failure; retrying in {delay:?}");
                     tokio::time::sleep(delay).await;
@@ -134,6 +136,8 @@ impl Objects {
                     attempt += 1;
                 }
                 Err(e) => {
+                    metrics::counter!("stowaway_storage_errors_total", "operation" => op, "code" => e.code.clone())
+                        .increment(1);
                     tracing::debug!(op, bucket, key, attempt, code = %e.code, message = %e.message, "S3 call failed");
                     return Err(e);
                 }

@@ -83,6 +83,17 @@ impl Objects {
         }
     }
 
+    /// Whether the store answers with these credentials: HeadBucket on `bucket`, or ListBuckets
+    /// without one. One attempt, no retries (readiness probes repeat by themselves).
+    pub async fn ping(&self, bucket: Option<&str>) -> Result<(), ObjectError> {
+        match bucket {
+            Some(b) => {
+                self.client.head_bucket().bucket(b).send().await.map(drop).map_err(ObjectError::from_sdk)
+            }
+            None => self.client.list_buckets().send().await.map(drop).map_err(ObjectError::from_sdk),
+        }
+    }
+
     /// PutObject from memory (tests and tools).
     pub async fn put(&self, bucket: &str, key: &str, body: Vec<u8>) -> Result<(), ObjectError> {
         let body = SdkBody::from(body);

@@ -11,6 +11,7 @@
 mod batches;
 mod deliveries;
 mod detail;
+mod health;
 mod jobs;
 mod maintenance;
 mod queues;
@@ -21,6 +22,7 @@ pub use deliveries::{
     AttemptLog, ClaimedDelivery, DeliveryOutcome, DeliveryRecord, DeliveryState, DeliveryTarget,
     CALLBACKS_CHANNEL,
 };
+pub use health::Backlog;
 pub use jobs::{Claimed, Completion, JobState, NewJob};
 pub use queues::{Queue, QueueChange};
 pub use records::{CancelRefused, JobFilter, JobRecord};

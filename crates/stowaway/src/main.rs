@@ -10,6 +10,8 @@ mod migrate;
 mod output;
 mod scan;
 mod service;
+mod telemetry;
+mod tools;
 
 #[derive(Parser)]
 #[command(name = "stowaway", version, about = "Finds what hides inside images")]
@@ -34,6 +36,12 @@ enum Command {
     Notifier(service::ServiceArgs),
     /// Apply pending database migrations (DATABASE_URL) and exit.
     Migrate(migrate::MigrateArgs),
+    /// GET a URL; exit 0 when it answers 2xx (container health checks: `stowaway probe
+    /// http://127.0.0.1:8080/readyz`).
+    Probe(tools::ProbeArgs),
+    /// Print an `Authorization` header value for one request, signed with STOWAWAY_SECRET_ID and
+    /// STOWAWAY_SECRET_KEY (for curl).
+    Sign(tools::SignArgs),
     /// Measure Stowaway against baselines on this machine (see BENCHMARKS.md).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -48,6 +56,8 @@ fn main() -> ExitCode {
         Command::Worker(args) => service::run(args, service::Parts::WORKER),
         Command::Notifier(args) => service::run(args, service::Parts::NOTIFIER),
         Command::Migrate(args) => migrate::run(args),
+        Command::Probe(args) => tools::probe(args),
+        Command::Sign(args) => tools::sign_request(args),
         Command::Bench(cmd) => bench::run(cmd),
     }
 }

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use stowaway_api::{ApiConfig, AppState};
+use stowaway_api::{ApiConfig, AppState, OpsState};
 use stowaway_notifier::run_notifier;
 use stowaway_objects::{ObjectStoreConfig, Objects};
 use stowaway_store::Store;
@@ -14,6 +14,7 @@ use tokio::sync::watch;
 
 use crate::auth_args::AuthArgs;
 use crate::callback_args::CallbackArgs;
+use crate::telemetry::{init_logging, install_metrics, LogFormat};
 
 #[derive(clap::Args, Clone)]
 pub struct ServiceArgs {
@@ -48,6 +49,17 @@ pub struct ServiceArgs {
     callbacks: CallbackArgs,
     #[command(flatten)]
     auth: AuthArgs,
+    /// Where `/healthz`, `/readyz` and `/metrics` are served besides the API's own listener (worker
+    /// and notifier processes have no other).
+    #[arg(long, env = "STOWAWAY_OPS_LISTEN")]
+    ops_listen: Option<SocketAddr>,
+    /// Log lines as `text` or `json`.
+    #[arg(long, env = "STOWAWAY_LOG_FORMAT", value_enum, default_value = "text")]
+    log_format: LogFormat,
+    /// Seconds a stopping process gives running jobs and callbacks to finish before handing them
+    /// back (SIGTERM, SIGINT).
+    #[arg(long, env = "STOWAWAY_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
+    shutdown_grace_secs: u64,
 }
 
 /// Which parts a process runs; `serve` runs them all (and migrates first).
@@ -66,22 +78,24 @@ impl Parts {
 }
 
 pub fn run(args: ServiceArgs, parts: Parts) -> ExitCode {
-    init_logging();
+    init_logging(args.log_format);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     match runtime.block_on(serve(args, parts)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!("{e}");
-            eprintln!("stowaway: {e}");
+            // One line, for people reading a failed start (in JSON too when logs are JSON).
+            if args_wants_json() {
+                tracing::error!("{e}");
+            } else {
+                eprintln!("stowaway: {e}");
+            }
             ExitCode::from(2)
         }
     }
 }
 
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+fn args_wants_json() -> bool {
+    std::env::var("STOWAWAY_LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"))
 }
 
 async fn serve(args: ServiceArgs, parts: Parts) -> Result<(), String> {
@@ -96,8 +110,29 @@ async fn serve(args: ServiceArgs, parts: Parts) -> Result<(), String> {
     if parts == Parts::ALL {
         store.migrate().await.map_err(|e| format!("applying migrations: {e}"))?;
     }
+    let metrics = install_metrics()?;
+    let grace = Duration::from_secs(args.shutdown_grace_secs);
     let (stop, stopped) = watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
+    if let Some(addr) = args.ops_listen {
+        let ops = OpsState {
+            store: store.clone(),
+            objects: objects_cfg.as_ref().map(Objects::new),
+            bucket: args.default_bucket.clone(),
+            metrics: Some(metrics.clone()),
+        };
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("STOWAWAY_OPS_LISTEN {addr}: {e}"))?;
+        tracing::info!(listen = %addr, "health and metrics listening");
+        let mut ops_stopped = stopped.clone();
+        tasks.spawn(async move {
+            let shutdown = async move {
+                let _ = ops_stopped.wait_for(|s| *s).await;
+            };
+            stowaway_api::serve(listener, stowaway_api::ops_router(ops), shutdown).await;
+        });
+    }
 
     if let (true, Some(objects_cfg)) = (parts.worker, &objects_cfg) {
         let ctx = JobContext {
@@ -110,8 +145,12 @@ async fn serve(args: ServiceArgs, parts: Parts) -> Result<(), String> {
                 .unwrap_or_else(|| format!("https://s3.{}.amazonaws.com", objects_cfg.region)),
         };
         let lease = Duration::from_secs(args.lease_secs.max(1));
-        let worker_cfg =
-            WorkerConfig { concurrency: args.concurrency.max(1), lease, ..WorkerConfig::default() };
+        let worker_cfg = WorkerConfig {
+            concurrency: args.concurrency.max(1),
+            lease,
+            drain: grace,
+            ..WorkerConfig::default()
+        };
         let rescuer_cfg = RescuerConfig {
             every: (lease / 6).clamp(Duration::from_millis(500), Duration::from_secs(5)),
             ..RescuerConfig::default()
@@ -125,7 +164,8 @@ async fn serve(args: ServiceArgs, parts: Parts) -> Result<(), String> {
         tasks.spawn(run_rescuer(store.clone(), rescuer_cfg, stopped.clone()));
         tasks.spawn(run_pruner(store.clone(), pruner_cfg, stopped.clone()));
     }
-    if let Some(cfg) = notifier_cfg {
+    if let Some(mut cfg) = notifier_cfg {
+        cfg.drain = grace;
         tracing::info!(concurrency = cfg.concurrency, kafka = cfg.kafka.is_some(), "notifier starting");
         let (store, stopped) = (store.clone(), stopped.clone());
         tasks.spawn(async move {
@@ -145,7 +185,9 @@ async fn serve(args: ServiceArgs, parts: Parts) -> Result<(), String> {
             keys,
             ..ApiConfig::default()
         };
-        let state = AppState::new(store.clone(), config).with_objects(Objects::new(objects_cfg));
+        let state = AppState::new(store.clone(), config)
+            .with_objects(Objects::new(objects_cfg))
+            .with_metrics(metrics.clone());
         let app = stowaway_api::router(state);
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
@@ -161,9 +203,17 @@ async fn serve(args: ServiceArgs, parts: Parts) -> Result<(), String> {
     }
 
     shutdown_signal().await;
-    tracing::info!("shutting down: finishing running jobs");
+    tracing::info!(grace_secs = grace.as_secs(), "shutting down: no new work; finishing what runs");
     let _ = stop.send(true);
-    while tasks.join_next().await.is_some() {}
+    // Every part drains within the grace and hands back the rest; the margin covers the hand-back.
+    let drained = tokio::time::timeout(grace + Duration::from_secs(5), async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!("parts still busy after the grace period; the rescuers will take over their work");
+    }
+    store.close().await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -2,118 +2,18 @@
 //! servers: Tencent's Python SDK (IP and Domain mode, on s3s-fs and moto) and Node SDK end to end
 //! (signatures and callbacks included), a worker killed mid-job, and a notifier killed between
 //! sending a callback and recording it.
+mod common;
+
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::str::FromStr;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use sqlx::postgres::PgConnectOptions;
-use sqlx::{ConnectOptions, PgPool};
+use sqlx::PgPool;
 use stowaway_objects::Objects;
 use stowaway_testkit::receiver::{Receiver, Reply};
-use stowaway_testkit::{clean_png, fresh_bucket, png_with_ts, s3_config, S3Server};
+use stowaway_testkit::{clean_png, fresh_bucket, png_with_ts, S3Server};
 
-/// A scratch database for one test, dropped at the end.
-struct Database {
-    url: String,
-    name: String,
-    admin: PgConnectOptions,
-}
-
-impl Database {
-    async fn create() -> Database {
-        let server = std::env::var("DATABASE_URL").expect("DATABASE_URL (scripts/test.sh sets it)");
-        let admin = PgConnectOptions::from_str(&server).unwrap();
-        let name = format!("stowaway_service_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-        let mut conn = admin.connect().await.unwrap();
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
-        let url = admin.clone().database(&name).to_url_lossy().to_string();
-        Database { url, name, admin }
-    }
-
-    async fn drop_it(self) {
-        let mut conn = self.admin.connect().await.unwrap();
-        let _ = sqlx::query(&format!("DROP DATABASE {} WITH (FORCE)", self.name)).execute(&mut conn).await;
-    }
-}
-
-/// A running `stowaway <part>` process, killed when dropped.
-struct Process {
-    child: Child,
-    port: u16,
-}
-
-impl Process {
-    /// `stowaway <part>` on the strict S3 server (s3s-fs).
-    fn start(part: &str, db: &Database, bucket: &str, extra: &[(&str, &str)]) -> Process {
-        Process::start_on(S3Server::Strict, part, db, bucket, extra)
-    }
-
-    /// `stowaway <part>` on the S3 test server `server`, with `bucket` as its default bucket.
-    fn start_on(
-        server: S3Server,
-        part: &str,
-        db: &Database,
-        bucket: &str,
-        extra: &[(&str, &str)],
-    ) -> Process {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let s3 = s3_config(server);
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_stowaway"));
-        cmd.arg(part)
-            .env("DATABASE_URL", &db.url)
-            .env("STOWAWAY_LISTEN", format!("127.0.0.1:{port}"))
-            .env("STOWAWAY_S3_ENDPOINT", s3.endpoint.unwrap())
-            .env("AWS_ACCESS_KEY_ID", s3.access_key_id)
-            .env("AWS_SECRET_ACCESS_KEY", s3.secret_access_key)
-            .env("STOWAWAY_DEFAULT_BUCKET", bucket)
-            .env("STOWAWAY_DEFAULT_REGION", "ap-chongqing")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null());
-        for (k, v) in extra {
-            cmd.env(k, v);
-        }
-        let child = cmd.spawn().unwrap();
-        let p = Process { child, port };
-        if part == "serve" || part == "api" {
-            let deadline = Instant::now() + Duration::from_secs(20);
-            while TcpStream::connect(("127.0.0.1", port)).is_err() {
-                assert!(Instant::now() < deadline, "stowaway {part} did not start listening");
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        }
-        p
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill(); // SIGKILL: no graceful hand-back
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// One HTTP/1.1 request, `Connection: close`; returns (status, body).
-fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/xml\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let status = out[9..12].parse().unwrap();
-    (status, out.split_once("\r\n\r\n").map(|x| x.1.to_string()).unwrap_or_default())
-}
+use common::{http, Database, Process};
 
 /// The one key `stowaway serve` accepts in the SDK tests.
 const SECRET_ID: &str = "AKIDtest";

@@ -54,6 +54,8 @@ pub async fn run(ctx: &JobContext, job: &Claimed) -> Option<Completion> {
 
 async fn inspect(ctx: &JobContext, job: &Claimed) -> Result<ProcessResult, ObjectError> {
     let object = ctx.objects.fetch(&job.bucket, &job.object).await?;
+    let bytes = object.len() as u64;
+    let started = std::time::Instant::now();
     let report =
         tokio::task::spawn_blocking(move || stowaway_detect::inspect(&object)).await.map_err(|e| {
             ObjectError {
@@ -63,6 +65,8 @@ async fn inspect(ctx: &JobContext, job: &Claimed) -> Result<ProcessResult, Objec
                 transient: false,
             }
         })?;
+    metrics::counter!("stowaway_detector_bytes_total").increment(bytes);
+    metrics::histogram!("stowaway_detector_duration_seconds").record(started.elapsed().as_secs_f64());
     Ok(ProcessResult::from(&report))
 }
 

@@ -48,7 +48,12 @@ pub async fn run_rescuer(store: Store, cfg: RescuerConfig, mut shutdown: watch::
         tokio::select! {
             _ = tick.tick() => match store.rescue_expired(cfg.max_attempts).await {
                 Ok((0, 0)) => {}
-                Ok((rescued, failed)) => tracing::warn!(rescued, failed, "rescued jobs whose worker stopped heartbeating"),
+                Ok((rescued, failed)) => {
+                    metrics::counter!("stowaway_jobs_rescued_total").increment(rescued);
+                    metrics::counter!("stowaway_jobs_finished_total", "state" => "Failed", "suspicious_type" => "none")
+                        .increment(failed);
+                    tracing::warn!(rescued, failed, "rescued jobs whose worker stopped heartbeating")
+                }
                 Err(e) => tracing::error!(error = %e, "rescuer: database error; retrying next period"),
             },
             r = shutdown.changed() => if r.is_err() { break },

@@ -7,6 +7,7 @@ use std::time::Duration;
 use stowaway_store::{next_notification, record_in_batches, Claimed, Completion, JOBS_CHANNEL};
 use tokio::sync::{mpsc, watch, Notify};
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use crate::inspect_job::{self, JobContext};
 
@@ -108,9 +109,23 @@ async fn run_one(
     done: mpsc::UnboundedSender<Completion>,
 ) {
     let started = std::time::Instant::now();
-    let outcome = inspect_job::run(&ctx, &job).await;
+    metrics::counter!("stowaway_jobs_started_total").increment(1);
+    let span = tracing::info_span!("job", job_id = %job.job_id, attempt = job.attempt);
+    let outcome = inspect_job::run(&ctx, &job).instrument(span.clone()).await;
     if let Some(c) = outcome {
-        tracing::debug!(job_id = %job.job_id, state = c.state.as_str(), ms = started.elapsed().as_millis() as u64, "job done");
+        let suspicious_type = c
+            .result
+            .as_ref()
+            .and_then(|r| r.pointer("/ProcessResult/SuspiciousType"))
+            .and_then(|t| t.as_str())
+            .filter(|t| !t.is_empty())
+            .unwrap_or("none")
+            .to_string();
+        metrics::counter!("stowaway_jobs_finished_total", "state" => c.state.as_str(), "suspicious_type" => suspicious_type)
+            .increment(1);
+        span.in_scope(|| {
+            tracing::debug!(state = c.state.as_str(), ms = started.elapsed().as_millis() as u64, "job done")
+        });
         let _ = done.send(c);
     }
     held.lock().expect("held").remove(&job.id);

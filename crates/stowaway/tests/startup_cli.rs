@@ -1,6 +1,6 @@
-//! `stowaway serve` and `api` refuse to run unauthenticated where strangers can reach it: with no key it
-//! starts only on loopback, or anywhere when `STOWAWAY_AUTH=off` says so. Checked before any
-//! service is contacted, so each refusal is one clear line.
+//! Starting `stowaway api` with a bad configuration fails fast with one clear line and exit code 2,
+//! never a panic: no key on a public address (only loopback, or `STOWAWAY_AUTH=off`, may run
+//! unauthenticated), an unreachable or malformed database URL, missing S3 credentials.
 use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -73,4 +73,41 @@ fn explicit_off_or_a_key_lets_it_serve_any_address() {
     let keyed =
         [("STOWAWAY_LISTEN", listen.as_str()), ("STOWAWAY_SECRET_ID", "AKIDa"), ("STOWAWAY_SECRET_KEY", "k")];
     assert!(listens(&mut serve(&keyed), port));
+}
+
+#[test]
+fn bad_configuration_is_one_line_and_exit_code_2() {
+    let keyed = [("STOWAWAY_SECRET_ID", "AKIDa"), ("STOWAWAY_SECRET_KEY", "k")];
+    /// Variables set, variables removed, what the one line says.
+    type Case = (Vec<(&'static str, &'static str)>, Vec<&'static str>, &'static str);
+    let cases: Vec<Case> = vec![
+        (
+            vec![("DATABASE_URL", "postgres://postgres@127.0.0.1:1/nowhere")],
+            vec![],
+            "connecting to the database",
+        ),
+        (vec![("DATABASE_URL", "not a url")], vec![], "connecting to the database"),
+        (vec![], vec!["AWS_ACCESS_KEY_ID"], "AWS_ACCESS_KEY_ID is not set"),
+        (
+            vec![("STOWAWAY_S3_PATH_STYLE", "sometimes")],
+            vec![],
+            "STOWAWAY_S3_PATH_STYLE must be true or false",
+        ),
+        (vec![("STOWAWAY_CALLBACK_ALLOW_PRIVATE", "10.0.0.0/99")], vec![], "STOWAWAY_CALLBACK_ALLOW_PRIVATE"),
+    ];
+    for (set, unset, message) in cases {
+        let mut cmd = serve(&keyed);
+        for (k, v) in &set {
+            cmd.env(k, v);
+        }
+        for k in &unset {
+            cmd.env_remove(k);
+        }
+        let out = cmd.output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert_eq!(out.status.code(), Some(2), "{set:?}: {err}");
+        let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.len(), 1, "{set:?}: one line, not:\n{err}");
+        assert!(lines[0].starts_with("stowaway: ") && lines[0].contains(message), "{set:?}: {err}");
+    }
 }

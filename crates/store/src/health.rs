@@ -1,0 +1,59 @@
+//! What operators ask of the database: is it reachable and migrated (`/readyz`), and how much
+//! work is waiting (`/metrics`). Each count reads a partial index, so a scrape stays cheap however
+//! large the history grows.
+use crate::{Result, Store, MIGRATOR};
+
+/// Work waiting, at one moment.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Backlog {
+    /// Jobs waiting to be claimed (`Submitted`).
+    pub queued: i64,
+    /// Jobs a worker holds (`Running`).
+    pub running: i64,
+    /// Age of the oldest `Submitted` job, in seconds (0 when none).
+    pub oldest_queued_secs: f64,
+    /// Callbacks waiting to be sent, or being sent.
+    pub callbacks: i64,
+}
+
+const BACKLOG: &str = "SELECT \
+    (SELECT count(*) FROM jobs WHERE state = 0), \
+    (SELECT count(*) FROM jobs WHERE state = 1), \
+    COALESCE(EXTRACT(EPOCH FROM now() - LEAST( \
+        (SELECT created_at FROM jobs WHERE state = 0 AND job_level = 2 ORDER BY job_level DESC, created_at LIMIT 1), \
+        (SELECT created_at FROM jobs WHERE state = 0 AND job_level = 1 ORDER BY job_level DESC, created_at LIMIT 1), \
+        (SELECT created_at FROM jobs WHERE state = 0 AND job_level = 0 ORDER BY job_level DESC, created_at LIMIT 1) \
+    ))::float8, 0), \
+    (SELECT count(*) FROM deliveries WHERE state IN (0, 1))";
+
+impl Store {
+    /// A round trip to the database.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
+    }
+
+    /// Migrations this binary knows that the database has not applied successfully.
+    pub async fn pending_migrations(&self) -> Result<Vec<i64>> {
+        let applied: Vec<i64> = match sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+            .fetch_all(&self.pool)
+            .await
+        {
+            Ok(v) => v,
+            // No migrations table at all: nothing applied.
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P01") => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        Ok(MIGRATOR.iter().map(|m| m.version).filter(|v| !applied.contains(v)).collect())
+    }
+
+    pub async fn backlog(&self) -> Result<Backlog> {
+        let (queued, running, oldest_queued_secs, callbacks): (i64, i64, f64, i64) =
+            sqlx::query_as(BACKLOG).fetch_one(&self.pool).await?;
+        Ok(Backlog { queued, running, oldest_queued_secs, callbacks })
+    }
+
+    /// Closes the pool: waits for connections in use to come back, then closes them all.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
