@@ -14,6 +14,9 @@ pub struct ObjectStoreConfig {
     /// Path-style URLs (`http://host/bucket/key`) instead of virtual-hosted ones; self-hosted
     /// stores (MinIO, garage, s3s) want this.
     pub path_style: bool,
+    /// For `http://` endpoints, acknowledge every segment at once (see `quickack.rs`); off, the
+    /// SDK's own client is used.
+    pub quick_ack: bool,
 }
 
 impl fmt::Debug for ObjectStoreConfig {
@@ -25,6 +28,7 @@ impl fmt::Debug for ObjectStoreConfig {
             .field("secret_access_key", &"<redacted>")
             .field("session_token", &self.session_token.as_ref().map(|_| "<redacted>"))
             .field("path_style", &self.path_style)
+            .field("quick_ack", &self.quick_ack)
             .finish()
     }
 }
@@ -32,7 +36,7 @@ impl fmt::Debug for ObjectStoreConfig {
 impl ObjectStoreConfig {
     /// Reads `STOWAWAY_S3_ENDPOINT` (optional: unset or empty = AWS), `STOWAWAY_S3_REGION`
     /// (default `us-east-1`), `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`
-    /// (optional) and `STOWAWAY_S3_PATH_STYLE` (default `true`). A missing key or a bad value is a
+    /// (optional), `STOWAWAY_S3_PATH_STYLE` (default `true`) and `STOWAWAY_S3_QUICK_ACK` (default `true`). A missing key or a bad value is a
     /// one-line message naming the variable.
     pub fn from_env() -> Result<ObjectStoreConfig, String> {
         Self::from_lookup(|name| std::env::var(name).ok())
@@ -50,6 +54,11 @@ impl ObjectStoreConfig {
             Some(v) => parse_bool(&v)
                 .ok_or_else(|| format!("STOWAWAY_S3_PATH_STYLE must be true or false, not {v:?}"))?,
         };
+        let quick_ack = match optional("STOWAWAY_S3_QUICK_ACK") {
+            None => true,
+            Some(v) => parse_bool(&v)
+                .ok_or_else(|| format!("STOWAWAY_S3_QUICK_ACK must be true or false, not {v:?}"))?,
+        };
         Ok(ObjectStoreConfig {
             endpoint: optional("STOWAWAY_S3_ENDPOINT"),
             region: optional("STOWAWAY_S3_REGION").unwrap_or_else(|| "us-east-1".to_string()),
@@ -57,6 +66,7 @@ impl ObjectStoreConfig {
             secret_access_key: required("AWS_SECRET_ACCESS_KEY")?,
             session_token: optional("AWS_SESSION_TOKEN"),
             path_style,
+            quick_ack,
         })
     }
 }

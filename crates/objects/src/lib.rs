@@ -20,6 +20,7 @@ mod config;
 mod error;
 mod fetch;
 mod ops;
+mod quickack;
 
 use std::future::Future;
 use std::time::Duration;
@@ -65,9 +66,15 @@ pub struct Objects {
 
 impl Objects {
     pub fn new(cfg: &ObjectStoreConfig) -> Objects {
-        let http = aws_smithy_http_client::Builder::new()
-            .tls_provider(Provider::Rustls(CryptoMode::Ring))
-            .build_https();
+        let plain_http =
+            cfg.endpoint.as_deref().is_some_and(|e| e.to_ascii_lowercase().starts_with("http://"));
+        let http = if plain_http && cfg.quick_ack {
+            quickack::quick_ack_client()
+        } else {
+            aws_smithy_http_client::Builder::new()
+                .tls_provider(Provider::Rustls(CryptoMode::Ring))
+                .build_https()
+        };
         let credentials = Credentials::new(
             &cfg.access_key_id,
             &cfg.secret_access_key,

@@ -35,7 +35,14 @@ fn get_status(url: &str, timeout: Duration) -> Result<u16, String> {
     let rest = url.strip_prefix("http://").ok_or("only http:// URLs")?;
     let (authority, path) =
         rest.split_once('/').map_or((rest, "/".to_string()), |(a, p)| (a, format!("/{p}")));
-    let addr = authority
+    // `host` alone means port 80, as in any URL.
+    let with_port = if authority.rsplit_once(':').is_some_and(|(_, p)| p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        authority.to_string()
+    } else {
+        format!("{authority}:80")
+    };
+    let addr = with_port
         .to_socket_addrs()
         .map_err(|e| e.to_string())?
         .next()

@@ -6,7 +6,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
-use stowaway_testkit::{fresh_bucket, png_with_ts, S3Server};
+use stowaway_testkit::{clean_png, fresh_bucket, png_with_ts, Rng, S3Server};
 use stowaway_wire::cos_sign::{query_pairs, sign, SignedParts};
 
 use common::{try_request, Database, Process};
@@ -30,12 +30,17 @@ async fn terminal_count(pool: &PgPool, ids: &[String]) -> i64 {
 async fn sigterm_under_load_then_restart_finishes_every_accepted_job() {
     let db = Database::create().await;
     let (objects, bucket) = fresh_bucket(S3Server::Strict).await;
-    objects.put(&bucket, "hls.png", png_with_ts(50)).await.unwrap();
-    let settings = [("STOWAWAY_SHUTDOWN_GRACE_SECS", "3"), ("STOWAWAY_WORKER_CONCURRENCY", "2")];
+    // 1 MB of bytes no signature explains after a picture: each job reads and searches all of
+    // them, so one worker slot finishes fewer jobs per second than the client submits.
+    let mut rng = Rng(0x5eed_0000_7e57);
+    let mut slow = clean_png();
+    slow.extend((0..1 << 20).map(|_| rng.next_u64() as u8));
+    objects.put(&bucket, "hls.png", slow).await.unwrap();
+    let settings = [("STOWAWAY_SHUTDOWN_GRACE_SECS", "3"), ("STOWAWAY_WORKER_CONCURRENCY", "1")];
     let mut serve = Process::start("serve", &db, &bucket, &settings);
 
-    // Submit as fast as one client can until the server stops answering: faster than two
-    // workers finish, so jobs are queued and running when the signal comes.
+    // Submit ~150 jobs/s until the server stops answering, so jobs are queued and running when
+    // the signal comes, and submits are in flight while it stops.
     let port = serve.port;
     let submitter = std::thread::spawn(move || {
         let mut accepted = Vec::new();
@@ -44,10 +49,11 @@ async fn sigterm_under_load_then_restart_finishes_every_accepted_job() {
                 break;
             }
             accepted.push(job_id(&r.body));
+            std::thread::sleep(Duration::from_millis(5));
         }
         accepted
     });
-    std::thread::sleep(Duration::from_millis(1500));
+    std::thread::sleep(Duration::from_millis(1000));
     let status = serve.terminate(Duration::from_secs(15)).expect("stopped within the grace period");
     assert!(status.success(), "a graceful stop exits 0: {status:?}");
     let accepted = submitter.join().unwrap();
@@ -58,6 +64,7 @@ async fn sigterm_under_load_then_restart_finishes_every_accepted_job() {
         sqlx::query_scalar("SELECT count(*) FROM jobs WHERE state = 1").fetch_one(&pool).await.unwrap();
     assert_eq!(running, 0, "a stopped worker hands back what it did not finish");
     let finished_before = terminal_count(&pool, &accepted).await;
+    println!("accepted {}, finished before the stop {finished_before}", accepted.len());
     assert!(finished_before < accepted.len() as i64, "the stop came while work was queued");
 
     let _restarted = Process::start("serve", &db, &bucket, &[("STOWAWAY_WORKER_CONCURRENCY", "8")]);

@@ -117,6 +117,7 @@ pub fn s3_config(server: S3Server) -> ObjectStoreConfig {
         secret_access_key: env("STOWAWAY_TEST_AWS_SECRET_ACCESS_KEY"),
         session_token: None,
         path_style: true,
+        quick_ack: true,
     }
 }
 

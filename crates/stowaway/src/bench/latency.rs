@@ -38,12 +38,18 @@ pub async fn latency(a: LatencyArgs) -> Result<(), BoxError> {
     let s3 = ObjectStoreConfig::from_env()?;
     let objects = Objects::new(&s3);
     let scratch = Scratch::create(&a.database_url, 24).await?;
-    let result = measure(&a, &scratch, &objects).await;
+    let delayed_acks = Objects::new(&ObjectStoreConfig { quick_ack: false, ..s3.clone() });
+    let result = measure(&a, &scratch, &objects, &delayed_acks).await;
     scratch.drop_it().await?;
     result
 }
 
-async fn measure(a: &LatencyArgs, scratch: &Scratch, objects: &Objects) -> Result<(), BoxError> {
+async fn measure(
+    a: &LatencyArgs,
+    scratch: &Scratch,
+    objects: &Objects,
+    delayed_acks: &Objects,
+) -> Result<(), BoxError> {
     let s3_err = |e: stowaway_objects::ObjectError| format!("{}: {}", e.code, e.message);
     objects.create_bucket(BUCKET).await.map_err(s3_err)?;
     objects.put(BUCKET, OBJECT, stowaway_testkit::png_with_ts(20)).await.map_err(s3_err)?;
@@ -165,6 +171,21 @@ async fn measure(a: &LatencyArgs, scratch: &Scratch, objects: &Objects) -> Resul
         median(&mut floor),
         median(&mut fetched),
         median(&mut posted)
+    );
+
+    // 4. One GET, our client against the SDK's own (delayed ACKs), alternating.
+    let (mut quick, mut sdk) = (Vec::new(), Vec::new());
+    for _ in 0..100 {
+        for (client, times) in [(objects, &mut quick), (delayed_acks, &mut sdk)] {
+            let t = Instant::now();
+            client.fetch(BUCKET, OBJECT).await.map_err(s3_err)?;
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    let (quick, sdk) = (median(&mut quick), median(&mut sdk));
+    println!(
+        "  one S3 GET, p50: {quick:.2} ms with quick ACKs, {sdk:.2} ms with the SDK's client (STOWAWAY_S3_QUICK_ACK=false): {:.0}x",
+        sdk / quick
     );
     Ok(())
 }
