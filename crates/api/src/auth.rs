@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use axum::extract::{Request, State};
-use axum::http::header::{AUTHORIZATION, HOST};
+use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -12,11 +12,11 @@ use serde::Deserialize;
 use stowaway_wire::cos_sign::{query_pairs, url_decode, AuthError, Authorization, SignedParts};
 use stowaway_wire::WireError;
 
-use crate::context::{bucket_from_host, valid_bucket};
+use crate::context::{valid_bucket, Target};
 use crate::error::ApiError;
 use crate::inspect::is_object_processing;
 use crate::ops::OPS_PATHS;
-use crate::AppState;
+use crate::{ApiConfig, AppState};
 
 /// One key: a SecretId/SecretKey pair and what it may do. `*` in `buckets` or `actions` means
 /// any; `ci:*` any CI action.
@@ -118,12 +118,7 @@ impl KeyRing {
     }
 
     /// The key that signed `request`, checked against what the request does.
-    fn authenticate(
-        &self,
-        request: &Request,
-        default_bucket: Option<&str>,
-        now: i64,
-    ) -> Result<(), WireError> {
+    fn authenticate(&self, request: &Request, config: &ApiConfig, now: i64) -> Result<(), WireError> {
         let query = query_pairs(request.uri().query().unwrap_or(""));
         let auth = match request.headers().get(AUTHORIZATION) {
             Some(v) => Authorization::from_header(&String::from_utf8_lossy(v.as_bytes())),
@@ -142,7 +137,11 @@ impl KeyRing {
         auth.verify(&parts, &key.secret_key).map_err(|e| e.to_wire())?;
 
         let action = action_of(request.method(), request.uri().path(), &query);
-        let bucket = if action == LIST_BUCKETS { None } else { bucket_of(request.headers(), default_bucket) };
+        let bucket = if action == LIST_BUCKETS {
+            None
+        } else {
+            Target::of(request.headers(), request.uri(), config).map(|t| t.bucket)
+        };
         if !key.allows(action, bucket.as_deref()) {
             return Err(WireError {
                 status: 403,
@@ -162,11 +161,6 @@ fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
         .iter()
         .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
         .collect()
-}
-
-fn bucket_of(headers: &HeaderMap, default_bucket: Option<&str>) -> Option<String> {
-    let host = headers.get(HOST).and_then(|h| h.to_str().ok());
-    host.and_then(bucket_from_host).map(|t| t.bucket).or_else(|| default_bucket.map(str::to_string))
 }
 
 const LIST_BUCKETS: &str = "ci:DescribePicProcessBuckets";
@@ -204,7 +198,7 @@ pub async fn authenticate(State(app): State<AppState>, request: Request, next: N
         return next.run(request).await;
     }
     let now = chrono::Utc::now().timestamp();
-    match keys.authenticate(&request, app.config.default_bucket.as_deref(), now) {
+    match keys.authenticate(&request, &app.config, now) {
         Ok(()) => next.run(request).await,
         Err(e) => {
             tracing::debug!(code = e.code, message = %e.message, "request refused");

@@ -3,7 +3,7 @@
 use axum::extract::{FromRequestParts, Request};
 use axum::http::header::{CONTENT_TYPE, HOST, SERVER};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
@@ -11,7 +11,7 @@ use stowaway_wire::{ErrorBody, WireError};
 use tracing::Instrument;
 
 use crate::error::ApiError;
-use crate::AppState;
+use crate::{ApiConfig, AppState};
 
 pub const XML: &str = "application/xml";
 
@@ -64,9 +64,18 @@ pub async fn request_context(request: Request, next: Next) -> Response {
     headers.insert("x-cos-request-id", id);
     headers.insert(SERVER, HeaderValue::from_static("stowaway"));
     let status = response.status().as_u16().to_string();
-    metrics::counter!("stowaway_http_requests_total", "route" => route, "method" => method.to_string(), "status" => status)
+    // A fixed set: clients choose methods, and each new label value would be a new series.
+    let method = match method.as_str() {
+        "GET" => "GET",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "DELETE" => "DELETE",
+        "HEAD" => "HEAD",
+        _ => "OTHER",
+    };
+    metrics::counter!("stowaway_http_requests_total", "route" => route, "method" => method, "status" => status)
         .increment(1);
-    metrics::histogram!("stowaway_http_request_duration_seconds", "route" => route, "method" => method.to_string())
+    metrics::histogram!("stowaway_http_request_duration_seconds", "route" => route, "method" => method)
         .record(started.elapsed().as_secs_f64());
     response
 }
@@ -153,18 +162,25 @@ impl FromRequestParts<AppState> for Target {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Target, ApiError> {
-        let host = parts.headers.get(HOST).and_then(|h| h.to_str().ok()).or(parts.uri.host());
-        if let Some(t) = host.and_then(bucket_from_host) {
-            return Ok(t);
-        }
-        match &state.config.default_bucket {
-            Some(bucket) => {
-                Ok(Target { bucket: bucket.clone(), region: state.config.default_region.clone() })
-            }
-            None => Err(ApiError::invalid(
+        Target::of(&parts.headers, &parts.uri, &state.config).ok_or_else(|| {
+            ApiError::invalid(
                 "no bucket: send Host <bucket>.ci.<region>.<domain>, or configure STOWAWAY_DEFAULT_BUCKET",
-            )),
+            )
+        })
+    }
+}
+
+impl Target {
+    /// The one rule every layer uses (the signature check's bucket limits and the handlers must
+    /// agree): the `Host` header, or the request target's authority when there is no readable
+    /// `Host` (absolute-form requests), else the configured default.
+    pub fn of(headers: &HeaderMap, uri: &Uri, config: &ApiConfig) -> Option<Target> {
+        let host = headers.get(HOST).and_then(|h| h.to_str().ok()).or(uri.host());
+        if let Some(t) = host.and_then(bucket_from_host) {
+            return Some(t);
         }
+        let bucket = config.default_bucket.clone()?;
+        Some(Target { bucket, region: config.default_region.clone() })
     }
 }
 

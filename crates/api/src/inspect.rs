@@ -60,6 +60,8 @@ async fn inspect(app: AppState, request: Request, query: &[(String, String)]) ->
             message: "this API process has no object store configured for synchronous inspection".into(),
         }));
     };
+    // Bounded: each inspection holds a whole object (in memory up to 8 MiB, else spooled).
+    let _slot = app.sync_inspections.acquire().await.map_err(|_| ApiError::Internal("closed".into()))?;
     let object = objects.fetch(&target.bucket, &key).await.map_err(ApiError::Storage)?;
     let report = tokio::task::spawn_blocking(move || stowaway_detect::inspect(&object))
         .await
@@ -69,7 +71,7 @@ async fn inspect(app: AppState, request: Request, query: &[(String, String)]) ->
 }
 
 /// The object key a path names: percent-decoded (Go sends `/` inside keys as `%2F`), not empty,
-/// at most 850 bytes.
+/// at most 850 bytes, no control characters or dot segments.
 fn object_key(path: &str) -> ApiResult<String> {
     let key = url_decode(path.strip_prefix('/').unwrap_or(path));
     if key.is_empty() {
@@ -82,5 +84,10 @@ fn object_key(path: &str) -> ApiResult<String> {
             message: format!("object keys are at most {MAX_KEY_BYTES} bytes"),
         }));
     }
+    // The same rules as a job's Input/Object: no control characters, no `.`/`..` segments (a
+    // path-style store that normalised them would read outside the bucket).
+    stowaway_wire::validate_object_key(&key).map_err(|e| {
+        ApiError::Client(WireError { message: e.message.replace("Input/Object", "the object key"), ..e })
+    })?;
     Ok(key)
 }

@@ -27,7 +27,7 @@ use stowaway_wire::AddressPolicy;
 pub use auth::{action_of, AccessKey, KeyRing};
 pub use context::{bucket_from_host, Target};
 pub use error::{ApiError, ApiResult};
-pub use ops::{router as ops_router, MetricsRender, OpsState};
+pub use ops::{router as ops_router, MetricsRender, OpsCache, OpsState};
 pub use serve::serve;
 pub use submitter::Submitter;
 
@@ -78,12 +78,17 @@ pub struct AppState {
     pub objects: Option<Objects>,
     /// Renders `/metrics` (`None`: 404).
     pub metrics: Option<MetricsRender>,
+    /// Synchronous inspections running at once; more wait.
+    sync_inspections: Arc<tokio::sync::Semaphore>,
+    ops_cache: OpsCache,
     /// Active queues by bucket, briefly: saves a query per submit. A deactivation or a new queue
     /// is seen within `QUEUE_CACHE_TTL`; pausing needs no cache (the insert reads it).
     queues: Arc<Mutex<HashMap<String, (Queue, Instant)>>>,
 }
 
 const QUEUE_CACHE_TTL: Duration = Duration::from_secs(1);
+/// Synchronous inspections an API process runs at once (fetch + detector), per process.
+const SYNC_INSPECTIONS: usize = 32;
 const QUEUE_CACHE_MAX: usize = 10_000;
 
 impl AppState {
@@ -96,6 +101,8 @@ impl AppState {
             submitter,
             objects: None,
             metrics: None,
+            sync_inspections: Arc::new(tokio::sync::Semaphore::new(SYNC_INSPECTIONS)),
+            ops_cache: OpsCache::default(),
             queues: Arc::default(),
         }
     }
@@ -177,6 +184,7 @@ impl axum::extract::FromRef<AppState> for OpsState {
             objects: app.objects.clone(),
             bucket: app.config.default_bucket.clone(),
             metrics: app.metrics.clone(),
+            cache: app.ops_cache.clone(),
         }
     }
 }

@@ -2,8 +2,8 @@
 //! answers), `GET /readyz` (database reachable, migrations applied, object store reachable) and
 //! `GET /metrics` (Prometheus text). Every process serves them: the API on its listener, worker
 //! and notifier processes on `STOWAWAY_OPS_LISTEN`. No secrets in any answer.
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::extract::{FromRef, State};
 use axum::http::header::CONTENT_TYPE;
@@ -13,7 +13,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 use stowaway_objects::Objects;
-use stowaway_store::Store;
+use stowaway_store::{Backlog, Store};
 
 /// Renders the process's metrics in Prometheus' text format.
 pub type MetricsRender = Arc<dyn Fn() -> String + Send + Sync>;
@@ -30,7 +30,23 @@ pub struct OpsState {
     /// Checked with HeadBucket when set; otherwise ListBuckets.
     pub bucket: Option<String>,
     pub metrics: Option<MetricsRender>,
+    /// Recent answers: these routes take no signature, so a flood of them must not become a
+    /// flood of database and S3 calls.
+    pub cache: OpsCache,
 }
+
+/// The last readiness answer and backlog sample, each reused for a moment.
+#[derive(Clone, Default)]
+pub struct OpsCache(Arc<Mutex<Cached>>);
+
+#[derive(Default)]
+struct Cached {
+    ready: Option<(Instant, StatusCode, serde_json::Value)>,
+    backlog: Option<(Instant, Backlog)>,
+}
+
+const READY_TTL: Duration = Duration::from_secs(1);
+const BACKLOG_TTL: Duration = Duration::from_secs(2);
 
 /// A readiness check may take this long before it counts as failed.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(3);
@@ -56,6 +72,11 @@ async fn healthz() -> Json<serde_json::Value> {
 }
 
 async fn readyz(State(ops): State<OpsState>) -> Response {
+    if let Some((at, status, body)) = &ops.cache.0.lock().expect("ops cache").ready {
+        if at.elapsed() < READY_TTL {
+            return (*status, Json(body.clone())).into_response();
+        }
+    }
     let database = match tokio::time::timeout(CHECK_TIMEOUT, ops.store.ping()).await {
         Ok(Ok(())) => "ok".to_string(),
         Ok(Err(e)) => {
@@ -94,6 +115,7 @@ async fn readyz(State(ops): State<OpsState>) -> Response {
         "status": if ready { "ready" } else { "not ready" },
         "checks": {"database": database, "migrations": migrations, "storage": storage},
     });
+    ops.cache.0.lock().expect("ops cache").ready = Some((Instant::now(), status, body.clone()));
     (status, Json(body)).into_response()
 }
 
@@ -102,7 +124,14 @@ async fn metrics(State(ops): State<OpsState>) -> Response {
     let Some(render) = &ops.metrics else {
         return (StatusCode::NOT_FOUND, "metrics are not enabled in this process\n").into_response();
     };
-    match ops.store.backlog().await {
+    let cached = ops.cache.0.lock().expect("ops cache").backlog.clone();
+    let backlog = match cached {
+        Some((at, b)) if at.elapsed() < BACKLOG_TTL => Ok(b),
+        _ => ops.store.backlog().await.inspect(|b| {
+            ops.cache.0.lock().expect("ops cache").backlog = Some((Instant::now(), b.clone()));
+        }),
+    };
+    match backlog {
         Ok(b) => {
             metrics::gauge!("stowaway_queue_depth", "state" => "Submitted").set(b.queued as f64);
             metrics::gauge!("stowaway_queue_depth", "state" => "Running").set(b.running as f64);

@@ -215,6 +215,12 @@ async fn keys_are_limited_to_buckets_and_actions(pool: PgPool) {
         as_reader("GET", "/picbucket", PLAIN_HOST),
         as_reader("GET", "/input/test.png?ci-process=ImageInspect", HOST),
     ];
+    // An absolute-form request without Host names its bucket in the target: the limits apply
+    // to that bucket, the one the handler will act on, not to the default.
+    let absolute = format!("http://{other_bucket}/jobs");
+    let auth = authorization("AKIDreader", "readerKey", "GET", "/jobs", &[]);
+    let r = send(&app, "GET", &absolute, &[("authorization", &auth)], "").await;
+    assert_eq!((r.status, r.error_code()), (StatusCode::FORBIDDEN, "AccessDenied"), "{}", r.body);
     for (method, uri, host, auth) in denied {
         let r = send(&app, &method, &uri, &[("host", &host), ("authorization", &auth)], "").await;
         assert_eq!((r.status, r.error_code()), (StatusCode::FORBIDDEN, "AccessDenied"), "{method} {uri}");

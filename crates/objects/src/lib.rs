@@ -69,7 +69,7 @@ impl Objects {
         let plain_http =
             cfg.endpoint.as_deref().is_some_and(|e| e.to_ascii_lowercase().starts_with("http://"));
         let http = if plain_http && cfg.quick_ack {
-            quickack::quick_ack_client()
+            quickack::quick_ack_client(CONNECT_TIMEOUT)
         } else {
             aws_smithy_http_client::Builder::new()
                 .tls_provider(Provider::Rustls(CryptoMode::Ring))

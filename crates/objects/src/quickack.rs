@@ -26,22 +26,27 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
-/// An SDK HTTP client for plain-http endpoints whose connections ACK at once.
-pub(crate) fn quick_ack_client() -> SharedHttpClient {
-    SharedHttpClient::new(QuickAckClient)
+/// An SDK HTTP client for plain-http endpoints whose connections ACK at once, connecting within
+/// `connect_timeout`. One connection pool serves every request (the SDK asks for a connector on
+/// each attempt; each gets the same pool).
+pub(crate) fn quick_ack_client(connect_timeout: Duration) -> SharedHttpClient {
+    let client = Client::builder(TokioExecutor::new())
+        .pool_timer(TokioTimer::new())
+        .pool_idle_timeout(Duration::from_secs(90))
+        .build(Connect { timeout: connect_timeout });
+    SharedHttpClient::new(QuickAckClient {
+        connector: SharedHttpConnector::new(QuickAckConnector { client }),
+    })
 }
 
 #[derive(Debug)]
-struct QuickAckClient;
+struct QuickAckClient {
+    connector: SharedHttpConnector,
+}
 
 impl HttpClient for QuickAckClient {
-    fn http_connector(&self, settings: &HttpConnectorSettings, _: &RuntimeComponents) -> SharedHttpConnector {
-        let connect = Connect { timeout: settings.connect_timeout().unwrap_or(Duration::from_secs(5)) };
-        let client = Client::builder(TokioExecutor::new())
-            .pool_timer(TokioTimer::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .build(connect);
-        SharedHttpConnector::new(QuickAckConnector { client })
+    fn http_connector(&self, _: &HttpConnectorSettings, _: &RuntimeComponents) -> SharedHttpConnector {
+        self.connector.clone()
     }
 }
 

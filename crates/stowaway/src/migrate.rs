@@ -6,7 +6,7 @@ use stowaway_store::Store;
 #[derive(clap::Args)]
 pub struct MigrateArgs {
     /// PostgreSQL URL.
-    #[arg(long, env = "DATABASE_URL")]
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     database_url: String,
 }
 

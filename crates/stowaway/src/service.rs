@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use stowaway_api::{ApiConfig, AppState, OpsState};
+use stowaway_api::{ApiConfig, AppState, OpsCache, OpsState};
 use stowaway_notifier::run_notifier;
 use stowaway_objects::{ObjectStoreConfig, Objects};
 use stowaway_store::Store;
@@ -19,7 +19,7 @@ use crate::telemetry::{init_logging, install_metrics, LogFormat};
 #[derive(clap::Args, Clone)]
 pub struct ServiceArgs {
     /// PostgreSQL URL.
-    #[arg(long, env = "DATABASE_URL")]
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     database_url: String,
     /// Address the API listens on.
     #[arg(long, env = "STOWAWAY_LISTEN", default_value = "127.0.0.1:8080")]
@@ -104,6 +104,24 @@ async fn serve(args: ServiceArgs, parts: Parts) -> Result<(), String> {
     let callback_addresses = args.callbacks.address_policy()?;
     let keys = if parts.api { args.auth.key_ring(args.listen)? } else { None };
     let objects_cfg = if parts.api || parts.worker { Some(ObjectStoreConfig::from_env()?) } else { None };
+    // Listeners too: a taken port is a configuration error like any other.
+    let api_listener = if parts.api {
+        Some(
+            tokio::net::TcpListener::bind(args.listen)
+                .await
+                .map_err(|e| format!("listening on {} (STOWAWAY_LISTEN): {e}", args.listen))?,
+        )
+    } else {
+        None
+    };
+    let ops_listener = match args.ops_listen {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| format!("listening on {addr} (STOWAWAY_OPS_LISTEN): {e}"))?,
+        ),
+        None => None,
+    };
     let store = Store::connect(&args.database_url, args.db_connections)
         .await
         .map_err(|e| format!("connecting to the database: {e}"))?;
@@ -114,17 +132,15 @@ async fn serve(args: ServiceArgs, parts: Parts) -> Result<(), String> {
     let grace = Duration::from_secs(args.shutdown_grace_secs);
     let (stop, stopped) = watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
-    if let Some(addr) = args.ops_listen {
+    if let Some(listener) = ops_listener {
         let ops = OpsState {
             store: store.clone(),
             objects: objects_cfg.as_ref().map(Objects::new),
             bucket: args.default_bucket.clone(),
             metrics: Some(metrics.clone()),
+            cache: OpsCache::default(),
         };
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|e| format!("STOWAWAY_OPS_LISTEN {addr}: {e}"))?;
-        tracing::info!(listen = %addr, "health and metrics listening");
+        tracing::info!(listen = ?listener.local_addr(), "health and metrics listening");
         let mut ops_stopped = stopped.clone();
         tasks.spawn(async move {
             let shutdown = async move {
@@ -174,7 +190,7 @@ async fn serve(args: ServiceArgs, parts: Parts) -> Result<(), String> {
             }
         });
     }
-    if let (true, Some(objects_cfg)) = (parts.api, &objects_cfg) {
+    if let (Some(listener), Some(objects_cfg)) = (api_listener, &objects_cfg) {
         let config = ApiConfig {
             default_bucket: args.default_bucket.clone(),
             default_region: args.default_region.clone(),
@@ -189,9 +205,6 @@ async fn serve(args: ServiceArgs, parts: Parts) -> Result<(), String> {
             .with_objects(Objects::new(objects_cfg))
             .with_metrics(metrics.clone());
         let app = stowaway_api::router(state);
-        let listener = tokio::net::TcpListener::bind(args.listen)
-            .await
-            .map_err(|e| format!("listening on {}: {e}", args.listen))?;
         tracing::info!(listen = %args.listen, "API listening");
         let mut api_stopped = stopped.clone();
         tasks.spawn(async move {
@@ -211,9 +224,13 @@ async fn serve(args: ServiceArgs, parts: Parts) -> Result<(), String> {
     })
     .await;
     if drained.is_err() {
-        tracing::warn!("parts still busy after the grace period; the rescuers will take over their work");
+        // What still runs is cut off: its leases expire and the rescuers hand its work on.
+        tracing::warn!("parts still busy after the grace period; stopping them, the rescuers will take over");
+        tasks.shutdown().await;
     }
-    store.close().await;
+    if tokio::time::timeout(Duration::from_secs(5), store.close()).await.is_err() {
+        tracing::warn!("database connections still busy; closing anyway");
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -13,6 +13,7 @@ fn serve(env: &[(&str, &str)]) -> Command {
         .env_remove("STOWAWAY_SECRET_KEY")
         .env_remove("STOWAWAY_KEYS_FILE")
         .env_remove("STOWAWAY_AUTH")
+        .env("STOWAWAY_LISTEN", "127.0.0.1:0")
         .env("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
         .env("AWS_ACCESS_KEY_ID", "x")
         .env("AWS_SECRET_ACCESS_KEY", "y")
@@ -79,7 +80,7 @@ fn explicit_off_or_a_key_lets_it_serve_any_address() {
 fn bad_configuration_is_one_line_and_exit_code_2() {
     let keyed = [("STOWAWAY_SECRET_ID", "AKIDa"), ("STOWAWAY_SECRET_KEY", "k")];
     /// Variables set, variables removed, what the one line says.
-    type Case = (Vec<(&'static str, &'static str)>, Vec<&'static str>, &'static str);
+    type Case<'a> = (Vec<(&'static str, &'a str)>, Vec<&'static str>, &'static str);
     let cases: Vec<Case> = vec![
         (
             vec![("DATABASE_URL", "postgres://postgres@127.0.0.1:1/nowhere")],
@@ -95,6 +96,10 @@ fn bad_configuration_is_one_line_and_exit_code_2() {
         ),
         (vec![("STOWAWAY_CALLBACK_ALLOW_PRIVATE", "10.0.0.0/99")], vec![], "STOWAWAY_CALLBACK_ALLOW_PRIVATE"),
     ];
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = taken.local_addr().unwrap().to_string();
+    let mut cases = cases;
+    cases.push((vec![("STOWAWAY_LISTEN", taken.as_str())], vec![], "(STOWAWAY_LISTEN)"));
     for (set, unset, message) in cases {
         let mut cmd = serve(&keyed);
         for (k, v) in &set {

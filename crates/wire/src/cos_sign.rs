@@ -105,6 +105,8 @@ impl AuthError {
 
 /// Longest authorization we read; real ones are under 1 KiB.
 const MAX_AUTHORIZATION: usize = 8 * 1024;
+/// Most headers or parameters one signature may list (the SDKs list under ten).
+const MAX_SIGNED_NAMES: usize = 64;
 
 impl Authorization {
     /// Reads an `Authorization` header value: `q-sign-algorithm=sha1&q-ak=…&q-signature=…`.
@@ -148,6 +150,12 @@ impl Authorization {
         let list = |name| -> Vec<String> {
             get(name).unwrap_or("").split(';').filter(|s| !s.is_empty()).map(str::to_string).collect()
         };
+        let (header_list, param_list) = (list("q-header-list"), list("q-url-param-list"));
+        if header_list.len() > MAX_SIGNED_NAMES || param_list.len() > MAX_SIGNED_NAMES {
+            return Err(AuthError::Malformed(format!(
+                "more than {MAX_SIGNED_NAMES} signed headers or parameters"
+            )));
+        }
         let signature = required("q-signature")?;
         if signature.len() != 40 || !signature.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(AuthError::Malformed("q-signature must be 40 hex digits".into()));
@@ -156,8 +164,8 @@ impl Authorization {
             secret_id: required("q-ak")?.to_string(),
             sign_time: sign_time.to_string(),
             key_time: key_time.to_string(),
-            header_list: list("q-header-list"),
-            param_list: list("q-url-param-list"),
+            header_list,
+            param_list,
             signature: signature.to_ascii_lowercase(),
             start,
             end,
@@ -181,7 +189,9 @@ impl Authorization {
         let Ok(given) = hex_decode(&self.signature) else {
             return Err(AuthError::Mismatch);
         };
-        let params = canonical(&self.param_list, request.query, None);
+        let Some(params) = canonical(&self.param_list, request.query, None) else {
+            return Err(AuthError::Mismatch);
+        };
         let mut hosts = vec![None];
         if self.header_list.iter().any(|h| h == "host") {
             let host = find(request.headers, "host").unwrap_or_default();
@@ -192,7 +202,9 @@ impl Authorization {
             }
         }
         for host in hosts {
-            let headers = canonical(&self.header_list, request.headers, host.as_deref());
+            let Some(headers) = canonical(&self.header_list, request.headers, host.as_deref()) else {
+                return Err(AuthError::Mismatch);
+            };
             let http = http_string(request.method, &url_decode(request.path), &params, &headers);
             let mac = signature_mac(secret_key, &self.key_time, &self.sign_time, &http);
             // `verify_slice` compares in constant time.
@@ -244,8 +256,8 @@ pub fn sign(secret_id: &str, secret_key: &str, start: i64, end: i64, request: &S
     let http = http_string(
         request.method,
         &url_decode(request.path),
-        &canonical(&param_list, request.query, None),
-        &canonical(&header_list, request.headers, None),
+        &canonical(&param_list, request.query, None).unwrap_or_default(),
+        &canonical(&header_list, request.headers, None).unwrap_or_default(),
     );
     let mac = signature_mac(secret_key, &key_time, &key_time, &http);
     Authorization {
@@ -278,20 +290,28 @@ fn signature_mac(secret_key: &str, key_time: &str, sign_time: &str, http_string:
 }
 
 /// `k1=v1&k2=v2` for the listed names, in the listed order; a listed name the request lacks
-/// counts as the empty value. `host` overrides the Host header's value.
-fn canonical(list: &[String], pairs: &[(String, String)], host: Option<&str>) -> String {
-    list.iter()
-        .map(|name| {
-            let value = match host {
-                Some(h) if name == "host" => Some(h.to_string()),
-                _ => {
-                    pairs.iter().find(|(k, _)| url_encode(k).to_lowercase() == *name).map(|(_, v)| v.clone())
+/// counts as the empty value. `host` overrides the Host header's value. `None` when a listed
+/// name has two values: which one the signature covered is ambiguous, and a handler reading the
+/// other would act on something unsigned.
+fn canonical(list: &[String], pairs: &[(String, String)], host: Option<&str>) -> Option<String> {
+    // Each name encoded once: the list is bounded, the pairs are not.
+    let encoded: Vec<String> = pairs.iter().map(|(k, _)| url_encode(k).to_lowercase()).collect();
+    let mut out = Vec::with_capacity(list.len());
+    for name in list {
+        let value = match host {
+            Some(h) if name == "host" => h,
+            _ => {
+                let mut found = encoded.iter().zip(pairs).filter(|(e, _)| *e == name).map(|(_, (_, v))| v);
+                match (found.next(), found.next()) {
+                    (Some(v), None) => v.as_str(),
+                    (None, _) => "",
+                    (Some(_), Some(_)) => return None,
                 }
-            };
-            format!("{name}={}", url_encode(value.as_deref().unwrap_or("")))
-        })
-        .collect::<Vec<_>>()
-        .join("&")
+            }
+        };
+        out.push(format!("{name}={}", url_encode(value)));
+    }
+    Some(out.join("&"))
 }
 
 fn find(pairs: &[(String, String)], name: &str) -> Option<String> {
@@ -413,6 +433,27 @@ mod tests {
         signed
             .verify(&SignedParts { method: "PUT", path: "/jobs/c1", query: &cancel, headers: &[] }, "key")
             .unwrap();
+    }
+
+    #[test]
+    fn a_signed_name_given_twice_is_refused() {
+        let once = pairs(&[("size", "1")]);
+        let request = SignedParts { method: "GET", path: "/jobs", query: &once, headers: &[] };
+        let auth = sign("id", "key", 0, 10, &request);
+        auth.verify(&request, "key").unwrap();
+        // The handler may read the second value, which the signature never covered.
+        for twice in [pairs(&[("size", "1"), ("size", "100")]), pairs(&[("size", "1"), ("SIZE", "100")])] {
+            assert_eq!(
+                auth.verify(&SignedParts { query: &twice, ..request }, "key"),
+                Err(AuthError::Mismatch)
+            );
+        }
+        let many = format!(
+            "q-sign-algorithm=sha1&q-ak=a&q-sign-time=1;2&q-url-param-list={}&q-signature={}",
+            vec!["p"; 65].join(";"),
+            "0".repeat(40)
+        );
+        assert!(matches!(Authorization::from_header(&many), Err(AuthError::Malformed(_))));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use super::{median, BoxError, Scratch};
 #[derive(clap::Args)]
 pub struct CallbacksArgs {
     /// Server to benchmark on; a scratch database is created there and dropped afterwards.
-    #[arg(long, env = "DATABASE_URL")]
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     database_url: String,
     /// Kafka brokers (e.g. tansu from scripts/start-services.sh); without them only Url
     /// callbacks are measured.

@@ -16,7 +16,7 @@ use super::{median, BoxError, Scratch};
 #[derive(clap::Args)]
 pub struct E2eArgs {
     /// Server to benchmark on; a scratch database is created there and dropped afterwards.
-    #[arg(long, env = "DATABASE_URL")]
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     database_url: String,
     /// Jobs per run (half clean PNGs, half PNGs carrying MPEG-TS; a few KB each).
     #[arg(long, default_value_t = 2000)]

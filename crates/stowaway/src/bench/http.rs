@@ -14,7 +14,7 @@ use super::{median, BoxError, Scratch};
 #[derive(clap::Args)]
 pub struct HttpArgs {
     /// Server to benchmark on; a scratch database is created there and dropped afterwards.
-    #[arg(long, env = "DATABASE_URL")]
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     database_url: String,
     /// Concurrent keep-alive clients.
     #[arg(long, default_value_t = 64)]

@@ -18,7 +18,7 @@ use super::{median, BoxError, Scratch};
 #[derive(clap::Args)]
 pub struct LatencyArgs {
     /// Server to benchmark on; a scratch database is created there and dropped afterwards.
-    #[arg(long, env = "DATABASE_URL")]
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     database_url: String,
     /// Jobs submitted as fast as possible to find the maximum rate.
     #[arg(long, default_value_t = 3000)]

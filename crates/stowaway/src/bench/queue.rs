@@ -11,7 +11,7 @@ use super::{median, BoxError, Scratch};
 #[derive(clap::Args)]
 pub struct QueueArgs {
     /// Server to benchmark on; a scratch database is created there and dropped afterwards.
-    #[arg(long, env = "DATABASE_URL")]
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     database_url: String,
     #[arg(long, default_value_t = 100_000)]
     jobs: usize,
