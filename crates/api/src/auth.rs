@@ -136,7 +136,7 @@ impl KeyRing {
         };
         auth.verify(&parts, &key.secret_key).map_err(|e| e.to_wire())?;
 
-        let action = action_of(request.method(), request.uri().path(), &query);
+        let action = action_of(request.method(), request.uri().path(), request.uri().query());
         let bucket = if action == LIST_BUCKETS {
             None
         } else {
@@ -166,8 +166,8 @@ fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
 const LIST_BUCKETS: &str = "ci:DescribePicProcessBuckets";
 
 /// The CAM action a request performs (README "Authentication" lists them).
-pub fn action_of(method: &Method, path: &str, query: &[(String, String)]) -> &'static str {
-    if is_object_processing(query) {
+pub fn action_of(method: &Method, path: &str, raw_query: Option<&str>) -> &'static str {
+    if is_object_processing(raw_query) {
         return "ci:CreateImageInspectJob";
     }
     let path = url_decode(path);

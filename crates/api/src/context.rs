@@ -83,9 +83,7 @@ pub async fn request_context(request: Request, next: Next) -> Response {
 /// The route a request took, as a bounded label: the matched template (`/jobs/{ids}`), the
 /// synchronous inspection, or `unmatched` (never the raw path: keys would explode the series).
 fn route_label(request: &Request) -> &'static str {
-    if crate::inspect::is_object_processing(&stowaway_wire::cos_sign::query_pairs(
-        request.uri().query().unwrap_or(""),
-    )) {
+    if crate::inspect::is_object_processing(request.uri().query()) {
         return "/{key}?ci-process=ImageInspect";
     }
     let Some(matched) = request.extensions().get::<axum::extract::MatchedPath>() else {

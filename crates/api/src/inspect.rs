@@ -16,18 +16,27 @@ use crate::AppState;
 /// COS's longest object key, in bytes.
 const MAX_KEY_BYTES: usize = 850;
 
-/// Whether the query asks for object processing rather than a CI API: `ci-process=…` or
-/// `imageInspect` (Python signs it lowercased and may send it so).
-pub fn is_object_processing(query: &[(String, String)]) -> bool {
-    query.iter().any(|(k, _)| k == "ci-process" || k.eq_ignore_ascii_case("imageInspect"))
+/// Whether a raw query asks for object processing rather than a CI API: `ci-process=…` or
+/// `imageInspect` (Python signs it lowercased and may send it so). Every request asks this, so
+/// names are decoded only when they hold a `%`.
+pub fn is_object_processing(raw_query: Option<&str>) -> bool {
+    raw_query.unwrap_or("").split('&').any(|pair| {
+        let name = pair.split_once('=').map_or(pair, |(k, _)| k);
+        let is = |k: &str| k == "ci-process" || k.eq_ignore_ascii_case("imageInspect");
+        if name.contains('%') {
+            is(&url_decode(name))
+        } else {
+            is(name)
+        }
+    })
 }
 
 /// Answers object-processing requests here; passes everything else on to the CI routes.
 pub async fn object_processing(State(app): State<AppState>, request: Request, next: Next) -> Response {
-    let query = query_pairs(request.uri().query().unwrap_or(""));
-    if !is_object_processing(&query) {
+    if !is_object_processing(request.uri().query()) {
         return next.run(request).await;
     }
+    let query = query_pairs(request.uri().query().unwrap_or(""));
     inspect(app, request, &query).await.into_response()
 }
 
