@@ -129,13 +129,15 @@ async fn serve(args: ServiceArgs, parts: Parts) -> Result<(), String> {
         store.migrate().await.map_err(|e| format!("applying migrations: {e}"))?;
     }
     let metrics = install_metrics()?;
+    // One S3 client (one connection pool) for every part of this process.
+    let objects = objects_cfg.as_ref().map(Objects::new);
     let grace = Duration::from_secs(args.shutdown_grace_secs);
     let (stop, stopped) = watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
     if let Some(listener) = ops_listener {
         let ops = OpsState {
             store: store.clone(),
-            objects: objects_cfg.as_ref().map(Objects::new),
+            objects: objects.clone(),
             bucket: args.default_bucket.clone(),
             metrics: Some(metrics.clone()),
             cache: OpsCache::default(),
@@ -150,10 +152,10 @@ async fn serve(args: ServiceArgs, parts: Parts) -> Result<(), String> {
         });
     }
 
-    if let (true, Some(objects_cfg)) = (parts.worker, &objects_cfg) {
+    if let (true, Some(objects_cfg), Some(objects)) = (parts.worker, &objects_cfg, &objects) {
         let ctx = JobContext {
             store: store.clone(),
-            objects: Objects::new(objects_cfg),
+            objects: objects.clone(),
             worker: uuid::Uuid::new_v4(),
             object_url_base: objects_cfg
                 .endpoint
@@ -190,7 +192,7 @@ async fn serve(args: ServiceArgs, parts: Parts) -> Result<(), String> {
             }
         });
     }
-    if let (Some(listener), Some(objects_cfg)) = (api_listener, &objects_cfg) {
+    if let (Some(listener), Some(objects)) = (api_listener, &objects) {
         let config = ApiConfig {
             default_bucket: args.default_bucket.clone(),
             default_region: args.default_region.clone(),
@@ -201,9 +203,8 @@ async fn serve(args: ServiceArgs, parts: Parts) -> Result<(), String> {
             keys,
             ..ApiConfig::default()
         };
-        let state = AppState::new(store.clone(), config)
-            .with_objects(Objects::new(objects_cfg))
-            .with_metrics(metrics.clone());
+        let state =
+            AppState::new(store.clone(), config).with_objects(objects.clone()).with_metrics(metrics.clone());
         let app = stowaway_api::router(state);
         tracing::info!(listen = %args.listen, "API listening");
         let mut api_stopped = stopped.clone();
