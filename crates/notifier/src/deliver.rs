@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
+use serde::Deserialize;
 use stowaway_store::{AttemptLog, ClaimedDelivery, DeliveryOutcome, DeliveryState, DeliveryTarget};
 use stowaway_wire::{
     callback_json, callback_xml, select_callback, CallbackFormat, CallbackKind, NotifyConfig, SubmitRequest,
@@ -32,9 +33,26 @@ struct Sent {
     latency: Duration,
 }
 
-pub(crate) async fn attempt(s: &Senders, d: &ClaimedDelivery) -> DeliveryOutcome {
-    let resolved = d.target().is_none();
-    let Some(target) = d.target().or_else(|| resolve(d)) else {
+/// Where a claimed delivery goes: the target recorded on an earlier attempt, or one resolved now
+/// (then `true`, and the outcome records it). `None` when nothing is configured any more.
+pub(crate) fn target_of(d: &ClaimedDelivery) -> (Option<DeliveryTarget>, bool) {
+    match d.target() {
+        Some(t) => (Some(t), false),
+        None => (resolve(d), true),
+    }
+}
+
+pub(crate) fn is_kafka(target: &DeliveryTarget) -> bool {
+    CallbackKind::from_name(&target.kind) == Some(CallbackKind::Tdmq)
+}
+
+/// One attempt at `d`, going to `target` as `target_of` found it.
+pub(crate) async fn attempt(
+    s: &Senders,
+    d: &ClaimedDelivery,
+    (target, resolved): (Option<DeliveryTarget>, bool),
+) -> DeliveryOutcome {
+    let Some(target) = target else {
         metrics::counter!("stowaway_callback_attempts_total", "kind" => "none", "outcome" => "Skipped")
             .increment(1);
         return DeliveryOutcome {
@@ -54,9 +72,10 @@ pub(crate) async fn attempt(s: &Senders, d: &ClaimedDelivery) -> DeliveryOutcome
     };
     let webhook_id = format!("msg_{}", d.webhook_id.simple());
     let at = Utc::now();
-    let sent = match CallbackKind::from_name(&target.kind) {
-        Some(CallbackKind::Tdmq) => send_kafka(s, &target, &d.job.job_id, &webhook_id, format, body).await,
-        _ => send_url(s, &target, &webhook_id, format, body).await,
+    let sent = if is_kafka(&target) {
+        send_kafka(s, &target, &d.job.job_id, &webhook_id, format, body).await
+    } else {
+        send_url(s, &target, &webhook_id, format, body).await
     };
 
     let (state, retry_in) = if sent.error.is_none() {
@@ -70,7 +89,7 @@ pub(crate) async fn attempt(s: &Senders, d: &ClaimedDelivery) -> DeliveryOutcome
             None => (DeliveryState::Dead, Duration::ZERO),
         }
     };
-    let kind = if target.kind.eq_ignore_ascii_case("tdmq") { "TDMQ" } else { "Url" };
+    let kind = if is_kafka(&target) { "TDMQ" } else { "Url" };
     // Pending means "failed, will retry".
     let outcome = if state == DeliveryState::Pending { "Retry" } else { state.as_str() };
     metrics::counter!("stowaway_callback_attempts_total", "kind" => kind, "outcome" => outcome).increment(1);
@@ -101,8 +120,8 @@ pub(crate) async fn attempt(s: &Senders, d: &ClaimedDelivery) -> DeliveryOutcome
 
 /// The job's own CallBack* settings over its queue's NotifyConfig as it is now.
 fn resolve(d: &ClaimedDelivery) -> Option<DeliveryTarget> {
-    let request: SubmitRequest = serde_json::from_value(d.job.request.clone()).ok()?;
-    let notify: Option<NotifyConfig> = d.notify_config.clone().and_then(|v| serde_json::from_value(v).ok());
+    let request = SubmitRequest::deserialize(&d.job.request).ok()?;
+    let notify = d.notify_config.as_ref().and_then(|v| NotifyConfig::deserialize(v).ok());
     let t = select_callback(&request, notify.as_ref())?;
     Some(DeliveryTarget {
         kind: t.kind.as_str().into(),

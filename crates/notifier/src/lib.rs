@@ -24,8 +24,11 @@ pub use url::{Response as UrlResponse, UrlSender};
 
 #[derive(Clone, Debug)]
 pub struct NotifierConfig {
-    /// Deliveries in flight at once.
+    /// Url callbacks in flight at once (each holds a connection).
     pub concurrency: usize,
+    /// Kafka callbacks in flight at once, beyond `concurrency`: each only waits for the broker's
+    /// acknowledgement, so throughput needs thousands of them (BENCHMARKS.md).
+    pub kafka_in_flight: usize,
     /// Most deliveries claimed per statement.
     pub batch: usize,
     /// How long a claimed delivery stays with this notifier. Longer than any attempt can take
@@ -49,7 +52,8 @@ impl Default for NotifierConfig {
     fn default() -> NotifierConfig {
         NotifierConfig {
             concurrency: 256,
-            batch: 256,
+            kafka_in_flight: 4096,
+            batch: 1024,
             lease: Duration::from_secs(60),
             poll: Duration::from_millis(500),
             drain: Duration::from_secs(10),

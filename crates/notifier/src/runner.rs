@@ -1,13 +1,11 @@
 //! The delivery loop: claim due deliveries in batches with SKIP LOCKED (several notifiers can
 //! run), send them concurrently, record outcomes in batches. Mirrors the worker's job loop.
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use stowaway_store::{
-    next_notification, record_in_batches, ClaimedDelivery, DeliveryOutcome, Store, CALLBACKS_CHANNEL,
-};
-use tokio::sync::{mpsc, watch, Notify};
+use stowaway_store::{next_notification, record_in_batches, DeliveryOutcome, Store, CALLBACKS_CHANNEL};
+use tokio::sync::{mpsc, watch, Notify, Semaphore};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
@@ -16,7 +14,55 @@ use crate::kafka::KafkaSender;
 use crate::url::UrlSender;
 use crate::NotifierConfig;
 
-type Held = Arc<Mutex<HashSet<i64>>>;
+/// What this notifier holds. A delivery takes a place in the window from its claim until its
+/// outcome is recorded, so a slow recorder slows claiming instead of letting leases run out.
+/// Url sends each hold a connection and are limited to `concurrency`; a Kafka send only waits for
+/// the broker's acknowledgement, and at 20,000/s thousands of those must be in flight.
+#[derive(Default)]
+struct Window {
+    /// Claimed, not yet recorded: whether each goes to Kafka.
+    claimed: HashMap<i64, bool>,
+    /// Url deliveries (and those resolved to nothing) among `claimed`.
+    url: usize,
+    /// Being sent: handed back unsent if shutdown cuts them off.
+    sending: HashSet<i64>,
+}
+
+impl Window {
+    /// How many deliveries one claim may take. Any of them may turn out to be a Url callback, so
+    /// a claim stays within the Url deliveries a notifier may hold (`url_cap`); Kafka deliveries
+    /// leave that count as soon as they are resolved, right after the claim.
+    fn room(&self, cfg: &NotifierConfig) -> usize {
+        let url_room = url_cap(cfg).saturating_sub(self.url);
+        let total_room = (url_cap(cfg) + cfg.kafka_in_flight).saturating_sub(self.claimed.len());
+        url_room.min(total_room).min(cfg.batch)
+    }
+
+    fn take(&mut self, id: i64, kafka: bool) {
+        self.claimed.insert(id, kafka);
+        self.sending.insert(id);
+        if !kafka {
+            self.url += 1;
+        }
+    }
+
+    fn recorded(&mut self, id: i64) {
+        if self.claimed.remove(&id) == Some(false) {
+            self.url -= 1;
+        }
+    }
+}
+
+type Shared = Arc<Mutex<Window>>;
+
+/// The most Url deliveries a notifier holds: up to four times `concurrency`, so that claims are
+/// large, but no more than can all be sent before their lease ends. Sends take turns in order
+/// and each ends within `timeout`, so the last of `k × concurrency` starts within
+/// `(k - 1) × timeout` and ends within `k × timeout`, which must stay under the lease.
+fn url_cap(cfg: &NotifierConfig) -> usize {
+    let turns = (cfg.lease.as_secs_f64() / cfg.timeout.as_secs_f64().max(0.001)).ceil() as usize;
+    cfg.concurrency * turns.saturating_sub(1).clamp(1, 4)
+}
 
 /// Delivers callbacks until `shutdown` turns true, then drains: sends in flight get `drain` to
 /// finish, the rest are handed back, and the Kafka producer is flushed. Fails only on a bad
@@ -34,39 +80,60 @@ pub async fn run_notifier(
         schedule: cfg.retry_schedule.clone(),
     });
     let notifier = Uuid::new_v4();
-    let held: Held = Arc::default();
-    let slot_freed = Arc::new(Notify::new());
+    let window: Shared = Arc::default();
+    let room_freed = Arc::new(Notify::new());
     let (done_tx, done_rx) = mpsc::unbounded_channel::<DeliveryOutcome>();
     let recording = store.clone();
+    let (recorded_window, recorded_room) = (window.clone(), room_freed.clone());
     let recorder = tokio::spawn(record_in_batches(
         done_rx,
         "callback outcomes",
         async move |batch: &[DeliveryOutcome]| {
-            recording.finish_deliveries(notifier, batch).await.map(|done| done.len())
+            let finished = recording.finish_deliveries(notifier, batch).await.map(|done| done.len());
+            // Recorded or lost to a rescue: either way no longer this notifier's to hold.
+            if finished.is_ok() {
+                let mut w = recorded_window.lock().expect("window");
+                batch.iter().for_each(|o| w.recorded(o.delivery_id));
+                recorded_room.notify_one();
+            }
+            finished
         },
     ));
     let rescuer = tokio::spawn(crate::rescuer::run(store.clone(), cfg.lease, shutdown.clone()));
     let mut listener = store.listen(CALLBACKS_CHANNEL).await;
     let mut running = JoinSet::new();
+    // Url sends in flight; tokio's semaphore is fair, so they go in the order they were claimed.
+    let url_turns = Arc::new(Semaphore::new(cfg.concurrency));
 
     while !*shutdown.borrow() {
-        let in_flight = held.lock().expect("held").len();
-        let free = cfg.concurrency.saturating_sub(in_flight);
+        let (held, free) = {
+            let w = window.lock().expect("window");
+            (w.claimed.len(), w.room(&cfg))
+        };
         // Claim in batches, not one row per freed slot: wait for half a batch of room while
-        // sends are in flight (an idle notifier claims at once, so latency does not suffer).
-        let room =
-            if in_flight == 0 || free >= cfg.batch.min(cfg.concurrency).div_ceil(2) { free } else { 0 };
+        // deliveries are held (an idle notifier claims at once, so latency does not suffer).
+        let room = if held == 0 || free >= cfg.batch.min(url_cap(&cfg)).div_ceil(2) { free } else { 0 };
         let mut claimed_full = false;
         if room > 0 {
-            let k = room.min(cfg.batch);
-            match store.claim_deliveries(notifier, k as i64, cfg.lease).await {
+            match store.claim_deliveries(notifier, room as i64, cfg.lease).await {
                 Ok(claimed) => {
-                    claimed_full = claimed.len() == k;
+                    claimed_full = claimed.len() == room;
                     for d in claimed {
-                        held.lock().expect("held").insert(d.delivery_id);
-                        let (senders, held, freed, done) =
-                            (senders.clone(), held.clone(), slot_freed.clone(), done_tx.clone());
-                        running.spawn(async move { send_one(&senders, d, held, freed, done).await });
+                        let target = deliver::target_of(&d);
+                        let kafka = target.0.as_ref().is_some_and(deliver::is_kafka);
+                        window.lock().expect("window").take(d.delivery_id, kafka);
+                        let (senders, window, done) = (senders.clone(), window.clone(), done_tx.clone());
+                        let turn = (target.0.is_some() && !kafka).then(|| url_turns.clone());
+                        // Boxed: the send's state machine is large, and spawning moves it.
+                        running.spawn(Box::pin(async move {
+                            let _turn = match &turn {
+                                Some(turns) => Some(turns.acquire().await.expect("never closed")),
+                                None => None,
+                            };
+                            let outcome = deliver::attempt(&senders, &d, target).await;
+                            window.lock().expect("window").sending.remove(&d.delivery_id);
+                            let _ = done.send(outcome);
+                        }));
                     }
                 }
                 Err(e) => tracing::error!(error = %e, "claiming deliveries failed; retrying"),
@@ -77,7 +144,7 @@ pub async fn run_notifier(
             continue; // more may be due
         }
         tokio::select! {
-            _ = slot_freed.notified(), if room == 0 => {}
+            _ = room_freed.notified(), if room == 0 => {}
             n = next_notification(&mut listener) => if n.is_err() { listener = store.listen(CALLBACKS_CHANNEL).await },
             _ = tokio::time::sleep(cfg.poll) => {}
             r = shutdown.changed() => if r.is_err() { break },
@@ -86,7 +153,7 @@ pub async fn run_notifier(
 
     let _ = tokio::time::timeout(cfg.drain, async { while running.join_next().await.is_some() {} }).await;
     running.abort_all();
-    let left: Vec<i64> = held.lock().expect("held").drain().collect();
+    let left: Vec<i64> = window.lock().expect("window").sending.drain().collect();
     if !left.is_empty() {
         match store.release_deliveries(notifier, &left).await {
             Ok(n) => tracing::info!(released = n, "handed unsent callbacks back to the outbox"),
@@ -102,15 +169,29 @@ pub async fn run_notifier(
     Ok(())
 }
 
-async fn send_one(
-    senders: &Senders,
-    d: ClaimedDelivery,
-    held: Held,
-    slot_freed: Arc<Notify>,
-    done: mpsc::UnboundedSender<DeliveryOutcome>,
-) {
-    let outcome = deliver::attempt(senders, &d).await;
-    let _ = done.send(outcome);
-    held.lock().expect("held").remove(&d.delivery_id);
-    slot_freed.notify_one();
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(lease: u64, timeout_ms: u64) -> NotifierConfig {
+        NotifierConfig {
+            concurrency: 10,
+            lease: Duration::from_secs(lease),
+            timeout: Duration::from_millis(timeout_ms),
+            ..NotifierConfig::default()
+        }
+    }
+
+    #[test]
+    fn url_deliveries_held_all_end_within_their_lease() {
+        assert_eq!(url_cap(&NotifierConfig::default()), 1024, "60 s over 10 s: four turns");
+        for (lease, timeout_ms, cap) in
+            [(60, 10_000, 40), (25, 10_000, 20), (20, 10_000, 10), (11, 10_000, 10)]
+        {
+            let c = cfg(lease, timeout_ms);
+            assert_eq!(url_cap(&c), cap, "lease {lease} s, timeout {timeout_ms} ms");
+            let turns = (cap / c.concurrency) as u32;
+            assert!(c.timeout * turns < c.lease || turns == 1);
+        }
+    }
 }

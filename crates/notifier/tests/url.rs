@@ -247,6 +247,32 @@ async fn several_notifiers_share_the_outbox(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]
+async fn url_sends_take_turns_within_the_concurrency_while_claims_go_further(pool: PgPool) {
+    let store = store(pool);
+    let mut rx = Receiver::start().await;
+    rx.script([Reply::Hang, Reply::Hang]);
+    let jobs = finished_jobs(&store, &request(Some(&rx.url()), None), None, 8).await;
+    // A 5 s lease over 800 ms attempts leaves room for four turns: 2 × 4 held, 2 sent at once.
+    let n = start(&store, NotifierConfig { concurrency: 2, ..fast_config() });
+    let hung = [rx.next(WAIT).await.unwrap(), rx.next(WAIT).await.unwrap()];
+    assert!(rx.next(Duration::from_millis(500)).await.is_none(), "a third send while two hang");
+    let sending: i64 = sqlx::query_scalar("SELECT count(*) FROM deliveries WHERE state = 1")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(sending, 8, "all claimed at once, beyond the two sends");
+    let mut rest = Vec::new();
+    while rest.len() < 8 {
+        rest.push(rx.next(WAIT).await.expect("the others, and the two hung ones again"));
+    }
+    assert!(rest[0].at - hung[0].at >= Duration::from_millis(800), "the next turn waited");
+    for job in &jobs {
+        wait_for_state(&store, job, "Delivered", WAIT).await;
+    }
+    n.stop().await;
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
 async fn non_public_addresses_are_refused_when_connecting(pool: PgPool) {
     let store = store(pool);
     let mut rx = Receiver::start().await;

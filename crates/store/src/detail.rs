@@ -1,4 +1,5 @@
 //! A stored job as Tencent's `JobsDetail`: shared by the API's answers and the callbacks.
+use serde::Deserialize;
 use stowaway_wire::{tencent_time, ImageInspectResult, Input, JobsDetail, Operation, SubmitRequest};
 
 use crate::{JobRecord, JobState};
@@ -11,10 +12,14 @@ impl JobRecord {
 }
 
 fn jobs_detail(r: &JobRecord) -> JobsDetail {
-    let request: Option<SubmitRequest> = serde_json::from_value(r.request.clone()).ok();
+    // Read in place: cloning the JSON trees first cost the notifier more than reading them.
+    let request = SubmitRequest::deserialize(&r.request).ok();
     // A Running job may hold a checkpointed verdict; only a finished job shows it.
-    let result: Option<ImageInspectResult> =
-        r.result.clone().filter(|_| r.state.is_terminal()).and_then(|v| serde_json::from_value(v).ok());
+    let result = r
+        .result
+        .as_ref()
+        .filter(|_| r.state.is_terminal())
+        .and_then(|v| ImageInspectResult::deserialize(v).ok());
     let (code, message) = match (r.state, &result) {
         (JobState::Failed, Some(res)) => (res.code.clone(), res.message.clone()),
         (JobState::Failed, None) => {

@@ -25,9 +25,13 @@ pub struct CallbackArgs {
     /// Milliseconds one Url attempt may take in all (connect, send, answer).
     #[arg(long, env = "STOWAWAY_CALLBACK_TIMEOUT_MS", default_value_t = 10_000)]
     callback_timeout_ms: u64,
-    /// Callbacks a notifier sends at once.
+    /// Url callbacks a notifier sends at once.
     #[arg(long, env = "STOWAWAY_CALLBACK_CONCURRENCY", default_value_t = 256)]
     callback_concurrency: usize,
+    /// Kafka (TDMQ) callbacks a notifier has in flight at once, awaiting the broker's
+    /// acknowledgement, besides its Url callbacks.
+    #[arg(long, env = "STOWAWAY_KAFKA_IN_FLIGHT", default_value_t = 4096)]
+    kafka_in_flight: usize,
     /// Seconds a notifier holds a claimed callback; a notifier that dies is taken over after it.
     #[arg(long, env = "STOWAWAY_CALLBACK_LEASE_SECS", default_value_t = 60)]
     callback_lease_secs: u64,
@@ -46,6 +50,7 @@ impl CallbackArgs {
     pub fn notifier_config(&self) -> Result<NotifierConfig, String> {
         let cfg = NotifierConfig {
             concurrency: self.callback_concurrency,
+            kafka_in_flight: self.kafka_in_flight,
             lease: Duration::from_secs(self.callback_lease_secs),
             timeout: Duration::from_millis(self.callback_timeout_ms),
             connect_timeout: Duration::from_millis(self.callback_timeout_ms.min(5_000)),
