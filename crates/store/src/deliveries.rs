@@ -66,6 +66,7 @@ pub struct DeliveryTarget {
 /// A delivery a notifier holds under a lease, with the finished job it reports.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct ClaimedDelivery {
+    /// The job's internal id, which also keys its delivery (a job has at most one).
     pub delivery_id: i64,
     /// The `webhook-id` receivers deduplicate on: the same for every attempt and resend.
     pub webhook_id: Uuid,
@@ -121,6 +122,7 @@ pub struct DeliveryOutcome {
 /// A delivery as `GET /jobs/<id>/callbacks` shows it.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct DeliveryRecord {
+    /// The job's internal id (deliveries are keyed by their job).
     pub id: i64,
     pub webhook_id: Uuid,
     #[sqlx(try_from = "i16")]
@@ -164,14 +166,14 @@ static CLAIM_DELIVERIES: std::sync::LazyLock<String> = std::sync::LazyLock::new(
     let job_columns = RECORD_COLUMNS.split(", ").map(|c| format!("j.{c}")).collect::<Vec<_>>().join(", ");
     format!(
         "WITH c AS MATERIALIZED (
-                 SELECT id FROM deliveries WHERE state = 0 AND next_at <= now()
+                 SELECT job_id FROM deliveries WHERE state = 0 AND next_at <= now()
                  ORDER BY next_at LIMIT $1 FOR UPDATE SKIP LOCKED),
              d AS (
                  UPDATE deliveries SET state = 1, attempt = attempt + 1, locked_by = $2,
                         locked_until = now() + make_interval(secs => $3)
-                 WHERE id = ANY(ARRAY(SELECT id FROM c))
-                 RETURNING id, webhook_id, job_id, attempt, schedule_from, kind, address, format)
-             SELECT d.id AS delivery_id, d.webhook_id, d.attempt, d.schedule_from, d.kind, d.address,
+                 WHERE job_id = ANY(ARRAY(SELECT job_id FROM c))
+                 RETURNING webhook_id, job_id, attempt, schedule_from, kind, address, format)
+             SELECT d.job_id AS delivery_id, d.webhook_id, d.attempt, d.schedule_from, d.kind, d.address,
                     d.format, q.notify_config, {job_columns}
              FROM d CROSS JOIN LATERAL (SELECT * FROM jobs WHERE id = d.job_id) j
              JOIN queues q ON q.queue_id = j.queue_id"
@@ -226,9 +228,9 @@ impl Store {
              FROM unnest($1::int8[], $2::int4[], $3::int2[], $4::float8[], $5::text[], $6::text[],
                          $7::text[], $8::text[], $9::jsonb[])
                   AS o(id, attempt, state, retry_secs, kind, address, format, error, log)
-             WHERE d.id = ANY($1) AND d.id = o.id AND d.attempt = o.attempt
+             WHERE d.job_id = ANY($1) AND d.job_id = o.id AND d.attempt = o.attempt
                AND d.locked_by = $10 AND {STILL_SENDING}
-             RETURNING d.id"
+             RETURNING d.job_id"
         ))
         .bind(outcomes.iter().map(|o| o.delivery_id).collect::<Vec<_>>())
         .bind(outcomes.iter().map(|o| o.attempt).collect::<Vec<_>>())
@@ -249,7 +251,7 @@ impl Store {
 
     /// Hands deliveries back unsent (graceful shutdown), due at once, without using up an attempt.
     pub async fn release_deliveries(&self, notifier: Uuid, ids: &[i64]) -> Result<u64> {
-        self.requeue("id = ANY($1) AND locked_by = $2 AND state = 1", ids, Some(notifier)).await
+        self.requeue("job_id = ANY($1) AND locked_by = $2 AND state = 1", ids, Some(notifier)).await
     }
 
     /// Returns deliveries whose lease expired (their notifier died, perhaps between sending and
@@ -277,7 +279,7 @@ impl Store {
         Ok(n as u64)
     }
 
-    /// The deliveries of one of the bucket's jobs with their attempts, oldest first. `None` when
+    /// The delivery of one of the bucket's jobs (none or one) with its attempts. `None` when
     /// the bucket has no such job.
     pub async fn deliveries_of_job(&self, bucket: &str, job_id: &str) -> Result<Option<Vec<DeliveryRecord>>> {
         let job: Option<(i64,)> = sqlx::query_as("SELECT id FROM jobs WHERE bucket = $1 AND job_id = $2")
@@ -287,9 +289,9 @@ impl Store {
             .await?;
         let Some((id,)) = job else { return Ok(None) };
         let records: Vec<DeliveryRecord> = sqlx::query_as(
-            "SELECT id, webhook_id, state, attempt, kind, address, format, created_at, next_at,
+            "SELECT job_id AS id, webhook_id, state, attempt, kind, address, format, created_at, next_at,
                     finished_at, last_error, attempts
-             FROM deliveries WHERE job_id = $1 ORDER BY id",
+             FROM deliveries WHERE job_id = $1",
         )
         .bind(id)
         .fetch_all(&self.pool)
@@ -303,12 +305,12 @@ impl Store {
     pub async fn resend_delivery(&self, bucket: &str, job_id: &str, webhook_id: Uuid) -> Result<bool> {
         let found: Option<(i16,)> = sqlx::query_as(
             "WITH target AS (
-                 SELECT d.id, d.state FROM deliveries d JOIN jobs j ON j.id = d.job_id
+                 SELECT d.job_id, d.state FROM deliveries d JOIN jobs j ON j.id = d.job_id
                  WHERE j.bucket = $1 AND j.job_id = $2 AND d.webhook_id = $3 FOR UPDATE OF d),
              r AS (
                  UPDATE deliveries d SET state = 0, next_at = now(), schedule_from = d.attempt,
                         finished_at = NULL, last_error = NULL
-                 FROM target t WHERE d.id = t.id AND t.state IN (2, 3, 4))
+                 FROM target t WHERE d.job_id = t.job_id AND t.state IN (2, 3, 4))
              SELECT state FROM target",
         )
         .bind(bucket)
