@@ -1,6 +1,6 @@
 //! The delivery loop: claim due deliveries in batches with SKIP LOCKED (several notifiers can
 //! run), send them concurrently, record outcomes in batches. Mirrors the worker's job loop.
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,12 +20,14 @@ use crate::NotifierConfig;
 /// the broker's acknowledgement, and at 20,000/s thousands of those must be in flight.
 #[derive(Default)]
 struct Window {
-    /// Claimed, not yet recorded: whether each goes to Kafka.
-    claimed: HashMap<i64, bool>,
+    /// Claimed, not yet recorded: each one's attempt and whether it goes to Kafka. Keyed with the
+    /// attempt because a delivery whose lease ran out while its outcome waited can be claimed
+    /// again, by this notifier too, before that outcome is recorded.
+    claimed: HashMap<i64, (i32, bool)>,
     /// Url deliveries (and those resolved to nothing) among `claimed`.
     url: usize,
-    /// Being sent: handed back unsent if shutdown cuts them off.
-    sending: HashSet<i64>,
+    /// Being sent, with the attempt: handed back unsent if shutdown cuts them off.
+    sending: HashMap<i64, i32>,
 }
 
 impl Window {
@@ -38,17 +40,30 @@ impl Window {
         url_room.min(total_room).min(cfg.batch)
     }
 
-    fn take(&mut self, id: i64, kafka: bool) {
-        self.claimed.insert(id, kafka);
-        self.sending.insert(id);
+    fn take(&mut self, id: i64, attempt: i32, kafka: bool) {
+        if let Some((_, false)) = self.claimed.insert(id, (attempt, kafka)) {
+            self.url -= 1; // an earlier attempt's place, now this one's
+        }
+        self.sending.insert(id, attempt);
         if !kafka {
             self.url += 1;
         }
     }
 
-    fn recorded(&mut self, id: i64) {
-        if self.claimed.remove(&id) == Some(false) {
-            self.url -= 1;
+    fn sent(&mut self, id: i64, attempt: i32) {
+        if self.sending.get(&id) == Some(&attempt) {
+            self.sending.remove(&id);
+        }
+    }
+
+    fn recorded(&mut self, id: i64, attempt: i32) {
+        if let Some(&(held, kafka)) = self.claimed.get(&id) {
+            if held == attempt {
+                self.claimed.remove(&id);
+                if !kafka {
+                    self.url -= 1;
+                }
+            }
         }
     }
 }
@@ -93,7 +108,7 @@ pub async fn run_notifier(
             // Recorded or lost to a rescue: either way no longer this notifier's to hold.
             if finished.is_ok() {
                 let mut w = recorded_window.lock().expect("window");
-                batch.iter().for_each(|o| w.recorded(o.delivery_id));
+                batch.iter().for_each(|o| w.recorded(o.delivery_id, o.attempt));
                 recorded_room.notify_one();
             }
             finished
@@ -121,17 +136,20 @@ pub async fn run_notifier(
                     for d in claimed {
                         let target = deliver::target_of(&d);
                         let kafka = target.0.as_ref().is_some_and(deliver::is_kafka);
-                        window.lock().expect("window").take(d.delivery_id, kafka);
+                        window.lock().expect("window").take(d.delivery_id, d.attempt, kafka);
                         let (senders, window, done) = (senders.clone(), window.clone(), done_tx.clone());
                         let turn = (target.0.is_some() && !kafka).then(|| url_turns.clone());
                         // Boxed: the send's state machine is large, and spawning moves it.
                         running.spawn(Box::pin(async move {
                             let _turn = match &turn {
-                                Some(turns) => Some(turns.acquire().await.expect("never closed")),
+                                Some(turns) => match turns.acquire().await {
+                                    Ok(turn) => Some(turn),
+                                    Err(_) => return, // shutting down: handed back unsent
+                                },
                                 None => None,
                             };
                             let outcome = deliver::attempt(&senders, &d, target).await;
-                            window.lock().expect("window").sending.remove(&d.delivery_id);
+                            window.lock().expect("window").sent(d.delivery_id, d.attempt);
                             let _ = done.send(outcome);
                         }));
                     }
@@ -151,9 +169,11 @@ pub async fn run_notifier(
         }
     }
 
+    // Sends already going get `drain` to finish; those still waiting for a turn start none.
+    url_turns.close();
     let _ = tokio::time::timeout(cfg.drain, async { while running.join_next().await.is_some() {} }).await;
     running.abort_all();
-    let left: Vec<i64> = window.lock().expect("window").sending.drain().collect();
+    let left: Vec<i64> = window.lock().expect("window").sending.drain().map(|(id, _)| id).collect();
     if !left.is_empty() {
         match store.release_deliveries(notifier, &left).await {
             Ok(n) => tracing::info!(released = n, "handed unsent callbacks back to the outbox"),
@@ -180,6 +200,24 @@ mod tests {
             timeout: Duration::from_millis(timeout_ms),
             ..NotifierConfig::default()
         }
+    }
+
+    #[test]
+    fn a_delivery_claimed_again_before_its_outcome_is_recorded_holds_one_place() {
+        let mut w = Window::default();
+        w.take(1, 1, false);
+        w.take(1, 2, false); // the lease ran out while the first outcome waited
+        w.take(2, 1, false);
+        w.take(2, 2, true); // resolved to Kafka the second time
+        assert_eq!((w.claimed.len(), w.url), (2, 1));
+        w.sent(1, 1);
+        assert_eq!(w.sending.get(&1), Some(&2), "the second attempt is still being sent");
+        w.recorded(1, 1);
+        w.recorded(2, 1);
+        assert_eq!((w.claimed.len(), w.url), (2, 1), "late outcomes of earlier attempts free nothing");
+        w.recorded(1, 2);
+        w.recorded(2, 2);
+        assert_eq!((w.claimed.len(), w.url), (0, 0));
     }
 
     #[test]

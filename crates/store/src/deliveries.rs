@@ -201,8 +201,8 @@ impl Store {
             .replace("$2", &format!("'{notifier}'::uuid"))
             .replace("$3", &format!("{:.3}", lease.as_secs_f64()));
         let rows = sqlx::raw_sql(&format!("{CLAIM_SETTINGS}; {claim}")).fetch_all(&self.pool).await?;
-        // The settings' row has three columns; the claim's rows many more.
-        rows.iter().filter(|r| r.len() > 3).map(ClaimedDelivery::from_row).collect()
+        // The settings statement's row comes first; only the claim's rows have a delivery_id.
+        rows.iter().filter(|r| r.try_column("delivery_id").is_ok()).map(ClaimedDelivery::from_row).collect()
     }
 
     /// Records outcomes and their attempts in one statement. Fenced like job completion: a
