@@ -72,7 +72,8 @@ pub(crate) async fn attempt(
     };
     let webhook_id = format!("msg_{}", d.webhook_id.simple());
     let at = Utc::now();
-    let sent = if is_kafka(&target) {
+    let kafka = is_kafka(&target);
+    let sent = if kafka {
         send_kafka(s, &target, &d.job.job_id, &webhook_id, format, body).await
     } else {
         send_url(s, &target, &webhook_id, format, body).await
@@ -89,7 +90,7 @@ pub(crate) async fn attempt(
             None => (DeliveryState::Dead, Duration::ZERO),
         }
     };
-    let kind = if is_kafka(&target) { "TDMQ" } else { "Url" };
+    let kind = if kafka { "TDMQ" } else { "Url" };
     // Pending means "failed, will retry".
     let outcome = if state == DeliveryState::Pending { "Retry" } else { state.as_str() };
     metrics::counter!("stowaway_callback_attempts_total", "kind" => kind, "outcome" => outcome).increment(1);

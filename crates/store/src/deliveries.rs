@@ -4,9 +4,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use uuid::Uuid;
-
 use sqlx::{FromRow, Row};
+use uuid::Uuid;
 
 use crate::records::RECORD_COLUMNS;
 use crate::{JobRecord, Result, Store};
@@ -148,16 +147,19 @@ pub struct DeliveryRecord {
 /// - Commit without waiting for the WAL flush. Safe for the notifier's own writes: the delivery
 ///   row was committed durably with its job, and a claim or an outcome lost in a database crash
 ///   only means the callback is sent again (same `webhook-id`).
-const CLAIM_SETTINGS: &str = "SELECT set_config('enable_bitmapscan', 'off', true), \
-     set_config('enable_seqscan', 'off', true), set_config('synchronous_commit', 'off', true)";
+macro_rules! claim_settings {
+    () => {
+        "SELECT set_config('enable_bitmapscan', 'off', true), \
+         set_config('enable_seqscan', 'off', true), set_config('synchronous_commit', 'off', true)"
+    };
+}
+const CLAIM_SETTINGS: &str = claim_settings!();
 
 /// The settings of an outcome batch's transaction: a claim's, and no nested loops. The same
 /// stale statistics put one row where a notifier holds thousands, and the planner scanned them
 /// all once per outcome (1,000 × 16,000 comparisons, 1–7 s per batch). Without nested loops it
 /// finds the batch's rows by primary key and joins them to the outcomes by hash, in linear time.
-const FINISH_SETTINGS: &str = "SELECT set_config('enable_bitmapscan', 'off', true), \
-     set_config('enable_seqscan', 'off', true), set_config('synchronous_commit', 'off', true), \
-     set_config('enable_nestloop', 'off', true)";
+const FINISH_SETTINGS: &str = concat!(claim_settings!(), ", set_config('enable_nestloop', 'off', true)");
 
 /// `state = 1`, written so that the planner cannot match it to `deliveries_leased`'s predicate
 /// and scan every leased row (its row count is what the stale statistics get wrong).
