@@ -34,7 +34,7 @@ pub struct NotifierConfig {
     /// How long a claimed delivery stays with this notifier. Longer than any attempt can take
     /// (`timeout`, Kafka's `message_timeout`), so a live notifier never loses one.
     pub lease: Duration,
-    /// Backstop poll when no NOTIFY arrives; also how soon a retry that fell due is noticed.
+    /// Backstop poll when no wake-up arrives; also how soon a retry that fell due is noticed.
     pub poll: Duration,
     /// How long shutdown waits for sends in flight before handing them back.
     pub drain: Duration,

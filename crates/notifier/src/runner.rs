@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use stowaway_store::{next_notification, record_in_batches, DeliveryOutcome, Store, CALLBACKS_CHANNEL};
+use stowaway_store::{record_in_batches, DeliveryOutcome, Store};
 use tokio::sync::{mpsc, watch, Notify, Semaphore};
 use tokio::task::JoinSet;
 use uuid::Uuid;
@@ -103,19 +103,23 @@ pub async fn run_notifier(
     let recorder = tokio::spawn(record_in_batches(
         done_rx,
         "callback outcomes",
-        async move |batch: &[DeliveryOutcome]| {
-            let finished = recording.finish_deliveries(notifier, batch).await.map(|done| done.len());
-            // Recorded or lost to a rescue: either way no longer this notifier's to hold.
-            if finished.is_ok() {
-                let mut w = recorded_window.lock().expect("window");
-                batch.iter().for_each(|o| w.recorded(o.delivery_id, o.attempt));
-                recorded_room.notify_one();
+        move |batch: Arc<Vec<DeliveryOutcome>>| {
+            let (recording, recorded_window, recorded_room) =
+                (recording.clone(), recorded_window.clone(), recorded_room.clone());
+            async move {
+                let finished = recording.finish_deliveries(notifier, &batch).await.map(|done| done.len());
+                // Recorded or lost to a rescue: either way no longer this notifier's to hold.
+                if finished.is_ok() {
+                    let mut w = recorded_window.lock().expect("window");
+                    batch.iter().for_each(|o| w.recorded(o.delivery_id, o.attempt));
+                    recorded_room.notify_one();
+                }
+                finished
             }
-            finished
         },
     ));
     let rescuer = tokio::spawn(crate::rescuer::run(store.clone(), cfg.lease, shutdown.clone()));
-    let mut listener = store.listen(CALLBACKS_CHANNEL).await;
+    let mut listener = store.listen_for_callbacks().await;
     let mut running = JoinSet::new();
     // Url sends in flight; tokio's semaphore is fair, so they go in the order they were claimed.
     let url_turns = Arc::new(Semaphore::new(cfg.concurrency));
@@ -163,7 +167,7 @@ pub async fn run_notifier(
         }
         tokio::select! {
             _ = room_freed.notified(), if room == 0 => {}
-            n = next_notification(&mut listener) => if n.is_err() { listener = store.listen(CALLBACKS_CHANNEL).await },
+            _ = listener.next() => {}
             _ = tokio::time::sleep(cfg.poll) => {}
             r = shutdown.changed() => if r.is_err() { break },
         }

@@ -10,7 +10,8 @@ use uuid::Uuid;
 use crate::records::RECORD_COLUMNS;
 use crate::{JobRecord, Result, Store};
 
-/// Channel the outbox's insert trigger notifies on; notifiers also poll as a backstop.
+/// Channel the store notifies on (after the commit, coalesced: see `wake.rs`) when deliveries
+/// fall due; notifiers also poll as a backstop.
 pub const CALLBACKS_CHANNEL: &str = "stowaway_callbacks";
 
 /// A delivery's state, stored as `smallint`.
@@ -246,7 +247,6 @@ impl Store {
         .bind(outcomes.iter().map(|o| o.log.as_ref().and_then(|l| l.error.clone())).collect::<Vec<_>>())
         .bind(logs)
         .bind(notifier)
-        .persistent(false) // array lengths vary: see `complete`
         .fetch_all(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -278,7 +278,7 @@ impl Store {
         .fetch_one(&self.pool)
         .await?;
         if n > 0 {
-            sqlx::query("SELECT pg_notify($1, '')").bind(CALLBACKS_CHANNEL).execute(&self.pool).await?;
+            self.wake_notifiers();
         }
         Ok(n as u64)
     }
@@ -323,7 +323,7 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         if found.is_some() {
-            sqlx::query("SELECT pg_notify($1, '')").bind(CALLBACKS_CHANNEL).execute(&self.pool).await?;
+            self.wake_notifiers();
         }
         Ok(found.is_some())
     }

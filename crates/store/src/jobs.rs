@@ -4,9 +4,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use sqlx::{FromRow, Row};
 use uuid::Uuid;
 
-use crate::{Result, Store, JOBS_CHANNEL};
+use crate::{Result, Store};
 
 /// A job's state, stored as `smallint`; `as_str` is Tencent's spelling.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -119,49 +120,35 @@ pub(crate) const QUEUE_LOCK_NS: i32 = 0x5707;
 
 /// The outbox half of every statement that makes jobs terminal: a CTE after `done` (the updated
 /// jobs' id, queue_id, request and state) that queues a delivery for each finished job that may
-/// need a callback, in the same transaction. The insert trigger wakes the notifiers.
+/// need a callback, in the same transaction. `EXISTS (SELECT 1 FROM queued)` says whether to
+/// wake the notifiers once it committed.
 pub(crate) const QUEUE_DELIVERIES: &str = "queued AS (
     INSERT INTO deliveries (job_id)
     SELECT d.id FROM done d JOIN queues q USING (queue_id)
-    WHERE d.state IN (2, 3, 4) AND callback_due(d.request, q.notify_config))";
+    WHERE d.state IN (2, 3, 4) AND callback_due(d.request, q.notify_config)
+    RETURNING job_id)";
 
 impl Store {
-    /// Inserts jobs in one statement (jobs into a paused queue start as Pause) and wakes workers
-    /// with a single NOTIFY. Returns (job_id, state, created_at) in input order.
+    /// Inserts jobs in one call (`submit_jobs` in migration 0005: the queues' locks, then the
+    /// insert) and wakes the workers; jobs into a paused queue start as Pause.
+    /// Returns (job_id, state, created_at) in input order.
     pub async fn insert_jobs(&self, jobs: &[NewJob]) -> Result<Vec<(String, JobState, DateTime<Utc>)>> {
-        let mut tx = self.pool.begin().await?;
-        let mut queues: Vec<&str> = jobs.iter().map(|j| j.queue_id.as_str()).collect();
-        queues.sort_unstable();
-        queues.dedup();
-        sqlx::query("SELECT pg_advisory_xact_lock_shared($1, hashtext(q)) FROM unnest($2::text[]) q")
-            .bind(QUEUE_LOCK_NS)
-            .bind(&queues)
-            .execute(&mut *tx)
-            .await?;
         let col = |f: fn(&NewJob) -> String| jobs.iter().map(f).collect::<Vec<_>>();
-        let rows: Vec<(String, i16, DateTime<Utc>)> = sqlx::query_as(
-            "INSERT INTO jobs (job_id, queue_id, bucket, region, object, job_level, state, request)
-             SELECT t.job_id, t.queue_id, t.bucket, t.region, t.object, t.job_level,
-                    CASE WHEN q.paused THEN 5 ELSE 0 END, t.request
-             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int2[], $7::jsonb[])
-                  WITH ORDINALITY AS t(job_id, queue_id, bucket, region, object, job_level, request, n)
-             JOIN queues q USING (queue_id)
-             ORDER BY t.n
-             RETURNING job_id, state, created_at",
-        )
-        .bind(col(|j| j.job_id.clone()))
-        .bind(col(|j| j.queue_id.clone()))
-        .bind(col(|j| j.bucket.clone()))
-        .bind(col(|j| j.region.clone()))
-        .bind(col(|j| j.object.clone()))
-        .bind(jobs.iter().map(|j| j.job_level).collect::<Vec<_>>())
-        .bind(jobs.iter().map(|j| j.request.clone()).collect::<Vec<_>>())
-        .fetch_all(&mut *tx)
-        .await?;
+        let rows: Vec<(String, i16, DateTime<Utc>)> =
+            sqlx::query_as("SELECT * FROM submit_jobs($1, $2, $3, $4, $5, $6, $7, $8)")
+                .bind(QUEUE_LOCK_NS)
+                .bind(col(|j| j.job_id.clone()))
+                .bind(col(|j| j.queue_id.clone()))
+                .bind(col(|j| j.bucket.clone()))
+                .bind(col(|j| j.region.clone()))
+                .bind(col(|j| j.object.clone()))
+                .bind(jobs.iter().map(|j| j.job_level).collect::<Vec<_>>())
+                .bind(jobs.iter().map(|j| j.request.clone()).collect::<Vec<_>>())
+                .fetch_all(&self.pool)
+                .await?;
         if rows.iter().any(|r| r.1 == JobState::Submitted as i16) {
-            sqlx::query("SELECT pg_notify($1, '')").bind(JOBS_CHANNEL).execute(&mut *tx).await?;
+            self.wake_workers();
         }
-        tx.commit().await?;
         // RETURNING follows the insert order, which follows ORDER BY t.n.
         Ok(rows
             .into_iter()
@@ -172,31 +159,35 @@ impl Store {
     /// Claims up to `k` Submitted jobs (JobLevel 2 first, then oldest) under a lease held by
     /// `worker`, in one statement. `id = ANY(ARRAY(...))` rather than a join: joining the CTE made
     /// the planner hash a sequential scan of the whole table (33 ms per 1,000 claims, 9 ms now).
+    ///
+    /// Committed without waiting for the WAL flush: a claim lost to a database crash leaves the
+    /// job Submitted, and the verdict of the attempt that ran is then refused by `complete`'s
+    /// fence, so the job simply runs again. Settings and claim go in one round trip, as the
+    /// notifier's claim does (see `claim_deliveries`).
     pub async fn claim(&self, worker: Uuid, k: i64, lease: Duration) -> Result<Vec<Claimed>> {
-        sqlx::query_as(
-            "WITH c AS MATERIALIZED (
+        let claim = format!(
+            "SELECT set_config('synchronous_commit', 'off', true);
+             WITH c AS MATERIALIZED (
                  SELECT id FROM jobs WHERE state = 0
                  ORDER BY job_level DESC, created_at, id
-                 LIMIT $1 FOR UPDATE SKIP LOCKED)
-             UPDATE jobs j SET state = 1, attempt = j.attempt + 1, locked_by = $2,
-                    locked_until = now() + make_interval(secs => $3),
+                 LIMIT {k} FOR UPDATE SKIP LOCKED)
+             UPDATE jobs j SET state = 1, attempt = j.attempt + 1, locked_by = '{worker}'::uuid,
+                    locked_until = now() + make_interval(secs => {:.3}),
                     started_at = coalesce(j.started_at, now())
              WHERE j.id = ANY(ARRAY(SELECT id FROM c))
              RETURNING j.id, j.job_id, j.attempt, j.bucket, j.region, j.object, j.request, j.result",
-        )
-        .bind(k)
-        .bind(worker)
-        .bind(lease.as_secs_f64())
-        .persistent(false) // see `complete`
-        .fetch_all(&self.pool)
-        .await
+            lease.as_secs_f64()
+        );
+        let rows = sqlx::raw_sql(&claim).fetch_all(&self.pool).await?;
+        // The settings statement's row comes first; only the claim's rows have an id.
+        rows.iter().filter(|r| r.try_column("id").is_ok()).map(Claimed::from_row).collect()
     }
 
     /// Records verdicts in one statement, with the jobs' callback deliveries (the outbox). Fenced:
     /// only rows still Running under this worker and attempt change, so a job the rescuer handed
     /// to another worker is not completed twice. Returns the ids that were completed.
     pub async fn complete(&self, worker: Uuid, done: &[Completion]) -> Result<Vec<i64>> {
-        sqlx::query_scalar(&format!(
+        let completed: Vec<(i64, bool)> = sqlx::query_as(&format!(
             "WITH done AS (
                  UPDATE jobs j SET state = c.state, result = c.result, last_error = c.error,
                         finished_at = now(), locked_by = NULL, locked_until = NULL
@@ -208,7 +199,7 @@ impl Store {
                    AND j.locked_by = $6 AND j.state::int4 = 1
                  RETURNING j.id, j.queue_id, j.request, j.state),
              {QUEUE_DELIVERIES}
-             SELECT id FROM done"
+             SELECT id, EXISTS (SELECT 1 FROM queued) FROM done"
         ))
         .bind(done.iter().map(|c| c.id).collect::<Vec<_>>())
         .bind(done.iter().map(|c| c.attempt).collect::<Vec<_>>())
@@ -216,11 +207,13 @@ impl Store {
         .bind(done.iter().map(|c| c.result.clone()).collect::<Vec<_>>())
         .bind(done.iter().map(|c| c.error.clone()).collect::<Vec<_>>())
         .bind(worker)
-        // Unnamed statement: planned with the real arrays every time. A cached generic plan
-        // does not know their length and joins 1,000 × 1,000 rows (10.6k jobs/s against 47k).
-        .persistent(false)
+        // Planned with the real arrays every time: see `Store::session_options`.
         .fetch_all(&self.pool)
-        .await
+        .await?;
+        if completed.iter().any(|c| c.1) {
+            self.wake_notifiers();
+        }
+        Ok(completed.into_iter().map(|c| c.0).collect())
     }
 
     /// Records a verdict on a job still held (fenced like `complete`) before acting on it, so an
@@ -265,7 +258,7 @@ impl Store {
         .execute(&self.pool)
         .await?;
         if r.rows_affected() > 0 {
-            sqlx::query("SELECT pg_notify($1, '')").bind(JOBS_CHANNEL).execute(&self.pool).await?;
+            self.wake_workers();
         }
         Ok(r.rows_affected())
     }

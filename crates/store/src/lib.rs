@@ -16,6 +16,7 @@ mod jobs;
 mod maintenance;
 mod queues;
 mod records;
+mod wake;
 
 pub use batches::record_in_batches;
 pub use deliveries::{
@@ -26,10 +27,15 @@ pub use health::Backlog;
 pub use jobs::{Claimed, Completion, JobState, NewJob};
 pub use queues::{Queue, QueueChange};
 pub use records::{CancelRefused, JobFilter, JobRecord};
+pub use wake::Listener;
 
-use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
+use std::sync::Arc;
+use std::time::Duration;
 
-/// Channel the store notifies on (once per insert statement, never per row) when jobs become
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::Connection;
+
+/// Channel the store notifies on (after the commit, coalesced: see `wake.rs`) when jobs become
 /// claimable; workers also poll as a backstop.
 pub const JOBS_CHANNEL: &str = "stowaway_jobs";
 
@@ -39,33 +45,52 @@ pub type Result<T> = std::result::Result<T, sqlx::Error>;
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: PgPool,
+    wakers: Arc<wake::Wakers>,
 }
 
 impl Store {
     /// Connects, giving up after 5 s (the pool retries refused connections until then) so that
     /// a wrong URL fails fast with one clear line.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Store> {
-        let pool = PgPoolOptions::new()
-            .max_connections(max_connections)
-            .acquire_timeout(std::time::Duration::from_secs(5))
-            .connect(url)
-            .await?;
-        Ok(Store { pool })
+        let options = Store::session_options(url.parse()?);
+        let pool = Store::pool_options(max_connections).connect_with(options).await?;
+        Ok(Store::from_pool(pool))
     }
 
+    /// The pool every Stowaway process uses. sqlx pings a connection before handing it out,
+    /// which doubles the round trips of the one-statement claim and completion paths; here only
+    /// a connection idle for over a second is pinged (a dead one is replaced, not handed out).
+    pub fn pool_options(max_connections: u32) -> PgPoolOptions {
+        PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(5))
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > Duration::from_secs(1) {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
+    }
+
+    /// Session settings for every connection: plan each execution with its real arguments. The
+    /// batch statements take arrays whose length a cached generic plan cannot know (one joined
+    /// 1,000 × 1,000 rows: 10.6k jobs/s against 47k), while prepared statements save the
+    /// Parse round trip an unnamed statement costs on every call.
+    pub fn session_options(options: PgConnectOptions) -> PgConnectOptions {
+        options.options([("plan_cache_mode", "force_custom_plan")])
+    }
+
+    /// A store on `pool`, which should come from [`Store::pool_options`] and
+    /// [`Store::session_options`] (tests may use any pool).
     pub fn from_pool(pool: PgPool) -> Store {
-        Store { pool }
+        Store { pool, wakers: Arc::default() }
     }
 
     pub fn pool(&self) -> &PgPool {
         &self.pool
-    }
-
-    /// A LISTEN connection on `channel`, or None when one cannot be had (callers poll anyway).
-    pub async fn listen(&self, channel: &str) -> Option<PgListener> {
-        let mut l = PgListener::connect_with(&self.pool).await.ok()?;
-        l.listen(channel).await.ok()?;
-        Some(l)
     }
 
     /// Applies pending migrations (`migrations/` at the workspace root, embedded at build time).
@@ -75,14 +100,3 @@ impl Store {
 }
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
-
-/// Waits for the next notification on a [`Store::listen`] connection; without one, waits forever
-/// (the caller's poll takes over). Err when the connection dropped: listen again.
-pub async fn next_notification(listener: &mut Option<PgListener>) -> std::result::Result<(), ()> {
-    match listener {
-        Some(l) => {
-            l.recv().await.map(|_| ()).map_err(|e| tracing::warn!(error = %e, "LISTEN connection lost"))
-        }
-        None => std::future::pending().await,
-    }
-}

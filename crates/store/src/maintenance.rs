@@ -9,7 +9,7 @@ impl Store {
     /// Pause if the queue is paused), or fails them once they have used `max_attempts`, and wakes
     /// the workers; a failed job's callback is queued with it. Returns (rescued, failed).
     pub async fn rescue_expired(&self, max_attempts: i32) -> Result<(u64, u64)> {
-        let rows: Vec<(i16,)> = sqlx::query_as(&format!(
+        let rows: Vec<(i16, bool)> = sqlx::query_as(&format!(
             "WITH done AS (
                  UPDATE jobs j SET
                      state = CASE WHEN j.attempt >= $1 THEN 3 WHEN q.paused THEN 5 ELSE 0 END,
@@ -21,14 +21,17 @@ impl Store {
                  WHERE q.queue_id = j.queue_id AND j.state = 1 AND j.locked_until < now()
                  RETURNING j.id, j.queue_id, j.request, j.state),
              {QUEUE_DELIVERIES}
-             SELECT state FROM done"
+             SELECT state, EXISTS (SELECT 1 FROM queued) FROM done"
         ))
         .bind(max_attempts)
         .fetch_all(&self.pool)
         .await?;
         let failed = rows.iter().filter(|r| r.0 == 3).count() as u64;
         if rows.iter().any(|r| r.0 == 0) {
-            sqlx::query("SELECT pg_notify($1, '')").bind(crate::JOBS_CHANNEL).execute(&self.pool).await?;
+            self.wake_workers();
+        }
+        if rows.iter().any(|r| r.1) {
+            self.wake_notifiers();
         }
         Ok((rows.len() as u64 - failed, failed))
     }

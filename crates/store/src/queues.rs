@@ -119,6 +119,7 @@ impl Store {
         .bind(&change.notify_config)
         .fetch_optional(&mut *tx)
         .await?;
+        let mut resumed = false;
         if let (Some(_), Some(paused)) = (&queue, change.paused) {
             let (from, to): (i16, i16) = if paused { (0, 5) } else { (5, 0) };
             let moved = sqlx::query("UPDATE jobs SET state = $3 WHERE queue_id = $1 AND state = $2")
@@ -128,11 +129,12 @@ impl Store {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-            if !paused && moved > 0 {
-                sqlx::query("SELECT pg_notify($1, '')").bind(crate::JOBS_CHANNEL).execute(&mut *tx).await?;
-            }
+            resumed = !paused && moved > 0;
         }
         tx.commit().await?;
+        if resumed {
+            self.wake_workers();
+        }
         Ok(queue)
     }
 

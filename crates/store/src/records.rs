@@ -125,18 +125,21 @@ impl Store {
         if !started.is_empty() {
             return Ok(Err(CancelRefused::Started(started)));
         }
-        sqlx::query(&format!(
+        let (queued,): (bool,) = sqlx::query_as(&format!(
             "WITH done AS (
                  UPDATE jobs SET state = 4, finished_at = now() WHERE bucket = $1 AND job_id = ANY($2)
                  RETURNING id, queue_id, request, state),
              {QUEUE_DELIVERIES}
-             SELECT count(*) FROM done"
+             SELECT EXISTS (SELECT 1 FROM queued)"
         ))
         .bind(bucket)
         .bind(job_ids)
-        .execute(&mut *tx)
+        .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;
+        if queued {
+            self.wake_notifiers();
+        }
         Ok(Ok(()))
     }
 }

@@ -112,6 +112,35 @@ async fn heartbeat_keeps_the_lease_and_exhausted_jobs_fail(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "stowaway_store::MIGRATOR")]
+async fn a_submit_racing_a_pause_waits_for_it_and_starts_paused(pool: PgPool) {
+    let (store, q) = setup(pool.clone()).await;
+    // A pause half done, as `update_queue` does it: the queue's lock (namespace 0x5707) taken
+    // exclusively and the queue marked paused, not yet committed.
+    let mut pause = pool.begin().await.unwrap();
+    sqlx::query("SELECT pg_advisory_xact_lock(x'5707'::int4, hashtext($1))")
+        .bind(&q)
+        .execute(&mut *pause)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE queues SET paused = true WHERE queue_id = $1")
+        .bind(&q)
+        .execute(&mut *pause)
+        .await
+        .unwrap();
+    let submit = tokio::spawn({
+        let (store, j) = (store.clone(), job(&q, 0, 0));
+        async move { store.insert_jobs(&[j]).await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!submit.is_finished(), "a submit waits for a pause of its queue");
+    pause.commit().await.unwrap();
+    let submitted = submit.await.unwrap().unwrap();
+    // Read after the lock, not before it: a job started as Submitted here would run in a
+    // paused queue.
+    assert_eq!(submitted[0].1, JobState::Pause);
+}
+
+#[sqlx::test(migrator = "stowaway_store::MIGRATOR")]
 async fn paused_queues_hold_their_jobs(pool: PgPool) {
     let (store, q) = setup(pool).await;
     let before = store.insert_jobs(&[job(&q, 0, 0)]).await.unwrap();

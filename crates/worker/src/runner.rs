@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use stowaway_store::{next_notification, record_in_batches, Claimed, Completion, JOBS_CHANNEL};
+use stowaway_store::{record_in_batches, Claimed, Completion};
 use tokio::sync::{mpsc, watch, Notify};
 use tokio::task::JoinSet;
 use tracing::Instrument;
@@ -17,7 +17,7 @@ pub struct WorkerConfig {
     pub concurrency: usize,
     /// How long a claim lasts without a heartbeat.
     pub lease: Duration,
-    /// Backstop poll when no NOTIFY arrives (at most 1 s).
+    /// Backstop poll when no wake-up arrives (at most 1 s).
     pub poll: Duration,
     /// How long shutdown waits for running jobs before handing them back.
     pub drain: Duration,
@@ -44,12 +44,13 @@ pub async fn run_worker(ctx: JobContext, cfg: WorkerConfig, mut shutdown: watch:
     let (done_tx, done_rx) = mpsc::unbounded_channel::<Completion>();
     let (store, worker) = (ctx.store.clone(), ctx.worker);
     let completer =
-        tokio::spawn(record_in_batches(done_rx, "verdicts", async move |batch: &[Completion]| {
-            store.complete(worker, batch).await.map(|done| done.len())
+        tokio::spawn(record_in_batches(done_rx, "verdicts", move |batch: Arc<Vec<Completion>>| {
+            let store = store.clone();
+            async move { store.complete(worker, &batch).await.map(|done| done.len()) }
         }));
     let (beat_stop, beat_stopped) = watch::channel(false);
     let heartbeat = tokio::spawn(heartbeat(ctx.clone(), held.clone(), cfg.lease, beat_stopped));
-    let mut listener = ctx.store.listen(JOBS_CHANNEL).await;
+    let mut listener = ctx.store.listen_for_jobs().await;
     let mut running = JoinSet::new();
 
     while !*shutdown.borrow() {
@@ -79,7 +80,7 @@ pub async fn run_worker(ctx: JobContext, cfg: WorkerConfig, mut shutdown: watch:
         }
         tokio::select! {
             _ = slot_freed.notified(), if free == 0 => {}
-            n = next_notification(&mut listener) => if n.is_err() { listener = ctx.store.listen(JOBS_CHANNEL).await },
+            _ = listener.next() => {}
             _ = tokio::time::sleep(cfg.poll) => {}
             r = shutdown.changed() => if r.is_err() { break },
         }

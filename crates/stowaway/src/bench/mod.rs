@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 use std::str::FromStr;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, PgPool};
 
 mod callbacks;
@@ -72,8 +72,9 @@ impl Scratch {
         let mut admin = opts.connect().await?;
         sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut admin).await?;
         sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await?;
-        let pool =
-            PgPoolOptions::new().max_connections(connections).connect_with(opts.database(&name)).await?;
+        let pool = stowaway_store::Store::pool_options(connections)
+            .connect_with(stowaway_store::Store::session_options(opts.database(&name)))
+            .await?;
         stowaway_store::Store::from_pool(pool.clone()).migrate().await?;
         Ok(Scratch { pool, name, admin })
     }
