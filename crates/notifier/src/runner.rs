@@ -103,19 +103,15 @@ pub async fn run_notifier(
     let recorder = tokio::spawn(record_in_batches(
         done_rx,
         "callback outcomes",
-        move |batch: Arc<Vec<DeliveryOutcome>>| {
-            let (recording, recorded_window, recorded_room) =
-                (recording.clone(), recorded_window.clone(), recorded_room.clone());
-            async move {
-                let finished = recording.finish_deliveries(notifier, &batch).await.map(|done| done.len());
-                // Recorded or lost to a rescue: either way no longer this notifier's to hold.
-                if finished.is_ok() {
-                    let mut w = recorded_window.lock().expect("window");
-                    batch.iter().for_each(|o| w.recorded(o.delivery_id, o.attempt));
-                    recorded_room.notify_one();
-                }
-                finished
+        async move |batch: &[DeliveryOutcome]| {
+            let finished = recording.finish_deliveries(notifier, batch).await.map(|done| done.len());
+            // Recorded or lost to a rescue: either way no longer this notifier's to hold.
+            if finished.is_ok() {
+                let mut w = recorded_window.lock().expect("window");
+                batch.iter().for_each(|o| w.recorded(o.delivery_id, o.attempt));
+                recorded_room.notify_one();
             }
+            finished
         },
     ));
     let rescuer = tokio::spawn(crate::rescuer::run(store.clone(), cfg.lease, shutdown.clone()));

@@ -44,9 +44,8 @@ pub async fn run_worker(ctx: JobContext, cfg: WorkerConfig, mut shutdown: watch:
     let (done_tx, done_rx) = mpsc::unbounded_channel::<Completion>();
     let (store, worker) = (ctx.store.clone(), ctx.worker);
     let completer =
-        tokio::spawn(record_in_batches(done_rx, "verdicts", move |batch: Arc<Vec<Completion>>| {
-            let store = store.clone();
-            async move { store.complete(worker, &batch).await.map(|done| done.len()) }
+        tokio::spawn(record_in_batches(done_rx, "verdicts", async move |batch: &[Completion]| {
+            store.complete(worker, batch).await.map(|done| done.len())
         }));
     let (beat_stop, beat_stopped) = watch::channel(false);
     let heartbeat = tokio::spawn(heartbeat(ctx.clone(), held.clone(), cfg.lease, beat_stopped));
