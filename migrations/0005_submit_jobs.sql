@@ -3,9 +3,9 @@
 -- A transaction that NOTIFYs holds a cluster-wide lock from just before its commit until the
 -- commit's WAL flush is done, so every notifying transaction commits one at a time: at 600
 -- jobs/s the submits spent about half their time waiting for it, and verdicts (whose outbox
--- trigger notified) waited too. The store now sends each wake-up after the commit, as a
--- statement of its own (no transaction id, no WAL, the lock held for microseconds), and
--- coalesces the wake-ups asked for while one is on its way (`crates/store/src/wake.rs`).
+-- trigger notified) waited too. The store now sends each wake-up after the commit, in a
+-- transaction of its own that does not wait for the WAL flush, and coalesces the wake-ups
+-- asked for while one is on its way (`crates/store/src/wake.rs`).
 DROP TRIGGER deliveries_notify ON deliveries;
 DROP FUNCTION deliveries_notify();
 

@@ -11,6 +11,7 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::message::{Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
 use sqlx::PgPool;
@@ -49,11 +50,18 @@ async fn create_topic(brokers: &str, topic: &str) {
         .await
         .expect("create topic");
     for r in results {
-        r.expect("topic created");
+        match r {
+            // A notifier retrying against a broker that just came back can create it first
+            // (auto-creation on its metadata request); `consume` reads every partition.
+            Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            r => {
+                r.expect("topic created");
+            }
+        }
     }
 }
 
-/// Every message on partition 0 of `topic` until `want` arrived or `within` passed.
+/// Every message on every partition of `topic` until `want` arrived or `within` passed.
 fn consume(
     brokers: &str,
     topic: &str,
@@ -66,8 +74,11 @@ fn consume(
         .set("enable.auto.commit", "false")
         .create()
         .expect("consumer");
+    let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10)).expect("metadata");
     let mut tpl = TopicPartitionList::new();
-    tpl.add_partition_offset(topic, 0, Offset::Beginning).unwrap();
+    for partition in metadata.topics().iter().flat_map(|t| t.partitions()) {
+        tpl.add_partition_offset(topic, partition.id(), Offset::Beginning).unwrap();
+    }
     consumer.assign(&tpl).expect("assign");
     let deadline = Instant::now() + within;
     let mut got = Vec::new();

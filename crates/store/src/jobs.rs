@@ -161,9 +161,11 @@ impl Store {
     /// the planner hash a sequential scan of the whole table (33 ms per 1,000 claims, 9 ms now).
     ///
     /// Committed without waiting for the WAL flush: a claim lost to a database crash leaves the
-    /// job Submitted, and the verdict of the attempt that ran is then refused by `complete`'s
-    /// fence, so the job simply runs again. Settings and claim go in one round trip, as the
-    /// notifier's claim does (see `claim_deliveries`).
+    /// job Submitted with its old attempt. Claimed again by another worker, the lost attempt's
+    /// checkpoint and verdict fail `complete`'s fence; claimed again by the same worker, the
+    /// attempt is the same, and the worker, which still runs it, does not start it twice. A
+    /// checkpoint commits durably, so AutoProcess never acts on a lost claim. Settings and claim
+    /// go in one round trip, as the notifier's claim does (see `claim_deliveries`).
     pub async fn claim(&self, worker: Uuid, k: i64, lease: Duration) -> Result<Vec<Claimed>> {
         let claim = format!(
             "SELECT set_config('synchronous_commit', 'off', true);

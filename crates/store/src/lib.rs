@@ -60,6 +60,7 @@ impl Store {
     /// The pool every Stowaway process uses. sqlx pings a connection before handing it out,
     /// which doubles the round trips of the one-statement claim and completion paths; here only
     /// a connection idle for over a second is pinged (a dead one is replaced, not handed out).
+    /// One killed less than a second ago fails its statement, which callers retry.
     pub fn pool_options(max_connections: u32) -> PgPoolOptions {
         PgPoolOptions::new()
             .max_connections(max_connections)

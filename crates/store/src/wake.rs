@@ -1,14 +1,14 @@
 //! Waking the workers (`JOBS_CHANNEL`) and notifiers (`CALLBACKS_CHANNEL`) after a commit.
 //!
-//! A transaction that NOTIFYs holds a cluster-wide lock from just before its commit until its
-//! WAL flush is done, so notifying transactions commit one at a time (migration 0005 says what
-//! that cost). Here the NOTIFY goes out after the commit, as a statement of its own that writes
-//! no WAL, from one task per channel: wake-ups asked for while one is on its way coalesce into
-//! one more. Listeners in the same process (`stowaway serve` runs every part in one) are woken
+//! A transaction that NOTIFYs holds a cluster-wide lock from just before its commit until the
+//! commit is done, WAL flush included, so notifying transactions commit one at a time (migration
+//! 0005 says what that cost). Here the NOTIFY goes out after the commit, in a transaction of its
+//! own that does not wait for the flush (a lost wake-up costs only latency), from one task per
+//! channel: wake-ups asked for while one is on its way coalesce into one more. Listeners in the same process (`stowaway serve` runs every part in one) are woken
 //! directly and skip the echo, whose payload names the store it came from. A wake-up lost to a
 //! crash costs only latency: listeners also poll.
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sqlx::postgres::PgListener;
 use sqlx::PgPool;
@@ -82,8 +82,13 @@ impl Store {
     }
 
     async fn listener(&self, wake: &Wake) -> Listener {
-        let mut listener =
-            Listener { store: self.clone(), channel: wake.channel, pg: None, local: wake.local.subscribe() };
+        let mut listener = Listener {
+            store: self.clone(),
+            channel: wake.channel,
+            pg: None,
+            retry_at: Instant::now(),
+            local: wake.local.subscribe(),
+        };
         listener.connect().await;
         listener
     }
@@ -92,7 +97,13 @@ impl Store {
 async fn send_notifies(pool: PgPool, channel: &'static str, payload: String, signal: Arc<Notify>) {
     loop {
         signal.notified().await;
-        match sqlx::query("SELECT pg_notify($1, $2)").bind(channel).bind(&payload).execute(&pool).await {
+        // NOTIFY gives its transaction an id, so it commits like a write: without waiting for
+        // the flush, the lock is held only while the commit record is written. One round trip;
+        // the channel and payload are ours (a name and hex digits).
+        let notify = format!(
+            "SELECT set_config('synchronous_commit', 'off', true); SELECT pg_notify('{channel}', '{payload}')"
+        );
+        match sqlx::raw_sql(&notify).execute(&pool).await {
             Ok(_) => {}
             Err(sqlx::Error::PoolClosed) => return,
             Err(e) => tracing::warn!(error = %e, channel, "NOTIFY failed; listeners fall back to polling"),
@@ -105,8 +116,9 @@ async fn send_notifies(pool: PgPool, channel: &'static str, payload: String, sig
 pub struct Listener {
     store: Store,
     channel: &'static str,
-    /// None when no LISTEN connection could be had; retried every few seconds.
+    /// None when no LISTEN connection could be had; retried at `retry_at`.
     pg: Option<PgListener>,
+    retry_at: Instant,
     local: watch::Receiver<()>,
 }
 
@@ -114,6 +126,7 @@ impl Listener {
     /// Waits for the next wake-up.
     pub async fn next(&mut self) {
         let origin = &self.store.wakers.origin;
+        let retry_at = tokio::time::Instant::from_std(self.retry_at);
         let (pg, local) = (&mut self.pg, &mut self.local);
         let lost = tokio::select! {
             r = async {
@@ -129,8 +142,9 @@ impl Listener {
                             }
                         }
                     },
+                    // An instant, not a delay: callers poll, so `next` is often cut short.
                     None => {
-                        tokio::time::sleep(Duration::from_secs(5)).await;
+                        tokio::time::sleep_until(retry_at).await;
                         true
                     }
                 }
@@ -143,6 +157,7 @@ impl Listener {
     }
 
     async fn connect(&mut self) {
+        self.retry_at = Instant::now() + Duration::from_secs(5);
         self.pg = async {
             let mut l = PgListener::connect_with(self.store.pool()).await.ok()?;
             l.listen(self.channel).await.ok()?;

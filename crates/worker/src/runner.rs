@@ -60,7 +60,13 @@ pub async fn run_worker(ctx: JobContext, cfg: WorkerConfig, mut shutdown: watch:
                 Ok(jobs) => {
                     claimed_full = jobs.len() == free;
                     for job in jobs {
-                        held.lock().expect("held").insert(job.id);
+                        // Already running here: its claim (committed without waiting for the
+                        // flush) was lost in a database crash and this worker claimed the job
+                        // again, with the same attempt. The run going on holds that same fence
+                        // and finishes it; a second run would only repeat its work.
+                        if !held.lock().expect("held").insert(job.id) {
+                            continue;
+                        }
                         running.spawn(run_one(
                             ctx.clone(),
                             job,
