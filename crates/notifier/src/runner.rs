@@ -1,12 +1,14 @@
 //! The delivery loop: claim due deliveries in batches with SKIP LOCKED (several notifiers can
-//! run), send them concurrently, record outcomes in batches. Mirrors the worker's job loop.
+//! run), or take those a verdict in this process handed over (`store`'s `handoff.rs`), send them
+//! concurrently, record outcomes in batches. Mirrors the worker's job loop.
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use stowaway_store::{record_in_batches, DeliveryOutcome, Store};
+use stowaway_store::{record_in_batches, ClaimedDelivery, DeliveryOutcome, DirectRoom, Store};
 use tokio::sync::{mpsc, watch, Notify, Semaphore};
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::deliver::{self, Senders};
@@ -20,6 +22,12 @@ use crate::NotifierConfig;
 /// the broker's acknowledgement, and at 20,000/s thousands of those must be in flight.
 #[derive(Default)]
 struct Window {
+    /// The most Url deliveries held ([`url_cap`]), the most of all kinds, the most per claim.
+    url_cap: usize,
+    total_cap: usize,
+    batch: usize,
+    /// Where the room for deliveries handed over directly is published.
+    direct: Option<DirectRoom>,
     /// Claimed, not yet recorded: each one's attempt and whether it goes to Kafka. Keyed with the
     /// attempt because a delivery whose lease ran out while its outcome waited can be claimed
     /// again, by this notifier too, before that outcome is recorded.
@@ -31,13 +39,39 @@ struct Window {
 }
 
 impl Window {
+    fn new(cfg: &NotifierConfig, direct: Option<DirectRoom>) -> Window {
+        let url_cap = url_cap(cfg);
+        let w = Window {
+            url_cap,
+            total_cap: url_cap + cfg.kafka_in_flight,
+            batch: cfg.batch,
+            direct,
+            ..Window::default()
+        };
+        w.publish();
+        w
+    }
+
     /// How many deliveries one claim may take. Any of them may turn out to be a Url callback, so
     /// a claim stays within the Url deliveries a notifier may hold (`url_cap`); Kafka deliveries
     /// leave that count as soon as they are resolved, right after the claim.
-    fn room(&self, cfg: &NotifierConfig) -> usize {
-        let url_room = url_cap(cfg).saturating_sub(self.url);
-        let total_room = (url_cap(cfg) + cfg.kafka_in_flight).saturating_sub(self.claimed.len());
-        url_room.min(total_room).min(cfg.batch)
+    fn room(&self) -> usize {
+        let url_room = self.url_cap.saturating_sub(self.url);
+        let total_room = self.total_cap.saturating_sub(self.claimed.len());
+        url_room.min(total_room).min(self.batch)
+    }
+
+    /// The room a claim waits for while deliveries are held: half a batch.
+    fn claim_at(&self) -> usize {
+        self.batch.min(self.url_cap).div_ceil(2)
+    }
+
+    /// Deliveries handed over directly take only the room beyond what a claim waits for, so that
+    /// the outbox (retries, other processes' verdicts, a backlog) is never starved of room.
+    fn publish(&self) {
+        if let Some(direct) = &self.direct {
+            direct.offer(self.room().saturating_sub(self.claim_at()));
+        }
     }
 
     fn take(&mut self, id: i64, attempt: i32, kafka: bool) {
@@ -48,6 +82,7 @@ impl Window {
         if !kafka {
             self.url += 1;
         }
+        self.publish();
     }
 
     fn sent(&mut self, id: i64, attempt: i32) {
@@ -65,6 +100,7 @@ impl Window {
                 }
             }
         }
+        self.publish();
     }
 }
 
@@ -95,7 +131,10 @@ pub async fn run_notifier(
         schedule: cfg.retry_schedule.clone(),
     });
     let notifier = Uuid::new_v4();
-    let window: Shared = Arc::default();
+    let mut listener = store.listen_for_callbacks().await;
+    // Registered once nothing is left to wait for before the loop: a hand-over's lease runs.
+    let mut direct = store.take_deliveries_directly(notifier, cfg.lease);
+    let window: Shared = Arc::new(Mutex::new(Window::new(&cfg, Some(direct.room()))));
     let room_freed = Arc::new(Notify::new());
     let (done_tx, done_rx) = mpsc::unbounded_channel::<DeliveryOutcome>();
     let recording = store.clone();
@@ -115,78 +154,111 @@ pub async fn run_notifier(
         },
     ));
     let rescuer = tokio::spawn(crate::rescuer::run(store.clone(), cfg.lease, shutdown.clone()));
-    let mut listener = store.listen_for_callbacks().await;
     let mut running = JoinSet::new();
-    // Url sends in flight; tokio's semaphore is fair, so they go in the order they were claimed.
-    let url_turns = Arc::new(Semaphore::new(cfg.concurrency));
+    let sending = Sending {
+        senders,
+        window: window.clone(),
+        done: done_tx,
+        // Url sends in flight; tokio's semaphore is fair, so they go in the order they were claimed.
+        url_turns: Arc::new(Semaphore::new(cfg.concurrency)),
+    };
 
+    // Claim when woken, when room was freed, after a full claim, or at the poll; not after a
+    // hand-over. The poll counts from the last time a claim was due, so a stream of hand-overs
+    // does not put it off.
+    let (mut claim, mut poll_at) = (true, Instant::now());
     while !*shutdown.borrow() {
-        let (held, free) = {
+        let (held, free, claim_at) = {
             let w = window.lock().expect("window");
-            (w.claimed.len(), w.room(&cfg))
+            (w.claimed.len(), w.room(), w.claim_at())
         };
         // Claim in batches, not one row per freed slot: wait for half a batch of room while
         // deliveries are held (an idle notifier claims at once, so latency does not suffer).
-        let room = if held == 0 || free >= cfg.batch.min(url_cap(&cfg)).div_ceil(2) { free } else { 0 };
-        let mut claimed_full = false;
-        if room > 0 {
+        let room = if held == 0 || free >= claim_at { free } else { 0 };
+        let due = claim || poll_at <= Instant::now();
+        if due {
+            poll_at = Instant::now() + cfg.poll;
+        }
+        if due && room > 0 {
             match store.claim_deliveries(notifier, room as i64, cfg.lease).await {
                 Ok(claimed) => {
-                    claimed_full = claimed.len() == room;
-                    for d in claimed {
-                        let target = deliver::target_of(&d);
-                        let kafka = target.0.as_ref().is_some_and(deliver::is_kafka);
-                        window.lock().expect("window").take(d.delivery_id, d.attempt, kafka);
-                        let (senders, window, done) = (senders.clone(), window.clone(), done_tx.clone());
-                        let turn = (target.0.is_some() && !kafka).then(|| url_turns.clone());
-                        // Boxed: the send's state machine is large, and spawning moves it.
-                        running.spawn(Box::pin(async move {
-                            let _turn = match &turn {
-                                Some(turns) => match turns.acquire().await {
-                                    Ok(turn) => Some(turn),
-                                    Err(_) => return, // shutting down: handed back unsent
-                                },
-                                None => None,
-                            };
-                            let outcome = deliver::attempt(&senders, &d, target).await;
-                            window.lock().expect("window").sent(d.delivery_id, d.attempt);
-                            let _ = done.send(outcome);
-                        }));
+                    let full = claimed.len() == room;
+                    claimed.into_iter().for_each(|d| sending.start(d, &mut running));
+                    if full {
+                        claim = true; // more may be due
+                        continue;
                     }
                 }
                 Err(e) => tracing::error!(error = %e, "claiming deliveries failed; retrying"),
             }
         }
         while running.try_join_next().is_some() {}
-        if claimed_full {
-            continue; // more may be due
-        }
-        tokio::select! {
-            _ = room_freed.notified(), if room == 0 => {}
-            _ = listener.next() => {}
-            _ = tokio::time::sleep(cfg.poll) => {}
-            r = shutdown.changed() => if r.is_err() { break },
-        }
+        claim = tokio::select! {
+            Some(handed) = direct.recv() => {
+                let n = handed.len();
+                handed.into_iter().for_each(|d| sending.start(d, &mut running));
+                direct.room().taken(n);
+                false
+            }
+            _ = room_freed.notified(), if room == 0 => true,
+            _ = listener.next() => true,
+            _ = tokio::time::sleep_until(poll_at) => true,
+            r = shutdown.changed() => if r.is_err() { break } else { true },
+        };
     }
 
-    // Sends already going get `drain` to finish; those still waiting for a turn start none.
-    url_turns.close();
+    // No more handed over; sends already going get `drain` to finish; those still waiting for a
+    // turn start none.
+    let mut left = direct.close().await;
+    sending.url_turns.close();
     let _ = tokio::time::timeout(cfg.drain, async { while running.join_next().await.is_some() {} }).await;
     running.abort_all();
-    let left: Vec<i64> = window.lock().expect("window").sending.drain().map(|(id, _)| id).collect();
+    left.extend(window.lock().expect("window").sending.drain().map(|(id, _)| id));
     if !left.is_empty() {
         match store.release_deliveries(notifier, &left).await {
             Ok(n) => tracing::info!(released = n, "handed unsent callbacks back to the outbox"),
             Err(e) => tracing::error!(error = %e, "could not hand callbacks back; the rescuer will"),
         }
     }
-    drop(done_tx);
+    drop(sending);
     let _ = recorder.await;
     let _ = rescuer.await;
     if let Some(k) = kafka {
         tokio::task::spawn_blocking(move || k.flush(Duration::from_secs(5))).await.ok();
     }
     Ok(())
+}
+
+/// What starting a send needs.
+struct Sending {
+    senders: Arc<Senders>,
+    window: Shared,
+    done: mpsc::UnboundedSender<DeliveryOutcome>,
+    url_turns: Arc<Semaphore>,
+}
+
+impl Sending {
+    /// Takes a claimed (or handed-over) delivery into the window and sends it in its turn.
+    fn start(&self, d: ClaimedDelivery, running: &mut JoinSet<()>) {
+        let target = deliver::target_of(&d);
+        let kafka = target.0.as_ref().is_some_and(deliver::is_kafka);
+        self.window.lock().expect("window").take(d.delivery_id, d.attempt, kafka);
+        let (senders, window, done) = (self.senders.clone(), self.window.clone(), self.done.clone());
+        let turn = (target.0.is_some() && !kafka).then(|| self.url_turns.clone());
+        // Boxed: the send's state machine is large, and spawning moves it.
+        running.spawn(Box::pin(async move {
+            let _turn = match &turn {
+                Some(turns) => match turns.acquire().await {
+                    Ok(turn) => Some(turn),
+                    Err(_) => return, // shutting down: handed back unsent
+                },
+                None => None,
+            };
+            let outcome = deliver::attempt(&senders, &d, target).await;
+            window.lock().expect("window").sent(d.delivery_id, d.attempt);
+            let _ = done.send(outcome);
+        }));
+    }
 }
 
 #[cfg(test)]
@@ -218,6 +290,27 @@ mod tests {
         w.recorded(1, 2);
         w.recorded(2, 2);
         assert_eq!((w.claimed.len(), w.url), (0, 0));
+    }
+
+    #[tokio::test]
+    async fn hand_overs_get_only_the_room_beyond_what_a_claim_waits_for() {
+        let (lease, timeout, concurrency) = (Duration::from_secs(60), Duration::from_secs(10), 10);
+        let c = NotifierConfig { concurrency, lease, timeout, batch: 16, ..NotifierConfig::default() };
+        let store =
+            stowaway_store::Store::from_pool(sqlx::PgPool::connect_lazy("postgres://unused").unwrap());
+        let direct = store.take_deliveries_directly(Uuid::new_v4(), lease);
+        let room = || direct.room().free();
+        let mut w = Window::new(&c, Some(direct.room()));
+        assert_eq!((w.room(), w.claim_at(), room()), (16, 8, 8));
+        // 40 Url places (four turns of 10): a claim takes at most a batch of 16, hand-overs
+        // what is left beyond 8.
+        (1..=30).for_each(|id| w.take(id, 1, false));
+        assert_eq!((w.room(), room()), (10, 2));
+        (31..=36).for_each(|id| w.take(id, 1, true)); // Kafka ones hold no Url place
+        (37..=40).for_each(|id| w.take(id, 1, false));
+        assert_eq!((w.room(), room()), (6, 0), "what is left goes to claims");
+        (1..=40).for_each(|id| w.recorded(id, 1));
+        assert_eq!(room(), 8);
     }
 
     #[test]

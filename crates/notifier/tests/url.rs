@@ -36,6 +36,37 @@ async fn xml_callback_is_tencents_task_finish_byte_for_byte(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]
+async fn a_verdict_recorded_beside_a_running_notifier_is_handed_to_it_and_sent_the_same(pool: PgPool) {
+    // A trigger in this test's database notes the state each delivery is inserted in: Sending
+    // when the verdict's own statement leased it to the notifier, Pending through the outbox.
+    sqlx::raw_sql(
+        "CREATE TABLE inserted (state smallint);
+         CREATE FUNCTION note_insert() RETURNS trigger LANGUAGE plpgsql
+             AS $$ BEGIN INSERT INTO inserted VALUES (NEW.state); RETURN NULL; END $$;
+         CREATE TRIGGER note_insert AFTER INSERT ON deliveries FOR EACH ROW EXECUTE FUNCTION note_insert();",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let store = store(pool);
+    let mut rx = Receiver::start().await;
+    let n = start(&store, fast_config());
+    tokio::time::sleep(Duration::from_secs(1)).await; // it has registered to take deliveries
+    let job = finished_job(&store, &request(Some(&rx.url()), None), None).await;
+    // Sent at once (well within the 5 s lease, so not after a rescue), byte for byte as a
+    // claimed delivery is.
+    let got = rx.next(Duration::from_secs(2)).await.expect("the callback, at once");
+    assert_eq!(got.text(), expected_xml(&job));
+    let inserted: Vec<i16> =
+        sqlx::query_scalar("SELECT state FROM inserted").fetch_all(store.pool()).await.unwrap();
+    assert_eq!(inserted, [1], "handed over, not claimed from the outbox");
+    wait_for_state(&store, &job, "Delivered", WAIT).await;
+    assert_eq!(deliveries(&store, &job).await, vec![("Delivered".to_string(), vec![Some(200)])]);
+    n.stop().await;
+    assert!(rx.collect(Duration::from_millis(300)).await.is_empty(), "delivered once");
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
 async fn json_callback_has_tencents_element_names_and_types(pool: PgPool) {
     let store = store(pool);
     let mut rx = Receiver::start().await;

@@ -1,5 +1,6 @@
 //! Callback deliveries (the outbox the job transitions write, see `QUEUE_DELIVERIES`): claimed by
-//! notifiers with SKIP LOCKED under a lease, finished in batches, rescued when a notifier dies.
+//! notifiers with SKIP LOCKED under a lease (or leased to one by the verdict's own statement,
+//! `handoff.rs`), finished in batches, rescued when a notifier dies.
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -7,7 +8,7 @@ use serde_json::Value;
 use sqlx::{FromRow, Row};
 use uuid::Uuid;
 
-use crate::records::RECORD_COLUMNS;
+use crate::records::record_columns_of;
 use crate::{JobRecord, Result, Store};
 
 /// Channel the store notifies on (after the commit, coalesced: see `wake.rs`) when deliveries
@@ -168,7 +169,7 @@ const STILL_SENDING: &str = "d.state::int4 = 1";
 
 /// The claim statement, built once.
 static CLAIM_DELIVERIES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    let job_columns = RECORD_COLUMNS.split(", ").map(|c| format!("j.{c}")).collect::<Vec<_>>().join(", ");
+    let job_columns = record_columns_of("j");
     format!(
         "WITH c AS MATERIALIZED (
                  SELECT job_id FROM deliveries WHERE state = 0 AND next_at <= now()

@@ -4,10 +4,13 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use sqlx::postgres::PgRow;
 use sqlx::{FromRow, Row};
 use uuid::Uuid;
 
-use crate::{Result, Store};
+use crate::handoff::{Reservation, Taker};
+use crate::records::record_columns_of;
+use crate::{ClaimedDelivery, Result, Store};
 
 /// A job's state, stored as `smallint`; `as_str` is Tencent's spelling.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -118,15 +121,53 @@ impl Completion {
 /// submit racing a pause cannot leave a Submitted job in a paused queue.
 pub(crate) const QUEUE_LOCK_NS: i32 = 0x5707;
 
-/// The outbox half of every statement that makes jobs terminal: a CTE after `done` (the updated
-/// jobs' id, queue_id, request and state) that queues a delivery for each finished job that may
-/// need a callback, in the same transaction. `EXISTS (SELECT 1 FROM queued)` says whether to
-/// wake the notifiers once it committed.
-pub(crate) const QUEUE_DELIVERIES: &str = "queued AS (
-    INSERT INTO deliveries (job_id)
-    SELECT d.id FROM done d JOIN queues q USING (queue_id)
-    WHERE d.state IN (2, 3, 4) AND callback_due(d.request, q.notify_config)
-    RETURNING job_id)";
+/// The jobs among `done` (the updated jobs' id, queue_id, request and state) that finished and
+/// may need a callback (`callback_due`, migration 0003), as `d`, with their queue as `q`.
+macro_rules! due_from_done {
+    () => {
+        "FROM done d JOIN queues q USING (queue_id)
+         WHERE d.state IN (2, 3, 4) AND callback_due(d.request, q.notify_config)"
+    };
+}
+
+/// The outbox half of every statement that makes jobs terminal (but `complete` handing its
+/// deliveries to a notifier in the process, `COMPLETE_HANDING_OVER`): a CTE after `done` that
+/// queues a delivery for each job that may need a callback, in the same transaction.
+/// `EXISTS (SELECT 1 FROM queued)` says whether to wake the notifiers once it committed.
+pub(crate) const QUEUE_DELIVERIES: &str = concat!(
+    "queued AS (INSERT INTO deliveries (job_id) SELECT d.id ",
+    due_from_done!(),
+    " RETURNING job_id)"
+);
+
+/// The verdicts' update, for the `done` CTE of `complete`'s statements, up to its RETURNING list.
+const RECORD_VERDICTS: &str = "UPDATE jobs j SET state = c.state, result = c.result, last_error = c.error,
+        finished_at = now(), locked_by = NULL, locked_until = NULL
+    FROM unnest($1::int8[], $2::int4[], $3::int2[], $4::jsonb[], $5::text[])
+         AS c(id, attempt, state, result, error)
+    WHERE j.id = ANY($1) AND j.id = c.id AND j.attempt = c.attempt
+      -- `::int4` keeps the planner off `jobs_leased`, whose row count it misjudges
+      -- after a burst (see deliveries' STILL_SENDING)
+      AND j.locked_by = $6 AND j.state::int4 = 1
+    RETURNING";
+
+/// `complete`'s statement when a notifier takes the deliveries directly: they are inserted
+/// leased to it ($7, for $8 s), as its claim would (Sending, attempt 1), and returned with their
+/// jobs and queues' NotifyConfig as the claim returns them; one row per completed job.
+static COMPLETE_HANDING_OVER: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "WITH done AS ({RECORD_VERDICTS} {}),
+         queued AS (
+             INSERT INTO deliveries (job_id, state, attempt, locked_by, locked_until)
+             SELECT d.id, 1, 1, $7, now() + make_interval(secs => $8) {due}
+             RETURNING job_id, webhook_id, attempt, schedule_from, kind, address, format)
+         SELECT l.job_id AS delivery_id, l.webhook_id, l.attempt, l.schedule_from, l.kind, l.address,
+                l.format, q.notify_config, d.*
+         FROM done d LEFT JOIN queued l ON l.job_id = d.id JOIN queues q ON q.queue_id = d.queue_id",
+        record_columns_of("j"),
+        due = due_from_done!(),
+    )
+});
 
 impl Store {
     /// Inserts jobs in one call (`submit_jobs` in migration 0005: the queues' locks, then the
@@ -187,35 +228,82 @@ impl Store {
 
     /// Records verdicts in one statement, with the jobs' callback deliveries (the outbox). Fenced:
     /// only rows still Running under this worker and attempt change, so a job the rescuer handed
-    /// to another worker is not completed twice. Returns the ids that were completed.
+    /// to another worker is not completed twice. Returns the ids that were completed. When a
+    /// notifier in this process has room, the deliveries go to it directly (`handoff.rs`).
     pub async fn complete(&self, worker: Uuid, done: &[Completion]) -> Result<Vec<i64>> {
-        let completed: Vec<(i64, bool)> = sqlx::query_as(&format!(
-            "WITH done AS (
-                 UPDATE jobs j SET state = c.state, result = c.result, last_error = c.error,
-                        finished_at = now(), locked_by = NULL, locked_until = NULL
-                 FROM unnest($1::int8[], $2::int4[], $3::int2[], $4::jsonb[], $5::text[])
-                      AS c(id, attempt, state, result, error)
-                 WHERE j.id = ANY($1) AND j.id = c.id AND j.attempt = c.attempt
-                   -- `::int4` keeps the planner off `jobs_leased`, whose row count it misjudges
-                   -- after a burst (see deliveries' STILL_SENDING)
-                   AND j.locked_by = $6 AND j.state::int4 = 1
-                 RETURNING j.id, j.queue_id, j.request, j.state),
-             {QUEUE_DELIVERIES}
-             SELECT id, EXISTS (SELECT 1 FROM queued) FROM done"
-        ))
-        .bind(done.iter().map(|c| c.id).collect::<Vec<_>>())
-        .bind(done.iter().map(|c| c.attempt).collect::<Vec<_>>())
-        .bind(done.iter().map(|c| c.state as i16).collect::<Vec<_>>())
-        .bind(done.iter().map(|c| c.result.clone()).collect::<Vec<_>>())
-        .bind(done.iter().map(|c| c.error.clone()).collect::<Vec<_>>())
-        .bind(worker)
-        // Planned with the real arrays every time: see `Store::session_options`.
-        .fetch_all(&self.pool)
-        .await?;
+        if let Some(reservation) = self.reserve_direct(done.len()) {
+            return self.complete_handing_over(worker, done, reservation).await;
+        }
+        let rows = self
+            .record_verdicts(
+                &format!(
+                    "WITH done AS ({RECORD_VERDICTS} j.id, j.queue_id, j.request, j.state), {QUEUE_DELIVERIES}
+                     SELECT id, EXISTS (SELECT 1 FROM queued) AS queued FROM done"
+                ),
+                worker,
+                done,
+                None,
+            )
+            .await?;
+        let completed: Vec<(i64, bool)> = rows.iter().map(<(i64, bool)>::from_row).collect::<Result<_>>()?;
         if completed.iter().any(|c| c.1) {
             self.wake_notifiers();
         }
         Ok(completed.into_iter().map(|c| c.0).collect())
+    }
+
+    /// `complete`, inserting the deliveries leased to the reservation's notifier (as its claim
+    /// would: Sending, attempt 1) and handing them over once committed. A delivery whose row
+    /// cannot be read is released to the outbox.
+    async fn complete_handing_over(
+        &self,
+        worker: Uuid,
+        done: &[Completion],
+        reservation: Reservation,
+    ) -> Result<Vec<i64>> {
+        let taker = reservation.taker.clone();
+        let rows = self.record_verdicts(&COMPLETE_HANDING_OVER, worker, done, Some(&taker)).await?;
+        let (mut completed, mut deliveries, mut unread) =
+            (Vec::with_capacity(rows.len()), Vec::new(), Vec::new());
+        for row in &rows {
+            completed.push(row.try_get("id")?);
+            if let Some(id) = row.try_get::<Option<i64>, _>("delivery_id")? {
+                match ClaimedDelivery::from_row(row) {
+                    Ok(d) => deliveries.push(d),
+                    Err(e) => {
+                        tracing::error!(error = %e, delivery = id, "a handed-over delivery could not be read");
+                        unread.push(id);
+                    }
+                }
+            }
+        }
+        self.hand_over(reservation, deliveries).await;
+        if !unread.is_empty() {
+            self.release_unsent(taker.notifier, &unread).await;
+        }
+        Ok(completed)
+    }
+
+    /// Runs one of `complete`'s statements with the verdicts (and the direct taker) bound.
+    async fn record_verdicts(
+        &self,
+        statement: &str,
+        worker: Uuid,
+        done: &[Completion],
+        taker: Option<&Taker>,
+    ) -> Result<Vec<PgRow>> {
+        let mut query = sqlx::query(statement)
+            .bind(done.iter().map(|c| c.id).collect::<Vec<_>>())
+            .bind(done.iter().map(|c| c.attempt).collect::<Vec<_>>())
+            .bind(done.iter().map(|c| c.state as i16).collect::<Vec<_>>())
+            .bind(done.iter().map(|c| c.result.clone()).collect::<Vec<_>>())
+            .bind(done.iter().map(|c| c.error.clone()).collect::<Vec<_>>())
+            .bind(worker);
+        if let Some(t) = taker {
+            query = query.bind(t.notifier).bind(t.lease.as_secs_f64());
+        }
+        // Planned with the real arrays every time: see `Store::session_options`.
+        query.fetch_all(&self.pool).await
     }
 
     /// Records a verdict on a job still held (fenced like `complete`) before acting on it, so an

@@ -11,6 +11,7 @@
 mod batches;
 mod deliveries;
 mod detail;
+mod handoff;
 mod health;
 mod jobs;
 mod maintenance;
@@ -23,6 +24,7 @@ pub use deliveries::{
     AttemptLog, ClaimedDelivery, DeliveryOutcome, DeliveryRecord, DeliveryState, DeliveryTarget,
     CALLBACKS_CHANNEL,
 };
+pub use handoff::{DirectDeliveries, DirectRoom};
 pub use health::Backlog;
 pub use jobs::{Claimed, Completion, JobState, NewJob};
 pub use queues::{Queue, QueueChange};
@@ -46,6 +48,7 @@ pub type Result<T> = std::result::Result<T, sqlx::Error>;
 pub struct Store {
     pool: PgPool,
     wakers: Arc<wake::Wakers>,
+    handoff: Arc<handoff::Handoff>,
 }
 
 impl Store {
@@ -87,7 +90,7 @@ impl Store {
     /// A store on `pool`, which should come from [`Store::pool_options`] and
     /// [`Store::session_options`] (tests may use any pool).
     pub fn from_pool(pool: PgPool) -> Store {
-        Store { pool, wakers: Arc::default() }
+        Store { pool, wakers: Arc::default(), handoff: Arc::default() }
     }
 
     pub fn pool(&self) -> &PgPool {

@@ -31,6 +31,11 @@ pub(crate) const RECORD_COLUMNS: &str =
     "id, job_id, queue_id, bucket, region, object, job_level, state, created_at, \
                               started_at, finished_at, request, result, last_error";
 
+/// [`RECORD_COLUMNS`], each qualified with `alias` (`j.id, j.job_id, …`).
+pub(crate) fn record_columns_of(alias: &str) -> String {
+    RECORD_COLUMNS.split(", ").map(|c| format!("{alias}.{c}")).collect::<Vec<_>>().join(", ")
+}
+
 /// `GET /jobs` filters. Every `None` means "not given".
 #[derive(Clone, Debug, Default)]
 pub struct JobFilter {

@@ -251,3 +251,58 @@ async fn lists_page_by_time_with_filters(pool: PgPool) {
         .unwrap();
     assert_eq!(got.iter().map(|r| &r.job_id).collect::<Vec<_>>(), [&jobs[2].job_id, &jobs[0].job_id]);
 }
+
+#[sqlx::test(migrator = "stowaway_store::MIGRATOR")]
+async fn verdicts_hand_their_deliveries_to_a_notifier_in_the_process_while_it_has_room(pool: PgPool) {
+    let (store, q) = setup(pool).await;
+    let with_callback =
+        |n| NewJob { request: json!({"callback": "https://example.com/cb"}), ..job(&q, n, 0) };
+    let jobs = [with_callback(0), with_callback(1), with_callback(2), job(&q, 3, 0), with_callback(4)];
+    store.insert_jobs(&jobs).await.unwrap();
+    let w = Uuid::new_v4();
+    let held = store.claim(w, 5, LEASE).await.unwrap();
+    let (wanting, without): (Vec<_>, Vec<_>) = held.iter().partition(|c| c.request["callback"].is_string());
+    let notifier = Uuid::new_v4();
+    let mut direct = store.take_deliveries_directly(notifier, LEASE);
+    let room = direct.room();
+    room.offer(3);
+
+    // A batch of three fits: the two that want a callback are handed over, leased as a claim
+    // leases them, with their finished jobs; the one without a callback gives its room back.
+    let batch = [done(wanting[0]), done(wanting[1]), done(without[0])];
+    assert_eq!(store.complete(w, &batch).await.unwrap().len(), 3);
+    assert_eq!(room.free(), 1, "two promised until the notifier has taken them");
+    let handed =
+        tokio::time::timeout(Duration::from_secs(5), direct.recv()).await.expect("handed over").unwrap();
+    room.taken(handed.len());
+    assert_eq!(room.free(), 3);
+    let mut ids: Vec<i64> = handed.iter().map(|d| d.delivery_id).collect();
+    ids.sort();
+    let mut expected = vec![wanting[0].id, wanting[1].id];
+    expected.sort();
+    assert_eq!(ids, expected);
+    for d in &handed {
+        assert_eq!(
+            (d.attempt, d.job.state, d.job.result.clone()),
+            (1, JobState::Success, Some(json!({"ok": 1})))
+        );
+        assert!(d.job.finished_at.is_some() && d.kind.is_none());
+    }
+    let leased: Vec<(i16, i32, Option<Uuid>)> =
+        sqlx::query_as("SELECT state, attempt, locked_by FROM deliveries")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+    assert_eq!(leased, [(1, 1, Some(notifier)); 2]);
+
+    // Without room, verdicts go to the outbox for any notifier to claim.
+    room.offer(0);
+    assert_eq!(store.complete(w, &[done(wanting[2])]).await.unwrap(), [wanting[2].id]);
+    let claimed = store.claim_deliveries(Uuid::new_v4(), 10, LEASE).await.unwrap();
+    assert_eq!(claimed.iter().map(|d| d.delivery_id).collect::<Vec<_>>(), [wanting[2].id]);
+
+    // Closing returns what was handed over but not yet taken, for the notifier to release.
+    room.offer(1);
+    store.complete(w, &[done(wanting[3])]).await.unwrap();
+    assert_eq!(direct.close().await, [wanting[3].id]);
+}
