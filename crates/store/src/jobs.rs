@@ -151,6 +151,14 @@ const RECORD_VERDICTS: &str = "UPDATE jobs j SET state = c.state, result = c.res
       AND j.locked_by = $6 AND j.state::int4 = 1
     RETURNING";
 
+/// `complete`'s statement through the outbox, built once (it is on every verdict's path).
+static COMPLETE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "WITH done AS ({RECORD_VERDICTS} j.id, j.queue_id, j.request, j.state), {QUEUE_DELIVERIES}
+         SELECT id, EXISTS (SELECT 1 FROM queued) AS queued FROM done"
+    )
+});
+
 /// `complete`'s statement when a notifier takes the deliveries directly: they are inserted
 /// leased to it ($7, for $8 s), as its claim would (Sending, attempt 1), and returned with their
 /// jobs and queues' NotifyConfig as the claim returns them; one row per completed job.
@@ -234,17 +242,7 @@ impl Store {
         if let Some(reservation) = self.reserve_direct(done.len()) {
             return self.complete_handing_over(worker, done, reservation).await;
         }
-        let rows = self
-            .record_verdicts(
-                &format!(
-                    "WITH done AS ({RECORD_VERDICTS} j.id, j.queue_id, j.request, j.state), {QUEUE_DELIVERIES}
-                     SELECT id, EXISTS (SELECT 1 FROM queued) AS queued FROM done"
-                ),
-                worker,
-                done,
-                None,
-            )
-            .await?;
+        let rows = self.record_verdicts(&COMPLETE, worker, done, None).await?;
         let completed: Vec<(i64, bool)> = rows.iter().map(<(i64, bool)>::from_row).collect::<Result<_>>()?;
         if completed.iter().any(|c| c.1) {
             self.wake_notifiers();
