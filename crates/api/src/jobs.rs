@@ -34,6 +34,9 @@ async fn submit(State(app): State<AppState>, target: Target, body: Bytes) -> Api
         request: serde_json::to_value(&request).expect("plain data"),
     };
     let (state, created_at) = app.submitter.submit(job.clone()).await?;
+    // A job handed straight to the worker in this process is Running once committed; the answer
+    // says Submitted, as Tencent's always does for a job it accepted (Pause in a paused queue).
+    let state = if state == JobState::Running { JobState::Submitted } else { state };
     metrics::counter!("stowaway_jobs_submitted_total").increment(1);
     tracing::debug!(job_id = %job.job_id, bucket = %job.bucket, "job submitted");
     let record = JobRecord {

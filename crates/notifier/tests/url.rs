@@ -39,15 +39,7 @@ async fn xml_callback_is_tencents_task_finish_byte_for_byte(pool: PgPool) {
 async fn a_verdict_recorded_beside_a_running_notifier_is_handed_to_it_and_sent_the_same(pool: PgPool) {
     // A trigger in this test's database notes the state each delivery is inserted in: Sending
     // when the verdict's own statement leased it to the notifier, Pending through the outbox.
-    sqlx::raw_sql(
-        "CREATE TABLE inserted (state smallint);
-         CREATE FUNCTION note_insert() RETURNS trigger LANGUAGE plpgsql
-             AS $$ BEGIN INSERT INTO inserted VALUES (NEW.state); RETURN NULL; END $$;
-         CREATE TRIGGER note_insert AFTER INSERT ON deliveries FOR EACH ROW EXECUTE FUNCTION note_insert();",
-    )
-    .execute(&pool)
-    .await
-    .unwrap();
+    stowaway_testkit::note_inserted_states(&pool, "deliveries").await;
     let store = store(pool);
     let mut rx = Receiver::start().await;
     let n = start(&store, fast_config());
@@ -57,8 +49,7 @@ async fn a_verdict_recorded_beside_a_running_notifier_is_handed_to_it_and_sent_t
     // claimed delivery is.
     let got = rx.next(Duration::from_secs(2)).await.expect("the callback, at once");
     assert_eq!(got.text(), expected_xml(&job));
-    let inserted: Vec<i16> =
-        sqlx::query_scalar("SELECT state FROM inserted").fetch_all(store.pool()).await.unwrap();
+    let inserted = stowaway_testkit::inserted_states(store.pool()).await;
     assert_eq!(inserted, [1], "handed over, not claimed from the outbox");
     wait_for_state(&store, &job, "Delivered", WAIT).await;
     assert_eq!(deliveries(&store, &job).await, vec![("Delivered".to_string(), vec![Some(200)])]);

@@ -1,44 +1,83 @@
-//! Deliveries handed straight to a notifier in the same process (`stowaway serve` runs every part
-//! in one). The statement that records verdicts inserts their deliveries already leased to that
-//! notifier, exactly as its claim would have, and returns them with their jobs; the notifier
-//! starts sending without a wake-up and a claim round trip of its own (verdict→callback at half
+//! Work handed straight to a loop in the same process (`stowaway serve` runs every part in one),
+//! instead of through the table and a claim:
+//! - a submit inserts its jobs already claimed by the worker here (`submit.rs`), and hands them
+//!   over once committed;
+//! - a verdict inserts its callback deliveries already leased to the notifier here (`jobs.rs`),
+//!   and hands them over once committed.
+//!
+//! The loop starts without a wake-up and a claim round trip of its own (verdict→callback at half
 //! load fell from ~7 to ~4.5 ms, BENCHMARKS.md). Crash safety is the claim's: the rows are
-//! leased, so the rescuer returns them if the process dies, and a notifier that stopped taking
-//! them gets them released.
+//! leased, so the rescuer returns them if the process dies, and what a loop that stopped taking
+//! never received is released.
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use crate::{ClaimedDelivery, Store};
+use crate::{Claimed, ClaimedDelivery, Store};
 
-/// The notifier that takes deliveries directly, if one runs in this process.
-#[derive(Debug, Default)]
-pub(crate) struct Handoff {
-    taker: Mutex<Option<Taker>>,
+/// The loop that takes rows of one kind (jobs or deliveries) directly, if one runs here.
+#[derive(Debug)]
+pub(crate) struct Handoff<T> {
+    taker: Mutex<Option<Taker<T>>>,
 }
 
-#[derive(Clone, Debug)]
-pub(crate) struct Taker {
-    pub(crate) notifier: Uuid,
+impl<T> Default for Handoff<T> {
+    fn default() -> Handoff<T> {
+        Handoff { taker: Mutex::new(None) }
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Taker<T> {
+    /// The worker or notifier the rows are leased to, and for how long.
+    pub(crate) holder: Uuid,
     pub(crate) lease: Duration,
     room: DirectRoom,
-    tx: mpsc::UnboundedSender<Vec<ClaimedDelivery>>,
+    tx: mpsc::UnboundedSender<Vec<T>>,
 }
 
-/// A notifier's end: the deliveries handed to it, and its room.
+impl<T> Clone for Taker<T> {
+    fn clone(&self) -> Taker<T> {
+        Taker { holder: self.holder, lease: self.lease, room: self.room.clone(), tx: self.tx.clone() }
+    }
+}
+
+/// A row handed over, by its id in its table.
+pub trait Handed: Send + 'static {
+    fn row_id(&self) -> i64;
+}
+
+impl Handed for Claimed {
+    fn row_id(&self) -> i64 {
+        self.id
+    }
+}
+
+impl Handed for ClaimedDelivery {
+    fn row_id(&self) -> i64 {
+        self.delivery_id
+    }
+}
+
+/// A loop's end: the rows handed to it, and its room.
 #[derive(Debug)]
-pub struct DirectDeliveries {
-    store: Store,
-    notifier: Uuid,
+pub struct Direct<T> {
+    handoff: Arc<Handoff<T>>,
+    holder: Uuid,
     room: DirectRoom,
-    rx: mpsc::UnboundedReceiver<Vec<ClaimedDelivery>>,
+    rx: mpsc::UnboundedReceiver<Vec<T>>,
 }
 
-/// How many more deliveries a notifier takes directly. The notifier says what its own window
-/// has room for (`offer`); the store counts what it promised meanwhile and the notifier has not
-/// taken into that window yet (`promised`: reserved for a verdict statement, or on the way).
+/// Deliveries handed to the notifier in this process.
+pub type DirectDeliveries = Direct<ClaimedDelivery>;
+/// Jobs handed to the worker in this process.
+pub type DirectJobs = Direct<Claimed>;
+
+/// How many more rows a loop takes directly. The loop says what it has room for (`offer`); the
+/// store counts what it promised meanwhile and the loop has not taken yet (`promised`: reserved
+/// for a statement, or on the way).
 #[derive(Clone, Debug, Default)]
 pub struct DirectRoom(Arc<Mutex<Room>>);
 
@@ -49,18 +88,18 @@ struct Room {
 }
 
 impl DirectRoom {
-    /// The notifier's window has room for `n` more.
+    /// The loop has room for `n` more.
     pub fn offer(&self, n: usize) {
         self.0.lock().expect("room").offer = n;
     }
 
-    /// `n` handed over are now in the notifier's window (and its offer).
+    /// `n` handed over are now held by the loop (and out of its offer).
     pub fn taken(&self, n: usize) {
         let mut r = self.0.lock().expect("room");
         r.promised = r.promised.saturating_sub(n);
     }
 
-    /// How many more a verdict statement may hand over now.
+    /// How many more a statement may hand over now.
     pub fn free(&self) -> usize {
         let r = self.0.lock().expect("room");
         r.offer.saturating_sub(r.promised)
@@ -76,101 +115,116 @@ impl DirectRoom {
     }
 }
 
-/// Room reserved for one verdict statement's deliveries; given back when dropped unless handed
-/// over (a failed or cancelled statement, or rows that could not be read).
-pub(crate) struct Reservation {
-    pub(crate) taker: Taker,
+/// Room reserved for one statement's rows; given back when dropped unless handed over (a failed
+/// or cancelled statement, rows that could not be read, or rows the statement did not lease).
+pub(crate) struct Reservation<T> {
+    pub(crate) taker: Taker<T>,
     n: usize,
 }
 
-impl Drop for Reservation {
+impl<T> Drop for Reservation<T> {
     fn drop(&mut self) {
         self.taker.room.taken(self.n); // no longer promised
     }
 }
 
-impl Store {
-    /// Makes `notifier` (holding deliveries for `lease`) the one that verdicts recorded through
-    /// this store hand their deliveries to, while it offers room (see [`DirectDeliveries::room`];
-    /// none at first). One per store: a later call replaces the earlier.
-    pub fn take_deliveries_directly(&self, notifier: Uuid, lease: Duration) -> DirectDeliveries {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let room = DirectRoom::default();
-        *self.handoff.taker.lock().expect("handoff") =
-            Some(Taker { notifier, lease, room: room.clone(), tx });
-        DirectDeliveries { store: self.clone(), notifier, room, rx }
-    }
-
-    /// Room for `n` deliveries with the notifier in this process, if there is one with that much.
-    pub(crate) fn reserve_direct(&self, n: usize) -> Option<Reservation> {
-        let taker = self.handoff.taker.lock().expect("handoff").clone()?;
-        taker.room.reserve(n).then_some(Reservation { taker, n })
-    }
-
-    /// Hands `deliveries`, leased to the reservation's notifier by a committed statement, over;
-    /// the room they did not use is given back. Released to the outbox if the notifier stopped
-    /// taking them meanwhile.
-    pub(crate) async fn hand_over(&self, mut reservation: Reservation, deliveries: Vec<ClaimedDelivery>) {
-        let handed = deliveries.len().min(reservation.n);
-        reservation.n -= handed; // the rest is given back on drop
-        let taker = reservation.taker.clone();
-        drop(reservation);
-        if deliveries.is_empty() {
-            return;
+impl<T: Handed> Reservation<T> {
+    /// Hands `rows`, leased to the taker by a committed statement, over; the room they did not
+    /// use is given back. The ids of those the loop will never receive (it stopped taking
+    /// meanwhile) come back, for the caller to release.
+    pub(crate) fn hand_over(mut self, rows: Vec<T>) -> Vec<i64> {
+        let handed = rows.len().min(self.n);
+        self.n -= handed; // the rest is given back on drop
+        if rows.is_empty() {
+            return Vec::new();
         }
-        if let Err(unsent) = taker.tx.send(deliveries) {
-            taker.room.taken(handed);
-            let ids: Vec<i64> = unsent.0.iter().map(|d| d.delivery_id).collect();
-            self.release_unsent(taker.notifier, &ids).await;
-        }
-    }
-
-    /// Releases deliveries leased to `notifier` that it will not send, logging a failure (the
-    /// rescuer returns them once their lease ends).
-    pub(crate) async fn release_unsent(&self, notifier: Uuid, ids: &[i64]) {
-        if let Err(e) = self.release_deliveries(notifier, ids).await {
-            tracing::error!(error = %e, "could not hand callbacks back; the rescuer will");
+        match self.taker.tx.send(rows) {
+            Ok(()) => Vec::new(),
+            Err(unsent) => {
+                self.taker.room.taken(handed);
+                unsent.0.iter().map(Handed::row_id).collect()
+            }
         }
     }
 }
 
-impl DirectDeliveries {
-    /// Where the notifier offers room and reports what it took.
+impl<T: Handed> Handoff<T> {
+    /// Makes `holder` (holding rows for `lease`) the loop rows are handed to, while it offers
+    /// room (none at first). One per kind and store: a later call replaces the earlier.
+    pub(crate) fn register(self: &Arc<Self>, holder: Uuid, lease: Duration) -> Direct<T> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let room = DirectRoom::default();
+        *self.taker.lock().expect("handoff") = Some(Taker { holder, lease, room: room.clone(), tx });
+        Direct { handoff: self.clone(), holder, room, rx }
+    }
+
+    /// Room for `n` rows with the loop in this process, if there is one with that much.
+    pub(crate) fn reserve(&self, n: usize) -> Option<Reservation<T>> {
+        let taker = self.taker.lock().expect("handoff").clone()?;
+        taker.room.reserve(n).then_some(Reservation { taker, n })
+    }
+}
+
+impl<T: Handed> Direct<T> {
+    /// Where the loop offers room and reports what it took.
     pub fn room(&self) -> DirectRoom {
         self.room.clone()
     }
 
-    /// The next deliveries handed over; `None` once closed. Once they are in the notifier's
-    /// window, it reports them [`DirectRoom::taken`].
-    pub async fn recv(&mut self) -> Option<Vec<ClaimedDelivery>> {
+    /// The next rows handed over; `None` once closed. Once the loop holds them, it reports them
+    /// [`DirectRoom::taken`].
+    pub async fn recv(&mut self) -> Option<Vec<T>> {
         self.rx.recv().await
     }
 
-    /// Takes no more (later hand-overs are released to the outbox by the store) and returns the
-    /// ids of those handed over but not yet received, for the notifier to release.
+    /// Takes no more (later hand-overs are released by the store) and returns the ids of those
+    /// handed over but not yet received, for the loop to release.
     pub async fn close(&mut self) -> Vec<i64> {
         self.stop_taking();
         self.rx.close();
         // After `close`, `recv` still returns every batch a sender got in, then `None`.
         let mut left = Vec::new();
         while let Some(batch) = self.rx.recv().await {
-            left.extend(batch.iter().map(|d| d.delivery_id));
+            left.extend(batch.iter().map(Handed::row_id));
         }
         left
     }
+}
 
+impl<T> Direct<T> {
     fn stop_taking(&self) {
-        let mut taker = self.store.handoff.taker.lock().expect("handoff");
-        if taker.as_ref().is_some_and(|t| t.notifier == self.notifier) {
+        let mut taker = self.handoff.taker.lock().expect("handoff");
+        if taker.as_ref().is_some_and(|t| t.holder == self.holder) {
             *taker = None;
         }
     }
 }
 
-impl Drop for DirectDeliveries {
+impl<T> Drop for Direct<T> {
     fn drop(&mut self) {
         self.stop_taking();
     }
+}
+
+impl Store {
+    /// Makes `notifier` (holding deliveries for `lease`) the one that verdicts recorded through
+    /// this store hand their deliveries to, while it offers room (see [`Direct::room`]).
+    pub fn take_deliveries_directly(&self, notifier: Uuid, lease: Duration) -> DirectDeliveries {
+        self.handoffs.deliveries.register(notifier, lease)
+    }
+
+    /// Makes `worker` (holding jobs for `lease`) the one that submits through this store hand
+    /// their jobs to, while it offers room (see [`Direct::room`]).
+    pub fn take_jobs_directly(&self, worker: Uuid, lease: Duration) -> DirectJobs {
+        self.handoffs.jobs.register(worker, lease)
+    }
+}
+
+/// One hand-over per kind of row, shared by a store's clones.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Handoffs {
+    pub(crate) jobs: Arc<Handoff<Claimed>>,
+    pub(crate) deliveries: Arc<Handoff<ClaimedDelivery>>,
 }
 
 #[cfg(test)]
@@ -179,11 +233,9 @@ mod tests {
     use sqlx::PgPool;
 
     use super::*;
-    use crate::{Completion, NewJob};
+    use crate::{Completion, JobState, NewJob};
 
-    #[sqlx::test(migrator = "crate::MIGRATOR")]
-    async fn deliveries_a_notifier_stopped_taking_meanwhile_go_back_to_the_outbox(pool: PgPool) {
-        let store = Store::from_pool(pool);
+    async fn one_job(store: &Store, request: serde_json::Value) -> String {
         let bucket = "examplebucket-1250000000";
         let queue = store.ensure_queue(bucket, "ap-chongqing").await.unwrap();
         let job = NewJob {
@@ -193,9 +245,16 @@ mod tests {
             region: "ap-chongqing".into(),
             object: "a.png".into(),
             job_level: 0,
-            request: json!({"callback": "https://example.com/cb"}),
+            request,
         };
         store.insert_jobs(&[job]).await.unwrap();
+        "c1".into()
+    }
+
+    #[sqlx::test(migrator = "crate::MIGRATOR")]
+    async fn deliveries_a_notifier_stopped_taking_meanwhile_go_back_to_the_outbox(pool: PgPool) {
+        let store = Store::from_pool(pool);
+        one_job(&store, json!({"callback": "https://example.com/cb"})).await;
         let worker = Uuid::new_v4();
         let claimed = store.claim(worker, 1, Duration::from_secs(60)).await.unwrap();
         let mut direct = store.take_deliveries_directly(Uuid::new_v4(), Duration::from_secs(60));
@@ -208,5 +267,18 @@ mod tests {
                 .await
                 .unwrap();
         assert_eq!(row, (0, 0, None), "Pending again, its attempt not used up");
+    }
+
+    #[sqlx::test(migrator = "crate::MIGRATOR")]
+    async fn jobs_a_worker_stopped_taking_meanwhile_go_back_to_the_queue(pool: PgPool) {
+        let store = Store::from_pool(pool);
+        let mut direct = store.take_jobs_directly(Uuid::new_v4(), Duration::from_secs(60));
+        direct.room().offer(1);
+        direct.rx.close(); // as if it stopped while the submit's statement ran
+        let id = one_job(&store, json!({})).await;
+        assert_eq!(store.states(&[id]).await.unwrap()[0].1, JobState::Submitted);
+        let row: (i32, Option<Uuid>) =
+            sqlx::query_as("SELECT attempt, locked_by FROM jobs").fetch_one(store.pool()).await.unwrap();
+        assert_eq!(row, (1, None), "claimable again");
     }
 }

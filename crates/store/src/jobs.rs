@@ -2,7 +2,6 @@
 //! batch: per-job transactions would cap the queue at the disk's ~280 commits/s.
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::postgres::PgRow;
 use sqlx::{FromRow, Row};
@@ -62,18 +61,6 @@ impl TryFrom<i16> for JobState {
     }
 }
 
-/// A job to submit. `request` holds the Operation and callback settings as the API parsed them.
-#[derive(Clone, Debug)]
-pub struct NewJob {
-    pub job_id: String,
-    pub queue_id: String,
-    pub bucket: String,
-    pub region: String,
-    pub object: String,
-    pub job_level: i16,
-    pub request: Value,
-}
-
 /// A job a worker now holds under a lease.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Claimed {
@@ -116,10 +103,6 @@ impl Completion {
         }
     }
 }
-
-/// Advisory-lock namespace for queues: submits hold it shared, pausing holds it exclusively, so a
-/// submit racing a pause cannot leave a Submitted job in a paused queue.
-pub(crate) const QUEUE_LOCK_NS: i32 = 0x5707;
 
 /// The jobs among `done` (the updated jobs' id, queue_id, request and state) that finished and
 /// may need a callback (`callback_due`, migration 0003), as `d`, with their queue as `q`.
@@ -178,33 +161,6 @@ static COMPLETE_HANDING_OVER: std::sync::LazyLock<String> = std::sync::LazyLock:
 });
 
 impl Store {
-    /// Inserts jobs in one call (`submit_jobs` in migration 0005: the queues' locks, then the
-    /// insert) and wakes the workers; jobs into a paused queue start as Pause.
-    /// Returns (job_id, state, created_at) in input order.
-    pub async fn insert_jobs(&self, jobs: &[NewJob]) -> Result<Vec<(String, JobState, DateTime<Utc>)>> {
-        let col = |f: fn(&NewJob) -> String| jobs.iter().map(f).collect::<Vec<_>>();
-        let rows: Vec<(String, i16, DateTime<Utc>)> =
-            sqlx::query_as("SELECT * FROM submit_jobs($1, $2, $3, $4, $5, $6, $7, $8)")
-                .bind(QUEUE_LOCK_NS)
-                .bind(col(|j| j.job_id.clone()))
-                .bind(col(|j| j.queue_id.clone()))
-                .bind(col(|j| j.bucket.clone()))
-                .bind(col(|j| j.region.clone()))
-                .bind(col(|j| j.object.clone()))
-                .bind(jobs.iter().map(|j| j.job_level).collect::<Vec<_>>())
-                .bind(jobs.iter().map(|j| j.request.clone()).collect::<Vec<_>>())
-                .fetch_all(&self.pool)
-                .await?;
-        if rows.iter().any(|r| r.1 == JobState::Submitted as i16) {
-            self.wake_workers();
-        }
-        // RETURNING follows the insert order, which follows ORDER BY t.n.
-        Ok(rows
-            .into_iter()
-            .map(|(id, s, t)| (id, JobState::from_i16(s).unwrap_or(JobState::Submitted), t))
-            .collect())
-    }
-
     /// Claims up to `k` Submitted jobs (JobLevel 2 first, then oldest) under a lease held by
     /// `worker`, in one statement. `id = ANY(ARRAY(...))` rather than a join: joining the CTE made
     /// the planner hash a sequential scan of the whole table (33 ms per 1,000 claims, 9 ms now).
@@ -239,7 +195,7 @@ impl Store {
     /// to another worker is not completed twice. Returns the ids that were completed. When a
     /// notifier in this process has room, the deliveries go to it directly (`handoff.rs`).
     pub async fn complete(&self, worker: Uuid, done: &[Completion]) -> Result<Vec<i64>> {
-        if let Some(reservation) = self.reserve_direct(done.len()) {
+        if let Some(reservation) = self.handoffs.deliveries.reserve(done.len()) {
             return self.complete_handing_over(worker, done, reservation).await;
         }
         let rows = self.record_verdicts(&COMPLETE, worker, done, None).await?;
@@ -257,7 +213,7 @@ impl Store {
         &self,
         worker: Uuid,
         done: &[Completion],
-        reservation: Reservation,
+        reservation: Reservation<ClaimedDelivery>,
     ) -> Result<Vec<i64>> {
         let taker = reservation.taker.clone();
         let rows = self.record_verdicts(&COMPLETE_HANDING_OVER, worker, done, Some(&taker)).await?;
@@ -275,9 +231,11 @@ impl Store {
                 }
             }
         }
-        self.hand_over(reservation, deliveries).await;
+        unread.extend(reservation.hand_over(deliveries));
         if !unread.is_empty() {
-            self.release_unsent(taker.notifier, &unread).await;
+            if let Err(e) = self.release_deliveries(taker.holder, &unread).await {
+                tracing::error!(error = %e, "could not hand callbacks back; the rescuer will");
+            }
         }
         Ok(completed)
     }
@@ -288,7 +246,7 @@ impl Store {
         statement: &str,
         worker: Uuid,
         done: &[Completion],
-        taker: Option<&Taker>,
+        taker: Option<&Taker<ClaimedDelivery>>,
     ) -> Result<Vec<PgRow>> {
         let mut query = sqlx::query(statement)
             .bind(done.iter().map(|c| c.id).collect::<Vec<_>>())
@@ -298,7 +256,7 @@ impl Store {
             .bind(done.iter().map(|c| c.error.clone()).collect::<Vec<_>>())
             .bind(worker);
         if let Some(t) = taker {
-            query = query.bind(t.notifier).bind(t.lease.as_secs_f64());
+            query = query.bind(t.holder).bind(t.lease.as_secs_f64());
         }
         // Planned with the real arrays every time: see `Store::session_options`.
         query.fetch_all(&self.pool).await

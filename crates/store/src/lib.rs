@@ -17,6 +17,7 @@ mod jobs;
 mod maintenance;
 mod queues;
 mod records;
+mod submit;
 mod wake;
 
 pub use batches::record_in_batches;
@@ -24,11 +25,12 @@ pub use deliveries::{
     AttemptLog, ClaimedDelivery, DeliveryOutcome, DeliveryRecord, DeliveryState, DeliveryTarget,
     CALLBACKS_CHANNEL,
 };
-pub use handoff::{DirectDeliveries, DirectRoom};
+pub use handoff::{Direct, DirectDeliveries, DirectJobs, DirectRoom, Handed};
 pub use health::Backlog;
-pub use jobs::{Claimed, Completion, JobState, NewJob};
+pub use jobs::{Claimed, Completion, JobState};
 pub use queues::{Queue, QueueChange};
 pub use records::{CancelRefused, JobFilter, JobRecord};
+pub use submit::NewJob;
 pub use wake::Listener;
 
 use std::sync::Arc;
@@ -48,7 +50,7 @@ pub type Result<T> = std::result::Result<T, sqlx::Error>;
 pub struct Store {
     pool: PgPool,
     wakers: Arc<wake::Wakers>,
-    handoff: Arc<handoff::Handoff>,
+    handoffs: handoff::Handoffs,
 }
 
 impl Store {
@@ -90,7 +92,7 @@ impl Store {
     /// A store on `pool`, which should come from [`Store::pool_options`] and
     /// [`Store::session_options`] (tests may use any pool).
     pub fn from_pool(pool: PgPool) -> Store {
-        Store { pool, wakers: Arc::default(), handoff: Arc::default() }
+        Store { pool, wakers: Arc::default(), handoffs: handoff::Handoffs::default() }
     }
 
     pub fn pool(&self) -> &PgPool {

@@ -2,7 +2,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::jobs::QUEUE_LOCK_NS;
+use crate::submit::QUEUE_LOCK_NS;
 use crate::{Result, Store};
 
 #[derive(Clone, Debug, sqlx::FromRow)]

@@ -306,3 +306,59 @@ async fn verdicts_hand_their_deliveries_to_a_notifier_in_the_process_while_it_ha
     store.complete(w, &[done(wanting[3])]).await.unwrap();
     assert_eq!(direct.close().await, [wanting[3].id]);
 }
+
+#[sqlx::test(migrator = "stowaway_store::MIGRATOR")]
+async fn submits_hand_their_jobs_to_a_worker_in_the_process_while_it_has_room(pool: PgPool) {
+    let (store, q) = setup(pool).await;
+    let paused = store.ensure_queue("paused-1250000000", "ap-chongqing").await.unwrap().queue_id;
+    store.set_paused(&paused, true).await.unwrap();
+    let worker = Uuid::new_v4();
+    let mut direct = store.take_jobs_directly(worker, LEASE);
+    let room = direct.room();
+    room.offer(3);
+
+    // A batch of three fits: the two for the running queue start Running under the worker, as
+    // its claim would leave them; the paused queue's job waits as Pause and gives its room back.
+    let jobs = [job(&q, 0, 0), job(&q, 1, 2), job(&paused, 2, 0)];
+    let submitted = store.insert_jobs(&jobs).await.unwrap();
+    let states: Vec<JobState> = submitted.iter().map(|s| s.1).collect();
+    assert_eq!(states, [JobState::Running, JobState::Running, JobState::Pause]);
+    assert_eq!(room.free(), 1, "two promised until the worker has taken them");
+    let handed =
+        tokio::time::timeout(Duration::from_secs(5), direct.recv()).await.expect("handed over").unwrap();
+    room.taken(handed.len());
+    assert_eq!(room.free(), 3);
+    let got: Vec<(&str, i32, &str, serde_json::Value)> =
+        handed.iter().map(|c| (c.job_id.as_str(), c.attempt, c.object.as_str(), c.request.clone())).collect();
+    let want: Vec<(&str, i32, &str, serde_json::Value)> =
+        jobs[..2].iter().map(|j| (j.job_id.as_str(), 1, j.object.as_str(), j.request.clone())).collect();
+    assert_eq!(got, want);
+    let leased: Vec<(i64, i16, i32, Option<Uuid>, bool)> = sqlx::query_as(
+        "SELECT id, state, attempt, locked_by, started_at IS NOT NULL AND locked_until > now()
+         FROM jobs WHERE job_id = ANY($1) ORDER BY id",
+    )
+    .bind([&jobs[0].job_id, &jobs[1].job_id])
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    let expected: Vec<_> = handed.iter().map(|c| (c.id, 1, 1, Some(worker), true)).collect();
+    assert_eq!(leased, expected);
+    assert!(store.claim(Uuid::new_v4(), 10, LEASE).await.unwrap().is_empty(), "nothing left to claim");
+    let verdicts: Vec<Completion> = handed.iter().map(done).collect();
+    assert_eq!(store.complete(worker, &verdicts).await.unwrap().len(), 2, "its fence holds");
+
+    // Without room for the whole batch, jobs go to the table for any worker to claim.
+    room.offer(1);
+    let later = store.insert_jobs(&[job(&q, 3, 0), job(&q, 4, 0)]).await.unwrap();
+    assert!(later.iter().all(|s| s.1 == JobState::Submitted));
+    assert_eq!(store.claim(Uuid::new_v4(), 10, LEASE).await.unwrap().len(), 2);
+
+    // Closing returns what was handed over but not yet taken, for the worker to release.
+    let last = store.insert_jobs(&[job(&q, 5, 0)]).await.unwrap();
+    assert_eq!(last[0].1, JobState::Running);
+    let left = direct.close().await;
+    assert_eq!(store.release(worker, &left).await.unwrap(), 1);
+    assert_eq!(store.states(&[last[0].0.clone()]).await.unwrap()[0].1, JobState::Submitted);
+    let after = store.insert_jobs(&[job(&q, 6, 0)]).await.unwrap();
+    assert_eq!(after[0].1, JobState::Submitted, "nothing is handed to a closed worker");
+}

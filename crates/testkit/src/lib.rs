@@ -159,3 +159,23 @@ impl Rng {
         items[self.below(items.len())]
     }
 }
+
+/// Notes the `state` each row of `table` (`jobs` or `deliveries`) is inserted with, for
+/// [`inserted_states`]: a row handed to a loop in the process is inserted leased (Running,
+/// Sending), one that goes through the table and a claim is inserted waiting (Submitted, Pending).
+pub async fn note_inserted_states(pool: &sqlx::PgPool, table: &str) {
+    sqlx::raw_sql(&format!(
+        "CREATE TABLE inserted (state smallint);
+         CREATE FUNCTION note_insert() RETURNS trigger LANGUAGE plpgsql
+             AS $$ BEGIN INSERT INTO inserted VALUES (NEW.state); RETURN NULL; END $$;
+         CREATE TRIGGER note_insert AFTER INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION note_insert();"
+    ))
+    .execute(pool)
+    .await
+    .expect("the insert trigger");
+}
+
+/// The states noted by [`note_inserted_states`], in insert order.
+pub async fn inserted_states(pool: &sqlx::PgPool) -> Vec<i16> {
+    sqlx::query_scalar("SELECT state FROM inserted").fetch_all(pool).await.expect("the noted states")
+}

@@ -1,12 +1,15 @@
-//! The job loop: claim in batches by priority, run jobs concurrently, heartbeat their leases, and
-//! record verdicts in batches. No database transaction is open while a job talks to S3.
+//! The job loop: claim in batches by priority, or take the jobs a submit in this process handed
+//! over (`store`'s `handoff.rs`), run jobs concurrently, heartbeat their leases, and record
+//! verdicts in batches. No database transaction is open while a job talks to S3.
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use stowaway_store::{record_in_batches, Claimed, Completion};
+use stowaway_store::{record_in_batches, Claimed, Completion, DirectRoom};
 use tokio::sync::{mpsc, watch, Notify};
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::inspect_job::{self, JobContext};
@@ -34,12 +37,80 @@ impl Default for WorkerConfig {
     }
 }
 
-type Held = Arc<Mutex<HashSet<i64>>>;
+/// The jobs this worker holds, and the room it offers to submits in this process
+/// (`store`'s `handoff.rs`).
+struct Slots {
+    held: Mutex<HashSet<i64>>,
+    concurrency: usize,
+    /// Slots kept for claims: hand-overs get only the rest, so jobs waiting in the table (other
+    /// processes' submits, rescued jobs, a resumed queue) always find room here.
+    kept_for_claims: usize,
+    /// The last claim came back full: jobs wait in the table, and they go first (JobLevel, age),
+    /// so nothing is handed over until a claim finds the table drained.
+    backlog: AtomicBool,
+    direct: DirectRoom,
+}
+
+impl Slots {
+    fn new(concurrency: usize, direct: DirectRoom) -> Slots {
+        let slots = Slots {
+            held: Mutex::default(),
+            concurrency,
+            kept_for_claims: (concurrency / 4).max(1),
+            backlog: AtomicBool::new(false),
+            direct,
+        };
+        slots.publish(0);
+        slots
+    }
+
+    fn free(&self) -> usize {
+        self.concurrency.saturating_sub(self.held.lock().expect("held").len())
+    }
+
+    /// Holds job `id`; false if it already was (see the claim loop).
+    fn hold(&self, id: i64) -> bool {
+        let mut held = self.held.lock().expect("held");
+        let new = held.insert(id);
+        self.publish(held.len());
+        new
+    }
+
+    fn let_go(&self, id: i64) {
+        let mut held = self.held.lock().expect("held");
+        held.remove(&id);
+        self.publish(held.len());
+    }
+
+    fn set_backlog(&self, backlog: bool) {
+        let held = self.held.lock().expect("held");
+        self.backlog.store(backlog, Ordering::Relaxed);
+        self.publish(held.len());
+    }
+
+    /// Offers the room beyond what claims keep (called with `held` locked, so offers keep order).
+    fn publish(&self, held: usize) {
+        let offer = match self.backlog.load(Ordering::Relaxed) {
+            true => 0,
+            false => self.concurrency.saturating_sub(held).saturating_sub(self.kept_for_claims),
+        };
+        self.direct.offer(offer);
+    }
+
+    fn ids(&self) -> Vec<i64> {
+        self.held.lock().expect("held").iter().copied().collect()
+    }
+
+    fn drain(&self) -> Vec<i64> {
+        let left = self.held.lock().expect("held").drain().collect();
+        self.direct.offer(0);
+        left
+    }
+}
 
 /// Runs jobs until `shutdown` turns true, then drains: running jobs get `drain` to finish, the
 /// rest are handed back unstarted.
 pub async fn run_worker(ctx: JobContext, cfg: WorkerConfig, mut shutdown: watch::Receiver<bool>) {
-    let held: Held = Arc::default();
     let slot_freed = Arc::new(Notify::new());
     let (done_tx, done_rx) = mpsc::unbounded_channel::<Completion>();
     let (store, worker) = (ctx.store.clone(), ctx.worker);
@@ -47,54 +118,66 @@ pub async fn run_worker(ctx: JobContext, cfg: WorkerConfig, mut shutdown: watch:
         tokio::spawn(record_in_batches(done_rx, "verdicts", async move |batch: &[Completion]| {
             store.complete(worker, batch).await.map(|done| done.len())
         }));
-    let (beat_stop, beat_stopped) = watch::channel(false);
-    let heartbeat = tokio::spawn(heartbeat(ctx.clone(), held.clone(), cfg.lease, beat_stopped));
     let mut listener = ctx.store.listen_for_jobs().await;
+    // Registered once nothing is left to wait for before the loop: a hand-over's lease runs.
+    let mut direct = ctx.store.take_jobs_directly(ctx.worker, cfg.lease);
+    let slots = Arc::new(Slots::new(cfg.concurrency, direct.room()));
+    let (beat_stop, beat_stopped) = watch::channel(false);
+    let heartbeat = tokio::spawn(heartbeat(ctx.clone(), slots.clone(), cfg.lease, beat_stopped));
     let mut running = JoinSet::new();
+    let start = |job: Claimed, running: &mut JoinSet<()>| {
+        // Already running here: its claim (committed without waiting for the flush) was lost in
+        // a database crash and this worker claimed the job again, with the same attempt. The run
+        // going on holds that same fence and finishes it; a second run would only repeat its work.
+        if slots.hold(job.id) {
+            running.spawn(run_one(ctx.clone(), job, slots.clone(), slot_freed.clone(), done_tx.clone()));
+        }
+    };
 
+    // Claim when woken, when a slot freed up while all were taken, after a full claim, or at the
+    // poll; not after a hand-over. The poll counts from the last time a claim was due, so a
+    // stream of hand-overs does not put it off.
+    let (mut claim, mut poll_at) = (true, Instant::now());
     while !*shutdown.borrow() {
-        let free = cfg.concurrency.saturating_sub(held.lock().expect("held").len());
-        let mut claimed_full = false;
-        if free > 0 {
+        let free = slots.free();
+        let due = claim || poll_at <= Instant::now();
+        if due {
+            poll_at = Instant::now() + cfg.poll;
+        }
+        if due && free > 0 {
             match ctx.store.claim(ctx.worker, free as i64, cfg.lease).await {
                 Ok(jobs) => {
-                    claimed_full = jobs.len() == free;
-                    for job in jobs {
-                        // Already running here: its claim (committed without waiting for the
-                        // flush) was lost in a database crash and this worker claimed the job
-                        // again, with the same attempt. The run going on holds that same fence
-                        // and finishes it; a second run would only repeat its work.
-                        if !held.lock().expect("held").insert(job.id) {
-                            continue;
-                        }
-                        running.spawn(run_one(
-                            ctx.clone(),
-                            job,
-                            held.clone(),
-                            slot_freed.clone(),
-                            done_tx.clone(),
-                        ));
+                    let full = jobs.len() == free;
+                    slots.set_backlog(full);
+                    jobs.into_iter().for_each(|job| start(job, &mut running));
+                    if full {
+                        claim = true; // more may be waiting
+                        continue;
                     }
                 }
                 Err(e) => tracing::error!(error = %e, "claiming jobs failed; retrying"),
             }
         }
         while running.try_join_next().is_some() {}
-        if claimed_full && free > 0 {
-            continue; // more may be waiting
-        }
-        tokio::select! {
-            _ = slot_freed.notified(), if free == 0 => {}
-            _ = listener.next() => {}
-            _ = tokio::time::sleep(cfg.poll) => {}
-            r = shutdown.changed() => if r.is_err() { break },
-        }
+        claim = tokio::select! {
+            Some(handed) = direct.recv() => {
+                let n = handed.len();
+                handed.into_iter().for_each(|job| start(job, &mut running));
+                direct.room().taken(n);
+                false
+            }
+            _ = slot_freed.notified(), if free == 0 => true,
+            _ = listener.next() => true,
+            _ = tokio::time::sleep_until(poll_at) => true,
+            r = shutdown.changed() => if r.is_err() { break } else { true },
+        };
     }
 
-    // Drain: let running jobs finish, then hand back whatever is still held.
+    // Drain: no more handed over; let running jobs finish, then hand back whatever is still held.
+    let mut left = direct.close().await;
     let _ = tokio::time::timeout(cfg.drain, async { while running.join_next().await.is_some() {} }).await;
     running.abort_all();
-    let left: Vec<i64> = held.lock().expect("held").drain().collect();
+    left.extend(slots.drain());
     if !left.is_empty() {
         match ctx.store.release(ctx.worker, &left).await {
             Ok(n) => tracing::info!(released = n, "handed unfinished jobs back to the queue"),
@@ -110,7 +193,7 @@ pub async fn run_worker(ctx: JobContext, cfg: WorkerConfig, mut shutdown: watch:
 async fn run_one(
     ctx: JobContext,
     job: Claimed,
-    held: Held,
+    slots: Arc<Slots>,
     slot_freed: Arc<Notify>,
     done: mpsc::UnboundedSender<Completion>,
 ) {
@@ -134,17 +217,17 @@ async fn run_one(
         });
         let _ = done.send(c);
     }
-    held.lock().expect("held").remove(&job.id);
+    slots.let_go(job.id);
     slot_freed.notify_one();
 }
 
-async fn heartbeat(ctx: JobContext, held: Held, lease: Duration, mut stop: watch::Receiver<bool>) {
+async fn heartbeat(ctx: JobContext, slots: Arc<Slots>, lease: Duration, mut stop: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(lease / 3);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     while !*stop.borrow() {
         tokio::select! {
             _ = tick.tick() => {
-                let ids: Vec<i64> = held.lock().expect("held").iter().copied().collect();
+                let ids = slots.ids();
                 if ids.is_empty() { continue; }
                 match ctx.store.heartbeat(ctx.worker, &ids, lease).await {
                     Ok(kept) if kept.len() < ids.len() => tracing::warn!(lost = ids.len() - kept.len(), "leases lost (rescued or cancelled elsewhere)"),
@@ -154,5 +237,32 @@ async fn heartbeat(ctx: JobContext, held: Held, lease: Duration, mut stop: watch
             }
             _ = stop.changed() => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hand_overs_get_only_the_slots_beyond_what_claims_keep_and_none_while_jobs_wait() {
+        let room = DirectRoom::default();
+        let slots = Slots::new(8, room.clone());
+        assert_eq!(room.free(), 6, "two of eight kept for claims");
+        assert!(slots.hold(1) && slots.hold(2));
+        assert!(!slots.hold(2), "held once");
+        assert_eq!(room.free(), 4);
+        slots.set_backlog(true);
+        assert_eq!(room.free(), 0, "a full claim: jobs wait in the table, and they go first");
+        slots.let_go(1);
+        assert_eq!(room.free(), 0);
+        slots.set_backlog(false);
+        assert_eq!(room.free(), 5);
+        assert_eq!(slots.drain(), [2]);
+        assert_eq!(room.free(), 0, "a draining worker takes nothing more");
+
+        let single = DirectRoom::default();
+        Slots::new(1, single.clone());
+        assert_eq!(single.free(), 0, "one slot is the claims'");
     }
 }

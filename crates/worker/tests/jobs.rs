@@ -209,3 +209,43 @@ async fn a_retry_after_a_crash_finishes_from_the_checkpoint(pool: PgPool) {
     let late = stowaway_store::Completion::failed(&claimed, None, "late");
     assert!(store.complete(dead.worker, &[late]).await.unwrap().is_empty());
 }
+
+#[sqlx::test(migrator = "stowaway_store::MIGRATOR")]
+async fn a_job_submitted_beside_a_running_worker_is_handed_to_it_and_run(pool: PgPool) {
+    // Each job's state as inserted: Running when the submit's own statement claimed it for the
+    // worker in the process, Submitted when it went through the table.
+    stowaway_testkit::note_inserted_states(&pool, "jobs").await;
+    let store = Store::from_pool(pool);
+    let (objects, bucket) = fresh_bucket(S3Server::Strict).await;
+    objects.put(&bucket, "hls.png", png_with_ts(20)).await.unwrap();
+    let wait_until_done = async |id: &String| {
+        for _ in 0..300 {
+            if store.states(std::slice::from_ref(id)).await.unwrap()[0].1.is_terminal() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{id} did not finish");
+    };
+    // The first job waits in the table before the worker starts; once it is done, the worker
+    // is surely taking jobs directly.
+    let first = submit(&store, &bucket, "hls.png", 0, None).await;
+    let (stop, stopped) = watch::channel(false);
+    let worker = tokio::spawn(run_worker(context(&store, &objects), WorkerConfig::default(), stopped));
+    wait_until_done(&first).await;
+    let second = submit(&store, &bucket, "hls.png", 0, Some(ProcessType::BackupObject)).await;
+    wait_until_done(&second).await;
+    stop.send(true).unwrap();
+    worker.await.unwrap();
+
+    let inserted = stowaway_testkit::inserted_states(store.pool()).await;
+    assert_eq!(inserted, [0, 1], "the second was handed over, not claimed from the table");
+    let records = store.jobs_by_id(&bucket, &[first, second]).await.unwrap();
+    for r in &records {
+        let p = result(r).process_result.unwrap();
+        assert_eq!((r.state, p.suspicious_type.as_deref()), (JobState::Success, Some("MPEG-TS")));
+    }
+    let backup = result(&records[1]).process_result.unwrap().auto_process_result.unwrap();
+    assert_eq!(backup.code, "Success", "run exactly as a claimed job: AutoProcess included");
+    assert!(objects.exists(&bucket, "abnormal_images_backup/hls.png").await.unwrap());
+}
