@@ -1,7 +1,9 @@
 -- Submitting straight to the worker in the same process: `submit_jobs` with the worker to hand
 -- the jobs to (NULL: none) and its lease. Those jobs are inserted Running, claimed by it as its
 -- claim would leave them (attempt 1, leased, started), and the id comes back so that the worker
--- can run them without a claim of its own. Jobs into a paused queue still start as Pause.
+-- can run them without a claim of its own. Jobs into a paused queue still start as Pause. The
+-- lease counts from the insert, not from the transaction's start: a submit may have waited for a
+-- pause's lock.
 --
 -- An overload, not a replacement: a process of the previous version, still running during a
 -- rolling upgrade, keeps calling the eight-argument `submit_jobs` of migration 0005.
@@ -29,7 +31,7 @@ BEGIN
         SELECT t.job_id, t.queue_id, t.bucket, t.region, t.object, t.job_level, s.state, t.request,
                CASE WHEN s.state = 1 THEN 1 ELSE 0 END,
                CASE WHEN s.state = 1 THEN p_worker END,
-               CASE WHEN s.state = 1 THEN now() + make_interval(secs => p_lease) END,
+               CASE WHEN s.state = 1 THEN clock_timestamp() + make_interval(secs => p_lease) END,
                CASE WHEN s.state = 1 THEN now() END
         FROM unnest(p_job_ids, p_queues, p_buckets, p_regions, p_objects, p_levels, p_requests)
              WITH ORDINALITY AS t(job_id, queue_id, bucket, region, object, job_level, request, n)

@@ -36,6 +36,8 @@ struct Window {
     url: usize,
     /// Being sent, with the attempt: handed back unsent if shutdown cuts them off.
     sending: HashMap<i64, i32>,
+    /// Places the claim under way may fill.
+    claiming: usize,
 }
 
 impl Window {
@@ -56,9 +58,25 @@ impl Window {
     /// a claim stays within the Url deliveries a notifier may hold (`url_cap`); Kafka deliveries
     /// leave that count as soon as they are resolved, right after the claim.
     fn room(&self) -> usize {
-        let url_room = self.url_cap.saturating_sub(self.url);
-        let total_room = self.total_cap.saturating_sub(self.claimed.len());
+        let url_room = self.url_cap.saturating_sub(self.url + self.claiming);
+        let total_room = self.total_cap.saturating_sub(self.claimed.len() + self.claiming);
         url_room.min(total_room).min(self.batch)
+    }
+
+    /// Sets aside room for a claim of up to `want`, less what is promised to hand-overs, and
+    /// returns its size. Nothing is promised meanwhile (the offer is withdrawn first), so a claim
+    /// and the hand-overs never count on the same place.
+    fn begin_claim(&mut self, want: usize) -> usize {
+        let promised = self.direct.as_ref().map_or(0, DirectRoom::withdraw);
+        self.claiming = want.saturating_sub(promised);
+        self.publish();
+        self.claiming
+    }
+
+    /// The claim's deliveries are taken.
+    fn end_claim(&mut self) {
+        self.claiming = 0;
+        self.publish();
     }
 
     /// The room a claim waits for while deliveries are held: half a batch.
@@ -174,22 +192,33 @@ pub async fn run_notifier(
         };
         // Claim in batches, not one row per freed slot: wait for half a batch of room while
         // deliveries are held (an idle notifier claims at once, so latency does not suffer).
-        let room = if held == 0 || free >= claim_at { free } else { 0 };
+        let mut room = if held == 0 || free >= claim_at { free } else { 0 };
         let due = claim || poll_at <= Instant::now();
         if due {
             poll_at = Instant::now() + cfg.poll;
         }
         if due && room > 0 {
-            match store.claim_deliveries(notifier, room as i64, cfg.lease).await {
+            // All of it promised to hand-overs: claim once room is freed after them.
+            room = window.lock().expect("window").begin_claim(room);
+            let claimed = match room {
+                0 => Ok(Vec::new()),
+                k => store.claim_deliveries(notifier, k as i64, cfg.lease).await,
+            };
+            let full = match claimed {
                 Ok(claimed) => {
-                    let full = claimed.len() == room;
+                    let full = room > 0 && claimed.len() == room;
                     claimed.into_iter().for_each(|d| sending.start(d, &mut running));
-                    if full {
-                        claim = true; // more may be due
-                        continue;
-                    }
+                    full
                 }
-                Err(e) => tracing::error!(error = %e, "claiming deliveries failed; retrying"),
+                Err(e) => {
+                    tracing::error!(error = %e, "claiming deliveries failed; retrying");
+                    false
+                }
+            };
+            window.lock().expect("window").end_claim();
+            if full {
+                claim = true; // more may be due
+                continue;
             }
         }
         while running.try_join_next().is_some() {}
@@ -311,6 +340,17 @@ mod tests {
         assert_eq!((w.room(), room()), (6, 0), "what is left goes to claims");
         (1..=40).for_each(|id| w.recorded(id, 1));
         assert_eq!(room(), 8);
+
+        // A verdict's statement has 8 promised when a claim starts: the claim gets the other 8
+        // of its batch, and nothing more is promised until it has taken them.
+        assert!(direct.room().promise(8));
+        assert_eq!(w.begin_claim(w.room()), 8);
+        assert_eq!(room(), 0);
+        (41..=48).for_each(|id| w.take(id, 1, false));
+        w.end_claim();
+        (49..=56).for_each(|id| w.take(id, 1, false)); // the 8 handed over
+        direct.room().taken(8);
+        assert_eq!((w.claimed.len(), w.room(), room()), (16, 16, 8));
     }
 
     #[test]

@@ -99,13 +99,28 @@ impl DirectRoom {
         r.promised = r.promised.saturating_sub(n);
     }
 
+    /// Offers nothing until the next `offer`, and returns how many are promised, a count that
+    /// can only fall until then: the loop's own claim can count on the rest.
+    pub fn withdraw(&self) -> usize {
+        let mut r = self.0.lock().expect("room");
+        r.offer = 0;
+        r.promised
+    }
+
+    /// How many were promised and are not taken yet.
+    pub fn promised(&self) -> usize {
+        self.0.lock().expect("room").promised
+    }
+
     /// How many more a statement may hand over now.
     pub fn free(&self) -> usize {
         let r = self.0.lock().expect("room");
         r.offer.saturating_sub(r.promised)
     }
 
-    fn reserve(&self, n: usize) -> bool {
+    /// Promises `n` if they fit: what the store does before a statement that hands rows over
+    /// (public for tests of a loop's own accounting).
+    pub fn promise(&self, n: usize) -> bool {
         let mut r = self.0.lock().expect("room");
         let fits = r.offer.saturating_sub(r.promised) >= n;
         if fits {
@@ -161,7 +176,7 @@ impl<T: Handed> Handoff<T> {
     /// Room for `n` rows with the loop in this process, if there is one with that much.
     pub(crate) fn reserve(&self, n: usize) -> Option<Reservation<T>> {
         let taker = self.taker.lock().expect("handoff").clone()?;
-        taker.room.reserve(n).then_some(Reservation { taker, n })
+        taker.room.promise(n).then_some(Reservation { taker, n })
     }
 }
 

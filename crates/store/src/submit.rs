@@ -74,12 +74,14 @@ impl Store {
         rows: &[(String, i16, DateTime<Utc>, i64)],
     ) {
         let by_id: HashMap<&str, &NewJob> = jobs.iter().map(|j| (j.job_id.as_str(), j)).collect();
-        let claimed: Vec<Claimed> = rows
-            .iter()
-            .filter(|r| r.1 == JobState::Running as i16)
-            .filter_map(|r| Some((by_id.get(r.0.as_str())?, r)))
-            .map(|(j, r)| Claimed {
-                id: r.3,
+        let (mut claimed, mut unsent) = (Vec::new(), Vec::new());
+        for (job_id, _, _, id) in rows.iter().filter(|r| r.1 == JobState::Running as i16) {
+            let Some(j) = by_id.get(job_id.as_str()) else {
+                unsent.push(*id); // not one of ours: cannot be, but never leave a job leased
+                continue;
+            };
+            claimed.push(Claimed {
+                id: *id,
                 job_id: j.job_id.clone(),
                 attempt: 1,
                 bucket: j.bucket.clone(),
@@ -87,10 +89,10 @@ impl Store {
                 object: j.object.clone(),
                 request: j.request.clone(),
                 result: None,
-            })
-            .collect();
+            });
+        }
         let worker = reservation.taker.holder;
-        let unsent = reservation.hand_over(claimed);
+        unsent.extend(reservation.hand_over(claimed));
         if !unsent.is_empty() {
             if let Err(e) = self.release(worker, &unsent).await {
                 tracing::error!(error = %e, "could not hand jobs back; the rescuer will");

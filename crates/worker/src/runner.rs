@@ -2,7 +2,6 @@
 //! over (`store`'s `handoff.rs`), run jobs concurrently, heartbeat their leases, and record
 //! verdicts in batches. No database transaction is open while a job talks to S3.
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -38,71 +37,99 @@ impl Default for WorkerConfig {
 }
 
 /// The jobs this worker holds, and the room it offers to submits in this process
-/// (`store`'s `handoff.rs`).
+/// (`store`'s `handoff.rs`). Held, being claimed and promised to submits together never exceed
+/// the concurrency.
 struct Slots {
-    held: Mutex<HashSet<i64>>,
+    state: Mutex<SlotState>,
     concurrency: usize,
     /// Slots kept for claims: hand-overs get only the rest, so jobs waiting in the table (other
     /// processes' submits, rescued jobs, a resumed queue) always find room here.
     kept_for_claims: usize,
+    direct: DirectRoom,
+}
+
+#[derive(Default)]
+struct SlotState {
+    held: HashSet<i64>,
+    /// Slots the claim under way may fill.
+    claiming: usize,
     /// The last claim came back full: jobs wait in the table, and they go first (JobLevel, age),
     /// so nothing is handed over until a claim finds the table drained.
-    backlog: AtomicBool,
-    direct: DirectRoom,
+    backlog: bool,
 }
 
 impl Slots {
     fn new(concurrency: usize, direct: DirectRoom) -> Slots {
-        let slots = Slots {
-            held: Mutex::default(),
-            concurrency,
-            kept_for_claims: (concurrency / 4).max(1),
-            backlog: AtomicBool::new(false),
-            direct,
-        };
-        slots.publish(0);
+        let slots =
+            Slots { state: Mutex::default(), concurrency, kept_for_claims: (concurrency / 4).max(1), direct };
+        slots.publish(&SlotState::default());
         slots
     }
 
+    fn lock(&self) -> std::sync::MutexGuard<'_, SlotState> {
+        self.state.lock().expect("slots")
+    }
+
+    /// Slots neither held nor promised to submits.
     fn free(&self) -> usize {
-        self.concurrency.saturating_sub(self.held.lock().expect("held").len())
+        let held = self.lock().held.len();
+        self.concurrency.saturating_sub(held).saturating_sub(self.direct.promised())
+    }
+
+    /// Sets aside the slots a claim may fill, and returns how many: those neither held nor
+    /// promised. Nothing is promised meanwhile (the offer is withdrawn first), so a submit's
+    /// hand-over and the claim cannot both count on the same slot.
+    fn begin_claim(&self) -> usize {
+        let mut s = self.lock();
+        let promised = self.direct.withdraw();
+        s.claiming = self.concurrency.saturating_sub(s.held.len()).saturating_sub(promised);
+        self.publish(&s);
+        s.claiming
+    }
+
+    /// The claim's jobs are held (`full`: it filled every slot it could; `None`: it failed).
+    fn end_claim(&self, full: Option<bool>) {
+        let mut s = self.lock();
+        s.claiming = 0;
+        if let Some(full) = full {
+            s.backlog = full;
+        }
+        self.publish(&s);
     }
 
     /// Holds job `id`; false if it already was (see the claim loop).
     fn hold(&self, id: i64) -> bool {
-        let mut held = self.held.lock().expect("held");
-        let new = held.insert(id);
-        self.publish(held.len());
+        let mut s = self.lock();
+        let new = s.held.insert(id);
+        self.publish(&s);
         new
     }
 
     fn let_go(&self, id: i64) {
-        let mut held = self.held.lock().expect("held");
-        held.remove(&id);
-        self.publish(held.len());
+        let mut s = self.lock();
+        s.held.remove(&id);
+        self.publish(&s);
     }
 
-    fn set_backlog(&self, backlog: bool) {
-        let held = self.held.lock().expect("held");
-        self.backlog.store(backlog, Ordering::Relaxed);
-        self.publish(held.len());
-    }
-
-    /// Offers the room beyond what claims keep (called with `held` locked, so offers keep order).
-    fn publish(&self, held: usize) {
-        let offer = match self.backlog.load(Ordering::Relaxed) {
+    /// Offers the room beyond what claims keep (called with the state locked, so offers keep
+    /// order).
+    fn publish(&self, s: &SlotState) {
+        let offer = match s.backlog {
             true => 0,
-            false => self.concurrency.saturating_sub(held).saturating_sub(self.kept_for_claims),
+            false => self
+                .concurrency
+                .saturating_sub(s.held.len() + s.claiming)
+                .saturating_sub(self.kept_for_claims),
         };
         self.direct.offer(offer);
     }
 
     fn ids(&self) -> Vec<i64> {
-        self.held.lock().expect("held").iter().copied().collect()
+        self.lock().held.iter().copied().collect()
     }
 
     fn drain(&self) -> Vec<i64> {
-        let left = self.held.lock().expect("held").drain().collect();
+        let left = self.lock().held.drain().collect();
         self.direct.offer(0);
         left
     }
@@ -139,25 +166,29 @@ pub async fn run_worker(ctx: JobContext, cfg: WorkerConfig, mut shutdown: watch:
     // stream of hand-overs does not put it off.
     let (mut claim, mut poll_at) = (true, Instant::now());
     while !*shutdown.borrow() {
-        let free = slots.free();
         let due = claim || poll_at <= Instant::now();
         if due {
             poll_at = Instant::now() + cfg.poll;
         }
-        if due && free > 0 {
-            match ctx.store.claim(ctx.worker, free as i64, cfg.lease).await {
+        if due && slots.free() > 0 {
+            let k = slots.begin_claim();
+            match ctx.store.claim(ctx.worker, k as i64, cfg.lease).await {
                 Ok(jobs) => {
-                    let full = jobs.len() == free;
-                    slots.set_backlog(full);
+                    let full = jobs.len() == k;
                     jobs.into_iter().for_each(|job| start(job, &mut running));
+                    slots.end_claim(Some(full));
                     if full {
                         claim = true; // more may be waiting
                         continue;
                     }
                 }
-                Err(e) => tracing::error!(error = %e, "claiming jobs failed; retrying"),
+                Err(e) => {
+                    slots.end_claim(None);
+                    tracing::error!(error = %e, "claiming jobs failed; retrying");
+                }
             }
         }
+        let free = slots.free();
         while running.try_join_next().is_some() {}
         claim = tokio::select! {
             Some(handed) = direct.recv() => {
@@ -173,21 +204,27 @@ pub async fn run_worker(ctx: JobContext, cfg: WorkerConfig, mut shutdown: watch:
         };
     }
 
-    // Drain: no more handed over; let running jobs finish, then hand back whatever is still held.
-    let mut left = direct.close().await;
+    // Drain: no more handed over (those on their way go back at once: no heartbeat keeps their
+    // lease); let running jobs finish, then hand back whatever is still held.
+    release(&ctx, &direct.close().await).await;
     let _ = tokio::time::timeout(cfg.drain, async { while running.join_next().await.is_some() {} }).await;
     running.abort_all();
-    left.extend(slots.drain());
-    if !left.is_empty() {
-        match ctx.store.release(ctx.worker, &left).await {
-            Ok(n) => tracing::info!(released = n, "handed unfinished jobs back to the queue"),
-            Err(e) => tracing::error!(error = %e, "could not hand jobs back; the rescuer will"),
-        }
-    }
+    release(&ctx, &slots.drain()).await;
     drop(done_tx);
     let _ = completer.await;
     let _ = beat_stop.send(true);
     let _ = heartbeat.await;
+}
+
+/// Hands jobs back unstarted: the rescuer would, but only once their lease ran out.
+async fn release(ctx: &JobContext, ids: &[i64]) {
+    if ids.is_empty() {
+        return;
+    }
+    match ctx.store.release(ctx.worker, ids).await {
+        Ok(n) => tracing::info!(released = n, "handed unfinished jobs back to the queue"),
+        Err(e) => tracing::error!(error = %e, "could not hand jobs back; the rescuer will"),
+    }
 }
 
 async fn run_one(
@@ -252,11 +289,13 @@ mod tests {
         assert!(slots.hold(1) && slots.hold(2));
         assert!(!slots.hold(2), "held once");
         assert_eq!(room.free(), 4);
-        slots.set_backlog(true);
+        assert_eq!(slots.begin_claim(), 6);
+        slots.end_claim(Some(true));
         assert_eq!(room.free(), 0, "a full claim: jobs wait in the table, and they go first");
         slots.let_go(1);
         assert_eq!(room.free(), 0);
-        slots.set_backlog(false);
+        assert_eq!(slots.begin_claim(), 7);
+        slots.end_claim(Some(false));
         assert_eq!(room.free(), 5);
         assert_eq!(slots.drain(), [2]);
         assert_eq!(room.free(), 0, "a draining worker takes nothing more");
@@ -264,5 +303,32 @@ mod tests {
         let single = DirectRoom::default();
         Slots::new(1, single.clone());
         assert_eq!(single.free(), 0, "one slot is the claims'");
+    }
+
+    #[test]
+    fn a_claim_and_the_hand_overs_never_count_on_the_same_slot() {
+        let room = DirectRoom::default();
+        let slots = Slots::new(8, room.clone());
+        // A submit's statement has six promised when the worker claims: the claim gets the rest.
+        assert!(room.promise(6));
+        assert_eq!(slots.free(), 2);
+        assert_eq!(slots.begin_claim(), 2);
+        assert_eq!(room.free(), 0, "nothing more is promised while the claim runs");
+        // The claim comes back with one; the six handed over arrive: seven held, one free.
+        slots.hold(100);
+        slots.end_claim(Some(false));
+        (1..=6).for_each(|id| assert!(slots.hold(id)));
+        room.taken(6);
+        assert_eq!((slots.free(), room.free()), (1, 0));
+
+        // From idle, a claim's slots are not offered while its jobs are on their way.
+        let room = DirectRoom::default();
+        let slots = Slots::new(8, room.clone());
+        assert_eq!(slots.begin_claim(), 8);
+        assert!(!room.promise(1), "the claim may fill every slot");
+        slots.let_go(0); // a job finishing meanwhile frees nothing the claim counted on
+        (1..=5).for_each(|id| assert!(slots.hold(id)));
+        slots.end_claim(Some(false));
+        assert_eq!(room.free(), 1, "eight less five held less two kept");
     }
 }
