@@ -171,21 +171,24 @@ pub async fn run_worker(ctx: JobContext, cfg: WorkerConfig, mut shutdown: watch:
             poll_at = Instant::now() + cfg.poll;
         }
         if due && slots.free() > 0 {
-            let k = slots.begin_claim();
-            match ctx.store.claim(ctx.worker, k as i64, cfg.lease).await {
-                Ok(jobs) => {
-                    let full = jobs.len() == k;
-                    jobs.into_iter().for_each(|job| start(job, &mut running));
-                    slots.end_claim(Some(full));
-                    if full {
-                        claim = true; // more may be waiting
-                        continue;
+            match slots.begin_claim() {
+                // Promised to a submit meanwhile: claim once a slot frees up after its jobs.
+                0 => slots.end_claim(None),
+                k => match ctx.store.claim(ctx.worker, k as i64, cfg.lease).await {
+                    Ok(jobs) => {
+                        let full = jobs.len() == k;
+                        jobs.into_iter().for_each(|job| start(job, &mut running));
+                        slots.end_claim(Some(full));
+                        if full {
+                            claim = true; // more may be waiting
+                            continue;
+                        }
                     }
-                }
-                Err(e) => {
-                    slots.end_claim(None);
-                    tracing::error!(error = %e, "claiming jobs failed; retrying");
-                }
+                    Err(e) => {
+                        slots.end_claim(None);
+                        tracing::error!(error = %e, "claiming jobs failed; retrying");
+                    }
+                },
             }
         }
         let free = slots.free();
