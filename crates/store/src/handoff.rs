@@ -6,9 +6,9 @@
 //!   and hands them over once committed.
 //!
 //! The loop starts without a wake-up and a claim round trip of its own (BENCHMARKS.md, at half
-//! load: verdict→callback ~7 → ~4.5 ms; then submit→callback p50 16.2 → 11.7 ms). Crash safety is the claim's: the rows are
-//! leased, so the rescuer returns them if the process dies, and what a loop that stopped taking
-//! never received is released.
+//! load: verdict→callback ~7 → ~4.5 ms; then submit→callback p50 16.2 → 11.7 ms). Crash safety
+//! is the claim's: the rows are leased, so the rescuer returns them if the process dies, and
+//! what a loop that stopped taking never received is released.
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
