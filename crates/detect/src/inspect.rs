@@ -1,7 +1,7 @@
 use crate::bytes::mostly_text;
 use crate::formats;
 use crate::payload::{identify, looks_like_javascript, text_run};
-use crate::report::{Finding, Location, PayloadKind, PicType, Report};
+use crate::report::{Confidence, Finding, Location, PayloadKind, PicType, Report};
 use crate::scan::{first_payload, region_findings};
 use crate::trailer::tail_findings;
 
@@ -52,6 +52,7 @@ fn not_a_picture(d: &[u8]) -> Report {
             kind: id.kind,
             location: Location::WholeFile,
             declared: false,
+            confidence: Confidence::Certain,
         });
     } else {
         let head = &d[..d.len().min(4096)];
@@ -63,6 +64,7 @@ fn not_a_picture(d: &[u8]) -> Report {
                 kind: PayloadKind::JavaScript,
                 location: Location::WholeFile,
                 declared: false,
+                confidence: Confidence::Likely,
             });
         }
     }

@@ -15,7 +15,7 @@ mod scan;
 mod trailer;
 
 pub use inspect::inspect;
-pub use report::{Finding, Location, PayloadKind, PicType, Report};
+pub use report::{Confidence, Finding, Location, PayloadKind, PicType, Report};
 
 /// Trailing bytes after the picture that are neither zero padding nor a recognised payload are
 /// reported as [`PayloadKind::Unknown`] once they are at least this long. Shorter runs are treated as

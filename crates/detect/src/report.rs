@@ -162,6 +162,42 @@ impl fmt::Display for Location {
     }
 }
 
+/// How sure the detector is that a finding is foreign data, lowest first (so `>=` compares).
+/// AutoProcess acts only on findings at or above a configured confidence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Confidence {
+    /// Unexplained bytes that could still be an editor's leftovers: short, or low in entropy.
+    Possible,
+    /// Clearly foreign data without a recognised structure (large high-entropy or structured
+    /// blobs, metadata that does not hold what its name says, scripts recognised by their tokens).
+    Likely,
+    /// A recognised payload validated by its own structure (packet sync, headers, checksums).
+    Certain,
+}
+
+impl Confidence {
+    pub const ALL: [Confidence; 3] = [Confidence::Possible, Confidence::Likely, Confidence::Certain];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Possible => "possible",
+            Confidence::Likely => "likely",
+            Confidence::Certain => "certain",
+        }
+    }
+
+    /// The inverse of [`Confidence::as_str`], case-insensitive.
+    pub fn from_name(name: &str) -> Option<Confidence> {
+        Confidence::ALL.into_iter().find(|c| c.as_str().eq_ignore_ascii_case(name.trim()))
+    }
+}
+
+impl fmt::Display for Confidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One payload found in the object. Offsets are absolute; `end` is inclusive as in Tencent's
 /// `SuspiciousEndByte`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -172,6 +208,7 @@ pub struct Finding {
     pub location: Location,
     /// The picture's own metadata declares this payload (a motion photo's video).
     pub declared: bool,
+    pub confidence: Confidence,
 }
 
 impl Finding {
@@ -202,5 +239,10 @@ impl Report {
     /// The payload Tencent's `Suspicious*` fields describe: the first in the file.
     pub fn primary(&self) -> Option<&Finding> {
         self.findings.first()
+    }
+
+    /// The most certain finding's confidence: what AutoProcess compares with its threshold.
+    pub fn confidence(&self) -> Option<Confidence> {
+        self.findings.iter().map(|f| f.confidence).max()
     }
 }

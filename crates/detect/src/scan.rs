@@ -2,7 +2,7 @@
 use crate::bytes::mostly_text;
 use crate::formats::{Region, REGION_SCAN_LIMIT};
 use crate::payload::{identify_candidate, looks_like_javascript, text_run, Ident, CANDIDATE_PAIR};
-use crate::report::{Finding, Location, PayloadKind};
+use crate::report::{Confidence, Finding, Location, PayloadKind};
 
 /// The first payload whose signature lies in `d[from..to]` and that starts at or after `lower`.
 /// Pictures are skipped when `skip_images` (a thumbnail inside a picture is not hidden data).
@@ -59,7 +59,14 @@ fn markup(d: &[u8], start: usize, end: usize, location: &Location, out: &mut Vec
         if matches!(id.kind, PayloadKind::Php | PayloadKind::Html) {
             let last = (id.begin + id.len.unwrap_or(1).max(1)).min(end) - 1;
             let (begin, end) = (id.begin as u64, last as u64);
-            out.push(Finding { begin, end, kind: id.kind, location: location.clone(), declared: false });
+            out.push(Finding {
+                begin,
+                end,
+                kind: id.kind,
+                location: location.clone(),
+                declared: false,
+                confidence: Confidence::Certain,
+            });
             return;
         }
     }
@@ -82,6 +89,11 @@ fn search(
             kind,
             location: location.clone(),
             declared: false,
+            confidence: if kind == PayloadKind::JavaScript {
+                Confidence::Likely
+            } else {
+                Confidence::Certain
+            },
         });
     };
     let mut p = start;

@@ -3,7 +3,7 @@
 use crate::bytes::mostly_text;
 use crate::formats::Walk;
 use crate::payload::{looks_like_javascript, text_run};
-use crate::report::{Finding, Location, PayloadKind};
+use crate::report::{Confidence, Finding, Location, PayloadKind};
 use crate::scan::first_payload;
 use crate::UNKNOWN_TRAILER_THRESHOLD;
 
@@ -62,6 +62,7 @@ pub fn tail_findings(
             kind: id.kind,
             location: location.clone(),
             declared,
+            confidence: Confidence::Certain,
         });
         if id.len.is_none() {
             break;
@@ -107,5 +108,6 @@ fn unknown_or_script(
         kind,
         location: location.clone(),
         declared: false,
+        confidence: if kind == PayloadKind::Unknown { Confidence::Possible } else { Confidence::Likely },
     });
 }
