@@ -2,7 +2,8 @@ use crate::bytes::mostly_text;
 use crate::formats;
 use crate::payload::{identify, looks_like_javascript, text_run};
 use crate::report::{Confidence, Finding, Location, PayloadKind, PicType, Report};
-use crate::scan::{first_payload, region_findings};
+use crate::region::region_findings;
+use crate::scan::first_payload;
 use crate::trailer::tail_findings;
 
 /// Inspects one object: its picture type, where the picture ends, and every payload it carries.
@@ -20,7 +21,7 @@ pub fn inspect(d: &[u8]) -> Report {
         region_findings(d, region, &mut findings);
     }
     let from = walk.scan_from.unwrap_or(walk.end).min(walk.end);
-    for f in tail_findings(d, from, walk.end, &walk, Location::AfterImage) {
+    for f in tail_findings(d, from, walk.end, &walk, pic_type) {
         if !findings.iter().any(|g| g.begin <= f.begin && f.begin <= g.end) {
             findings.push(f);
         }

@@ -7,9 +7,12 @@
 //! that must keep memory bounded memory-map the object (see `ARCHITECTURE.md`).
 
 mod bytes;
+mod claims;
 mod formats;
 mod inspect;
+mod judge;
 mod payload;
+mod region;
 mod report;
 mod scan;
 mod trailer;

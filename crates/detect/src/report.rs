@@ -123,6 +123,13 @@ impl PayloadKind {
         }
     }
 
+    /// Validated well enough to be believed inside pixel data of a broken picture: a few header
+    /// bytes (audio frame syncs, GZIP's, icon and bitmap headers) are not.
+    pub fn strong(self) -> bool {
+        use PayloadKind::*;
+        !matches!(self, Mp3 | Aac | Gzip | Ico | Bmp | Unknown)
+    }
+
     /// Another picture inside or after a picture.
     pub fn is_image(self) -> bool {
         use PayloadKind::*;

@@ -1,113 +1,91 @@
 //! What follows the picture: padding, declared extras (MPF images, motion-photo videos, vendor
 //! metadata trailers), payloads, or unrecognised bytes.
-use crate::bytes::mostly_text;
+use crate::bytes::*;
 use crate::formats::Walk;
-use crate::payload::{looks_like_javascript, text_run};
-use crate::report::{Confidence, Finding, Location, PayloadKind};
-use crate::scan::first_payload;
-use crate::UNKNOWN_TRAILER_THRESHOLD;
+use crate::judge::{judge, Hit, Unexplained};
+use crate::report::{Confidence, Finding, Location, PayloadKind, PicType};
 
-/// Vendor metadata trailers that follow JPEG's EOI by design (layouts as ExifTool reads them).
-/// Unrecognised bytes before one of these are its data, not an `Unknown` payload.
-fn metadata_trailer(d: &[u8]) -> Option<&'static str> {
+/// A vendor metadata trailer that follows the picture by design (layouts as ExifTool reads them):
+/// where it starts, when its own end record says so.
+struct VendorTrailer {
+    start: Option<usize>,
+}
+
+fn vendor_trailer(d: &[u8]) -> Option<VendorTrailer> {
     let tail = &d[d.len().saturating_sub(12)..];
-    if d.ends_with(b"SEFT") {
-        Some("Samsung SEF")
-    } else if memchr::memmem::find(tail, b"AXS!").is_some() || memchr::memmem::find(tail, b"AXS*").is_some() {
-        Some("AFCP")
-    } else if d.ends_with(b"\xa1\xb2\xc3\xd4") {
-        Some("FotoStation") // each record ends with tag, size and this signature
-    } else if d.ends_with(b"ctrace\0\0") {
-        Some("Huawei") // a length, then "ctrace": seen on Huawei phone photos
-    } else if d.ends_with(b"cbipcbbl") {
-        Some("PhotoMechanic")
-    } else {
-        None
+    // AFCP ends with its header's signature, the trailer's start offset and a checksum.
+    if tail.len() == 12 && (tail.starts_with(b"AXS!") || tail.starts_with(b"AXS*")) {
+        let e = Endian { little: tail[3] == b'*' };
+        let start = e.u32(tail, 4).map(|s| s as usize).filter(|&s| starts_with_at(d, s, &tail[..4]));
+        return Some(VendorTrailer { start });
     }
+    let known = d.ends_with(b"SEFT") // Samsung
+        || memchr::memmem::find(tail, b"AXS!").is_some()
+        || memchr::memmem::find(tail, b"AXS*").is_some()
+        || d.ends_with(b"\xa1\xb2\xc3\xd4") // FotoStation: each record ends with this signature
+        || d.ends_with(b"ctrace\0\0") // Huawei phone photos: a length, then "ctrace"
+        || d.ends_with(b"cbipcbbl"); // PhotoMechanic
+    known.then_some(VendorTrailer { start: None })
 }
 
 /// Findings from `from` to the end of the object. Bytes before `image_end` belong to a picture whose
-/// structure broke: a payload may start there, but unrecognised bytes there are not `Unknown`.
-pub fn tail_findings(
-    d: &[u8],
-    from: usize,
-    image_end: usize,
-    walk: &Walk,
-    location: Location,
-) -> Vec<Finding> {
-    let mut out = Vec::new();
-    // TIFF offsets reach anywhere and in-place editors leave orphaned IFDs and strips behind, so
-    // only recognised payloads count after a TIFF.
-    let vendor = metadata_trailer(d).is_some() || walk.orphans_expected;
+/// structure broke: a payload may start there, but its unrecognised bytes are pixels, not `Unknown`.
+pub fn tail_findings(d: &[u8], from: usize, image_end: usize, walk: &Walk, pic: PicType) -> Vec<Finding> {
+    let vendor = vendor_trailer(d);
+    let vendor_start = vendor.as_ref().map(|v| v.start.unwrap_or(image_end));
+    let after = if walk.orphans_expected { Unexplained::Foreign } else { Unexplained::Trailing };
+    let mut hits: Vec<Hit> = Vec::new();
     let mut p = from;
-    while p < d.len() {
-        let next = first_payload(d, p, d.len(), p, false);
-        if let Some(id) = next {
-            if let Some(&(_, e)) = walk.declared_images.iter().find(|&&(s, _)| s == id.begin) {
-                unknown_or_script(d, p.max(image_end), id.begin, vendor, &location, &mut out);
-                p = e.max(id.begin + 1);
+    if from < image_end {
+        hits = judge(d, from, image_end, Unexplained::Ignore, false);
+        hits.retain(|h| h.kind.strong() || h.begin >= image_end);
+        p = hits.last().map_or(image_end, |h| h.end.max(image_end));
+    }
+    if p < d.len() {
+        match vendor_start {
+            Some(v) if v > p => {
+                hits.extend(judge(d, p, v, after, false));
+                let q = hits.last().map_or(v, |h| h.end.max(v));
+                hits.extend(judge(d, q, d.len(), Unexplained::Ignore, false));
+            }
+            Some(_) => hits.extend(judge(d, p, d.len(), Unexplained::Ignore, false)),
+            None => hits.extend(judge(d, p, d.len(), after, false)),
+        }
+    }
+    let same_set = same_set(walk, pic);
+    let mut out: Vec<Finding> = Vec::new();
+    for h in hits {
+        let in_vendor = vendor_start.is_some_and(|v| h.begin >= v);
+        if h.kind.is_image() {
+            let declared = walk.declared_images.iter().any(|&(s, _)| s == h.begin);
+            // A picture of the same set (an MPO frame whose index is corrupt, the rest of a
+            // re-saved file after a truncated one) or inside vendor metadata is the picture's own.
+            if declared || in_vendor || (out.is_empty() && same_set == Some(h.kind)) {
                 continue;
             }
         }
-        let junk_end = next.map_or(d.len(), |id| id.begin);
-        unknown_or_script(d, p.max(image_end), junk_end, vendor, &location, &mut out);
-        let Some(id) = next else { break };
-        let samsung = id.begin >= 16 && &d[id.begin - 16..id.begin] == b"MotionPhoto_Data";
-        let declared =
-            id.kind == PayloadKind::Mp4 && (walk.motion_photo || samsung || (vendor && d.ends_with(b"SEFT")));
-        let end = id.len.map_or(d.len(), |l| id.begin + l.max(1));
+        let samsung = h.begin >= 16 && &d[h.begin - 16..h.begin] == b"MotionPhoto_Data";
+        let declared = h.kind == PayloadKind::Mp4
+            && (walk.motion_photo || samsung || (vendor.is_some() && d.ends_with(b"SEFT")));
         out.push(Finding {
-            begin: id.begin as u64,
-            end: end as u64 - 1,
-            kind: id.kind,
-            location: location.clone(),
+            begin: h.begin as u64,
+            end: h.end.max(h.begin + 1) as u64 - 1,
+            kind: h.kind,
+            location: Location::AfterImage,
             declared,
-            confidence: Confidence::Certain,
+            confidence: if declared { Confidence::Certain } else { h.confidence },
         });
-        if id.len.is_none() {
-            break;
-        }
-        p = end;
     }
     out
 }
 
-/// Bytes in `[from, to)` that no signature explains: a script if they read as one, `Unknown` when
-/// they are long enough not to be slack, nothing when they are padding or a vendor trailer.
-fn unknown_or_script(
-    d: &[u8],
-    from: usize,
-    to: usize,
-    vendor: bool,
-    location: &Location,
-    out: &mut Vec<Finding>,
-) {
-    if from >= to || vendor {
-        return;
-    }
-    // Writers pad with 0x00 and, some cameras and flash cards, with 0xFF: neither is data.
-    let padding = |b: &u8| *b == 0 || *b == 0xff;
-    let span = &d[from..to];
-    let Some(first) = span.iter().position(|b| !padding(b)) else {
-        return;
+/// The kind of picture that, directly after this one, belongs to the same file.
+fn same_set(walk: &Walk, pic: PicType) -> Option<PayloadKind> {
+    let kind = match pic {
+        PicType::Jpg => PayloadKind::Jpeg,
+        PicType::Gif => PayloadKind::Gif,
+        PicType::Png => PayloadKind::Png,
+        _ => return None,
     };
-    let last = span.iter().rposition(|b| !padding(b)).unwrap_or(first);
-    if ((last - first + 1) as u64) < UNKNOWN_TRAILER_THRESHOLD {
-        return;
-    }
-    let begin = from + first;
-    let head = &d[begin..(begin + 4096).min(to)];
-    let (kind, end) = if mostly_text(head) && looks_like_javascript(head) {
-        (PayloadKind::JavaScript, begin + text_run(d, begin).min(to - begin))
-    } else {
-        (PayloadKind::Unknown, to)
-    };
-    out.push(Finding {
-        begin: begin as u64,
-        end: end as u64 - 1,
-        kind,
-        location: location.clone(),
-        declared: false,
-        confidence: if kind == PayloadKind::Unknown { Confidence::Possible } else { Confidence::Likely },
-    });
+    (walk.truncated || (pic == PicType::Jpg && walk.multi_picture)).then_some(kind)
 }

@@ -1,6 +1,6 @@
 //! BMP: headers, palette and the pixel array's extent; the gap between them and an embedded
 //! ICC profile. BI_JPEG/BI_PNG bitmaps embed a whole picture, measured by its own walker.
-use super::{Region, Walk};
+use super::{Claim, Region, Walk};
 use crate::bytes::*;
 
 const DIB_SIZES: [u32; 7] = [12, 40, 52, 56, 64, 108, 124];
@@ -85,7 +85,7 @@ pub fn walk(d: &[u8]) -> Walk {
         end = end.max((14 + off).saturating_add(size));
     }
     if off_bits > header_end && off_bits <= d.len() {
-        w.add(Region::gap(header_end, off_bits));
+        w.add(Region::gap(header_end, off_bits, Claim::Private));
     }
     if end > d.len() {
         w.truncated = true;

@@ -1,6 +1,6 @@
 //! ICO/CUR: the directory and each entry's image (PNG or DIB). Entries that are neither, and gaps
 //! between entries, are searched.
-use super::{Region, Walk};
+use super::{Claim, Region, Walk};
 use crate::bytes::*;
 
 pub fn looks_like(d: &[u8]) -> bool {
@@ -52,7 +52,7 @@ pub fn walk(d: &[u8]) -> Walk {
         }
         extents.push((off, end));
     }
-    let covered = w.add_gaps(&mut extents);
+    let covered = w.add_gaps(&mut extents, Claim::Private);
     w.end = covered.min(d.len());
     if w.truncated {
         w.end = d.len();

@@ -1,6 +1,6 @@
 //! HEIC/AVIF (ISO-BMFF). The end is the furthest byte referenced by `iloc` (or by a sequence's
 //! chunk offsets), not the last top-level box: an appended MP4 is itself a valid box sequence.
-use super::Walk;
+use super::{Claim, Region, Walk};
 use crate::bytes::*;
 use crate::payload::box_header;
 use crate::report::PicType;
@@ -201,7 +201,18 @@ pub fn walk(d: &[u8]) -> Walk {
             covered.push((s, e));
         }
     }
-    let mut end = w.add_gaps(&mut covered);
+    let mut end = w.add_gaps(&mut covered, Claim::Private);
+    // Top-level boxes past everything referenced: `free` padding, an unreferenced `mdat`, a box
+    // nobody knows. Their bodies are judged; a movie's boxes start another file.
+    let reach = end;
+    for &(s, e, ty) in top[..walked].iter().filter(|b| b.0 >= reach && !refs.is_empty()) {
+        if matches!(&ty, b"moov" | b"moof" | b"styp" | b"sidx" | b"mfra" | b"emsg" | b"prft") {
+            break;
+        }
+        let body = s + header_len(d, s) + if &ty == b"uuid" { 16 } else { 0 };
+        w.add(Region::unit(vec![(body.min(e), e)], format!("box {}", String::from_utf8_lossy(&ty))));
+        end = e;
+    }
     if refs.is_empty() {
         // No item locations (a damaged file): fall back to the whole top-level box chain.
         end = top.last().map_or(0, |b| b.1);

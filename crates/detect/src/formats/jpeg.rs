@@ -1,7 +1,7 @@
 //! JPEG: a marker walk through entropy-coded data (byte stuffing, RSTn, many SOS in progressive
 //! files), resynchronising over junk as libjpeg does. The end is the EOI that closes the structure,
 //! never simply the first `FF D9`.
-use super::{Region, Walk};
+use super::{Claim, Region, Walk};
 use crate::bytes::*;
 
 const SOI: u8 = 0xd8;
@@ -97,33 +97,48 @@ fn entropy_end(d: &[u8], mut p: usize) -> usize {
     }
 }
 
-/// APPn identifiers of well-known metadata (JFIF, EXIF, XMP, ICC, MPF, FlashPix, Ducky,
-/// Photoshop, Adobe).
+/// APPn identifiers of well-known metadata whose layout is not checked (JFIF, FlashPix, Ducky,
+/// Photoshop, Adobe, MPF, JUMBF/C2PA).
 const METADATA_IDS: &[&[u8]] = &[
     b"JFIF\0",
     b"JFXX\0",
-    b"Exif\0",
-    b"http://ns.adobe.com/xap/1.0/\0",
-    b"http://ns.adobe.com/xmp/extension/\0",
-    b"ICC_PROFILE\0",
     b"MPF\0",
     b"FPXR\0",
     b"Ducky",
     b"Photoshop 3.0\0",
     b"Adobe",
+    b"JP\0",
+    b"JP",
 ];
 
-fn app_region(m: u8, data_start: usize, data: &[u8]) -> Option<Region> {
-    let range = vec![(data_start, data_start + data.len())];
+const XMP_ID: &[u8] = b"http://ns.adobe.com/xap/1.0/\0";
+const XMP_EXT_ID: &[u8] = b"http://ns.adobe.com/xmp/extension/\0";
+
+/// The region a segment's data forms, judged by what its identifier claims.
+fn segment_region(m: u8, data_start: usize, data: &[u8]) -> Region {
+    let from = |skip: usize| vec![(data_start + skip.min(data.len()), data_start + data.len())];
     let name = match m {
-        0xfe => return Some(Region::unit(range, "COM")),
+        0xfe => return Region::unit(from(0), "COM"),
         0xe0..=0xef => format!("APP{}", m - 0xe0),
-        _ => return None,
+        _ => return Region::claimed(from(0), format!("marker {m:02X}"), Claim::Metadata),
     };
-    if METADATA_IDS.iter().any(|id| data.starts_with(id)) {
-        return Some(Region::metadata(range, name));
-    }
-    Some(Region::unit(range, name))
+    let (skip, claim) = if m == 0xe1 && data.starts_with(b"Exif\0") {
+        (6, Claim::Tiff)
+    } else if m == 0xe1 && data.starts_with(XMP_ID) {
+        (XMP_ID.len(), Claim::Xmp)
+    } else if m == 0xe1 && data.starts_with(XMP_EXT_ID) {
+        (XMP_EXT_ID.len() + 40, Claim::Xmp) // GUID, full length, offset
+    } else if m == 0xe2 && data.starts_with(b"ICC_PROFILE\0") {
+        (14, Claim::Icc) // sequence number and count
+    } else if (m == 0xe0 || m >= 0xe2) && METADATA_IDS.iter().any(|id| data.starts_with(id)) {
+        (0, Claim::Metadata)
+    } else if data.len() >= 3 && data[..3].iter().all(u8::is_ascii_alphanumeric) {
+        // Applications name their segments (`NVDA`, `FLIR`, `Meta`): a vendor's own layout.
+        (0, Claim::Opaque)
+    } else {
+        (0, Claim::Private)
+    };
+    Region::claimed(from(skip), name, claim)
 }
 
 pub fn walk(d: &[u8]) -> Walk {
@@ -141,6 +156,7 @@ fn walk_with(d: &[u8], resync_junk: bool) -> Walk {
     let mut p = 2;
     let mut scan_start: Option<usize> = None; // start of the entropy data we are in or just left
     let mut seen_frame = false;
+    let mut icc: Option<usize> = None;
     loop {
         if u8_at(d, p) != Some(0xff) || !marker_ok(d, p) {
             // Junk or an impossible marker: the structure is broken here. Resynchronise like
@@ -149,7 +165,7 @@ fn walk_with(d: &[u8], resync_junk: bool) -> Walk {
             let search_from = scan_start.unwrap_or(broke_at);
             match resync_junk.then(|| resync(d, broke_at + 1)).flatten() {
                 Some(q) if q < d.len() => {
-                    w.add(Region::gap(search_from, q));
+                    w.add(Region::gap(search_from, q, Claim::Opaque));
                     p = q;
                     scan_start = None;
                     continue;
@@ -177,9 +193,18 @@ fn walk_with(d: &[u8], resync_junk: bool) -> Walk {
                 if matches!(m, 0xc0..=0xcf) && m != 0xc4 && m != 0xc8 && m != 0xcc {
                     seen_frame = true;
                 }
-                if let Some(r) = app_region(m, data_start, data) {
-                    note_metadata(&mut w, d, m, data_start, data);
-                    w.add(r);
+                note_metadata(&mut w, d, m, data_start, data);
+                let r = segment_region(m, data_start, data);
+                match (r.claim, icc) {
+                    // An ICC profile split over several APP2 segments is one stream.
+                    (Claim::Icc, Some(i)) => w.regions[i].ranges.extend(r.ranges),
+                    (Claim::Icc, None) => {
+                        let i = w.regions.len();
+                        w.add(r);
+                        icc = (w.regions.len() > i).then_some(i);
+                    }
+                    _ if !data.is_empty() => w.add(r),
+                    _ => {}
                 }
                 p += 2 + len;
                 if m == SOS && seen_frame {
@@ -202,6 +227,7 @@ fn walk_with(d: &[u8], resync_junk: bool) -> Walk {
 /// MPF offsets and motion-photo declarations in APP segments.
 fn note_metadata(w: &mut Walk, d: &[u8], m: u8, data_start: usize, data: &[u8]) {
     if m == 0xe2 && data.starts_with(b"MPF\0") {
+        w.multi_picture = true;
         mpf_images(w, d, data_start + 4);
     }
     if m == 0xe1 && data.starts_with(b"http://ns.adobe.com/xap/1.0/\0") {

@@ -15,7 +15,31 @@ pub mod tiff;
 /// bounding the look keeps a hostile file with a gigabyte comment linear and cheap.
 pub const REGION_SCAN_LIMIT: usize = 16 << 20;
 
-/// Bytes inside the picture that are not pixels: each is searched for payloads.
+/// What an element's name says it holds, which decides how its bytes are judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// Private, unknown or free-text content (private chunks, unknown APPn, comments): judged by
+    /// content; random-looking data is foreign.
+    Private,
+    /// Well-known binary metadata whose layout is not checked here (Photoshop, MPF, JUMBF): its
+    /// tables can mimic any signature, so only markup is looked for.
+    Metadata,
+    /// An Exif TIFF structure; what its IFDs do not account for is judged.
+    Tiff,
+    /// An XMP packet (XML); what follows the packet is judged.
+    Xmp,
+    /// An ICC profile (`acsp`) of its declared size; the rest is judged.
+    Icc,
+    /// A zlib stream (IDAT, zTXt, iCCP); what follows its end is judged.
+    Zlib,
+    /// GIF NETSCAPE2.0/ANIMEXTS1.0 loop sub-blocks: fixed sizes; anything else is judged.
+    Loop,
+    /// Vendor data with a layout of its own (a named APPn), or bytes where editors leave orphans
+    /// (TIFF holes, what an Exif structure no longer references): recognised payloads only.
+    Opaque,
+}
+
+/// Bytes inside the picture that are not pixels: each is judged by what its name claims.
 #[derive(Debug, Clone)]
 pub struct Region {
     /// File ranges `[start, end)` that together form one logical stream (a payload split over
@@ -25,22 +49,18 @@ pub struct Region {
     pub unit: String,
     /// A gap the structure does not account for, rather than a named unit.
     pub gap: bool,
-    /// Free text where a script is plausible: also checked for JavaScript.
-    pub text: bool,
-    /// Well-known binary metadata (EXIF, ICC profiles, MPF): its tables can mimic any binary
-    /// signature, so only markup (PHP, HTML) is looked for.
-    pub metadata: bool,
+    pub claim: Claim,
 }
 
 impl Region {
     pub fn unit(ranges: Vec<(usize, usize)>, unit: impl Into<String>) -> Region {
-        Region { ranges, unit: unit.into(), gap: false, text: true, metadata: false }
+        Region::claimed(ranges, unit, Claim::Private)
     }
-    pub fn gap(start: usize, end: usize) -> Region {
-        Region { ranges: vec![(start, end)], unit: String::new(), gap: true, text: false, metadata: false }
+    pub fn claimed(ranges: Vec<(usize, usize)>, unit: impl Into<String>, claim: Claim) -> Region {
+        Region { ranges, unit: unit.into(), gap: false, claim }
     }
-    pub fn metadata(ranges: Vec<(usize, usize)>, unit: impl Into<String>) -> Region {
-        Region { text: false, metadata: true, ..Region::unit(ranges, unit) }
+    pub fn gap(start: usize, end: usize, claim: Claim) -> Region {
+        Region { ranges: vec![(start, end)], unit: String::new(), gap: true, claim }
     }
 }
 
@@ -59,8 +79,11 @@ pub struct Walk {
     pub declared_images: Vec<(usize, usize)>,
     /// The picture declares an appended video (Google/Samsung motion photo).
     pub motion_photo: bool,
-    /// Unreferenced bytes are normal for this format (TIFF): they are not `Unknown`.
+    /// Unreferenced bytes are normal for this format (TIFF): only random-looking ones are `Unknown`.
     pub orphans_expected: bool,
+    /// The picture says it is one of several (a JPEG with an MPF index): pictures of its kind that
+    /// follow are its own even where the index is corrupt.
+    pub multi_picture: bool,
 }
 
 /// At most this many regions are kept per picture, so a file of a million empty private chunks
@@ -79,12 +102,12 @@ impl Walk {
 
     /// For formats that reference their data by offset (TIFF, ICO, HEIF): records a gap region for
     /// every hole between `extents` and returns the end of the furthest one.
-    pub fn add_gaps(&mut self, extents: &mut [(usize, usize)]) -> usize {
+    pub fn add_gaps(&mut self, extents: &mut [(usize, usize)], claim: Claim) -> usize {
         extents.sort_unstable();
         let mut covered = 0;
         for &(s, e) in extents.iter() {
             if s > covered + GAP_SLACK {
-                self.add(Region::gap(covered, s));
+                self.add(Region::gap(covered, s, claim));
             }
             covered = covered.max(e);
         }

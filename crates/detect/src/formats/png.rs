@@ -1,16 +1,18 @@
 //! PNG and APNG: the chunk sequence up to IEND. Private chunks are searched; consecutive chunks of
 //! one private type form one region, so a payload split across them is found whole.
-use super::{Region, Walk};
+use super::{Claim, Region, Walk};
 use crate::bytes::*;
+use crate::claims::{zlib_end, Zlib};
 use crate::payload::crc32;
 
 pub const SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
 
-/// Chunks whose content is pixels, palette or fixed-size parameters: nothing to search.
+/// Chunks whose content is palette or fixed-size parameters: a script written into their numbers
+/// is all that could hide there.
 const PLAIN: &[&[u8; 4]] = &[
-    b"IHDR", b"PLTE", b"IDAT", b"tRNS", b"cHRM", b"gAMA", b"sBIT", b"sRGB", b"cICP", b"mDCV", b"mDCv",
-    b"cLLI", b"cLLi", b"bKGD", b"hIST", b"pHYs", b"sPLT", b"tIME", b"acTL", b"fcTL", b"fdAT", b"oFFs",
-    b"pCAL", b"sCAL", b"sTER", b"iCCP", b"zTXt", b"iDOT", b"CgBI", b"vpAg", b"orNT", b"gIFg", b"dSIG",
+    b"IHDR", b"PLTE", b"tRNS", b"cHRM", b"gAMA", b"sBIT", b"sRGB", b"cICP", b"mDCV", b"mDCv", b"cLLI",
+    b"cLLi", b"bKGD", b"hIST", b"pHYs", b"sPLT", b"tIME", b"acTL", b"fcTL", b"oFFs", b"pCAL", b"sCAL",
+    b"sTER", b"iDOT", b"CgBI", b"vpAg", b"orNT", b"gIFg", b"dSIG",
 ];
 
 /// Chunks up to this size get their CRC checked.
@@ -20,6 +22,7 @@ pub fn walk(d: &[u8]) -> Walk {
     let mut w = Walk::default();
     let mut p = SIGNATURE.len();
     let mut last_data: Option<usize> = None;
+    let mut idat: Vec<(usize, usize)> = Vec::new();
     loop {
         let (Some(len), Some(ty)) = (be32(d, p), slice(d, p + 4, 4)) else {
             w.end = d.len().min(p);
@@ -44,17 +47,14 @@ pub fn walk(d: &[u8]) -> Walk {
         let ty: [u8; 4] = ty.try_into().unwrap_or_default();
         if &ty == b"IEND" {
             w.end = data_end + 4;
+            after_image_stream(&mut w, d, &idat);
             return w;
         }
-        if !PLAIN.contains(&&ty) && len > 0 {
-            let name = format!("chunk {}", String::from_utf8_lossy(&ty));
-            match w.regions.last_mut() {
-                // Continue a private stream split over consecutive chunks of one type.
-                Some(r) if r.unit == name && r.ranges.last().is_some_and(|l| l.1 + 12 == data_start) => {
-                    r.ranges.push((data_start, data_end))
-                }
-                _ => w.add(Region::unit(vec![(data_start, data_end)], name)),
-            }
+        if &ty == b"IDAT" {
+            idat.push((data_start, data_end));
+        } else if len > 0 {
+            let before_header = p == SIGNATURE.len() && &ty != b"IHDR";
+            chunk_region(&mut w, &ty, data_start, &d[data_start..data_end], before_header);
         }
         // CRCs of everything but pixel data (which decoders check anyway, and which is most of the
         // bytes): a mismatch marks the structure corrupt.
@@ -64,5 +64,63 @@ pub fn walk(d: &[u8]) -> Walk {
         }
         last_data = Some(data_start);
         p = data_end + 4;
+    }
+}
+
+/// The region a chunk's data forms, judged by what its type claims.
+fn chunk_region(w: &mut Walk, ty: &[u8; 4], start: usize, data: &[u8], before_header: bool) {
+    let name = format!("chunk {}", String::from_utf8_lossy(ty));
+    let end = start + data.len();
+    let after_keyword = |extra: usize| memchr::memchr(0, data).map(|k| start + k + 1 + extra);
+    let (from, claim) = match ty {
+        _ if before_header => (Some(start), Claim::Private),
+        b"fdAT" => return, // APNG frames: pixels
+        _ if PLAIN.contains(&ty) => (Some(start), Claim::Metadata),
+        b"zTXt" | b"iCCP" => (after_keyword(1), Claim::Zlib),
+        b"eXIf" => (Some(start), Claim::Tiff),
+        b"iTXt" => {
+            // keyword, compression flag and method, language tag, translated keyword, text
+            let flag = after_keyword(0).map(|k| (k, data.get(k - start).copied().unwrap_or(0)));
+            let text = flag.and_then(|(k, _)| {
+                let lang = memchr::memchr(0, data.get(k + 2 - start..)?)? + k + 3;
+                Some(memchr::memchr(0, data.get(lang - start..)?)? + lang + 1)
+            });
+            let xmp = data.starts_with(b"XML:com.adobe.xmp\0");
+            match flag {
+                Some((_, 1)) => (text, Claim::Zlib),
+                _ if xmp => (text, Claim::Xmp),
+                _ => (Some(start), Claim::Private),
+            }
+        }
+        b"tEXt" => (Some(start), Claim::Private),
+        _ => {
+            // A private stream split over consecutive chunks of one type is one region.
+            match w.regions.last_mut() {
+                Some(r) if r.unit == name && r.ranges.last().is_some_and(|l| l.1 + 12 == start) => {
+                    r.ranges.push((start, end))
+                }
+                _ => w.add(Region::unit(vec![(start, end)], name)),
+            }
+            return;
+        }
+    };
+    let from = from.unwrap_or(start).min(end);
+    w.add(Region::claimed(vec![(from, end)], name, claim));
+}
+
+/// IDAT data after the image's zlib stream has ended is not the picture's: it is judged.
+fn after_image_stream(w: &mut Walk, d: &[u8], idat: &[(usize, usize)]) {
+    let Zlib::Ended(mut left) = zlib_end(idat.iter().map(|&(s, e)| &d[s..e])) else { return };
+    let mut rest = Vec::new();
+    for &(s, e) in idat {
+        if left >= e - s {
+            left -= e - s;
+            continue;
+        }
+        rest.push((s + left, e));
+        left = 0;
+    }
+    if !rest.is_empty() {
+        w.add(Region::claimed(rest, "chunk IDAT", Claim::Private));
     }
 }

@@ -1,6 +1,6 @@
 //! TIFF and BigTIFF (II/MM): the IFD chain with sub-IFDs; the end is the furthest byte any IFD
 //! references (strips, tiles, out-of-line values, old-style JPEG). Holes are searched.
-use super::Walk;
+use super::{Claim, Walk};
 use crate::bytes::*;
 
 pub fn looks_like(d: &[u8]) -> bool {
@@ -144,7 +144,7 @@ pub fn walk(d: &[u8]) -> Walk {
     }
     let mut w = Walk { end: t.end, truncated: t.overflow, orphans_expected: true, ..Walk::default() };
     if t.extents.len() < MAX_EXTENTS {
-        w.add_gaps(&mut t.extents);
+        w.add_gaps(&mut t.extents, Claim::Opaque);
     }
     w
 }

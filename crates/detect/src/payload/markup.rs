@@ -35,6 +35,32 @@ pub fn text_run(d: &[u8], p: usize) -> usize {
     d[p..].iter().position(|&b| b == 0 || (b < 0x09) || (b > 0x0d && b < 0x20)).unwrap_or(d.len() - p)
 }
 
+/// Short text that reads like a script: one call or property that only JavaScript writes, with
+/// code punctuation. `alert(document.domain)` after a GIF is 23 bytes; prose rarely passes.
+pub fn looks_like_short_script(text: &[u8]) -> bool {
+    const CALLS: [&[u8]; 16] = [
+        b"alert(",
+        b"eval(",
+        b"atob(",
+        b"fetch(",
+        b"fromCharCode(",
+        b"Function(",
+        b"setTimeout(",
+        b"setInterval(",
+        b"prompt(",
+        b"confirm(",
+        b"require(",
+        b"import(",
+        b"document.",
+        b"window.",
+        b"location.",
+        b".src=",
+    ];
+    let punctuation = text.iter().filter(|b| matches!(b, b'(' | b')' | b'{' | b'}' | b';' | b'=')).count();
+    let hits = CALLS.iter().filter(|k| memchr::memmem::find(text, k).is_some()).count();
+    hits >= 1 && punctuation >= 2 && punctuation * 16 >= text.len() && text.contains(&b')')
+}
+
 /// A region that is text and reads like a script: JavaScript has no magic bytes. Needs two tokens
 /// that other languages rarely write (Perl, PHP and Vim script share `=>`, `let`, `return`,
 /// `function`, and `===` underlines headings), so other files are not taken for JavaScript.

@@ -15,8 +15,8 @@ mod media;
 pub use archive::crc32;
 use archive::*;
 use executable::*;
-use markup::markup;
-pub use markup::{looks_like_javascript, text_run};
+pub use markup::markup;
+pub use markup::{looks_like_javascript, looks_like_short_script, text_run};
 pub use media::box_header;
 use media::*;
 

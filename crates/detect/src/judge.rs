@@ -1,0 +1,140 @@
+//! Judging bytes that should not hold another file (a private chunk, a comment, what is left over
+//! after a metadata structure, the bytes after the picture): recognised payloads first, then what
+//! no signature explains, by its content.
+use crate::bytes::mostly_text;
+use crate::payload::{looks_like_javascript, looks_like_short_script, text_run, Ident};
+use crate::report::{Confidence, PayloadKind};
+use crate::scan::first_payload;
+
+/// A separator of at most this many bytes directly before a recognised payload belongs to that
+/// payload's finding (a polyglot tool's filler, or the partial packet a mid-stream cut leaves).
+pub const SEPARATOR_MAX: usize = 256;
+
+/// Random-looking data shorter than this is not judged: too few bytes to tell noise from tables.
+pub const MIN_RANDOM_LEN: usize = 128;
+
+/// A finding in the judged slice's own offsets; `end` is exclusive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Hit {
+    pub begin: usize,
+    pub end: usize,
+    pub kind: PayloadKind,
+    pub confidence: Confidence,
+}
+
+/// How unexplained bytes (no signature) are judged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unexplained {
+    /// Inside a private element: only clearly foreign (random-looking) data is reported.
+    Foreign,
+    /// After the picture: 32 non-padding bytes or more are `Unknown` (Tencent's reading).
+    Trailing,
+    /// Opaque are expected (TIFF): only recognised payloads count.
+    Ignore,
+}
+
+/// Findings in `d[from..to]`. Pictures are accounted for, not reported, when `skip_images`.
+pub fn judge(d: &[u8], from: usize, to: usize, unexplained: Unexplained, skip_images: bool) -> Vec<Hit> {
+    let to = to.min(d.len());
+    let mut out = Vec::new();
+    let mut p = from;
+    while p < to {
+        let next = first_payload(d, p, to, p, false);
+        let junk_end = next.map_or(to, |id| id.begin.max(p));
+        let merged = next
+            .filter(|id| !id.kind.is_image() && unexplained != Unexplained::Ignore)
+            .and_then(|id| separator(d, p, id.begin));
+        if merged.is_none() {
+            unexplained_bytes(d, p, junk_end, unexplained, &mut out);
+        }
+        let Some(id) = next else { break };
+        let end = ident_end(d, &id).max(id.begin + 1);
+        if !(skip_images && id.kind.is_image()) {
+            let begin = merged.unwrap_or(id.begin);
+            out.push(Hit { begin, end, kind: id.kind, confidence: Confidence::Certain });
+        }
+        if id.len.is_none() {
+            break;
+        }
+        p = end;
+    }
+    out
+}
+
+/// The first byte of a short binary separator in `d[from..at)` directly before a payload (text
+/// before it, a line break or a `Comment\0` keyword, is not filler).
+fn separator(d: &[u8], from: usize, at: usize) -> Option<usize> {
+    let span = &d[from..at];
+    let first = span.iter().position(|&b| b != 0 && b != 0xff)?;
+    let sep = &span[first..];
+    let printable = sep.iter().filter(|b| b.is_ascii_graphic() || b.is_ascii_whitespace()).count();
+    (sep.len() <= SEPARATOR_MAX && printable * 4 < sep.len() * 3).then_some(from + first)
+}
+
+/// Bytes in `d[from..to)` that no signature explains.
+fn unexplained_bytes(d: &[u8], from: usize, to: usize, how: Unexplained, out: &mut Vec<Hit>) {
+    if from >= to || how == Unexplained::Ignore {
+        return;
+    }
+    // Writers pad with 0x00 and, some cameras and flash cards, with 0xFF: neither is data.
+    let padding = |b: &u8| *b == 0 || *b == 0xff;
+    let span = &d[from..to];
+    let Some(first) = span.iter().position(|b| !padding(b)) else { return };
+    let last = span.iter().rposition(|b| !padding(b)).unwrap_or(first);
+    let (begin, end) = (from + first, from + last + 1);
+    let body = &d[begin..end];
+    let head = &body[..body.len().min(4096)];
+    if mostly_text(head) {
+        if looks_like_javascript(head) || looks_like_short_script(head) {
+            let len = text_run(d, begin).min(to - begin).max(1);
+            out.push(Hit { begin, end: begin + len, kind: PayloadKind::JavaScript, confidence: Confidence::Likely });
+        } else if how == Unexplained::Trailing && body.len() >= crate::UNKNOWN_TRAILER_THRESHOLD as usize {
+            out.push(Hit { begin, end: to, kind: PayloadKind::Unknown, confidence: Confidence::Possible });
+        }
+        return;
+    }
+    let random = random_looking(body);
+    let long_enough = body.len() >= crate::UNKNOWN_TRAILER_THRESHOLD as usize;
+    match how {
+        Unexplained::Foreign if random => {
+            out.push(Hit { begin, end, kind: PayloadKind::Unknown, confidence: Confidence::Likely })
+        }
+        Unexplained::Trailing if long_enough => {
+            let confidence = if random { Confidence::Likely } else { Confidence::Possible };
+            out.push(Hit { begin, end: to, kind: PayloadKind::Unknown, confidence });
+        }
+        _ => {}
+    }
+}
+
+/// Whether `d` reads like compressed or encrypted data: at least [`MIN_RANDOM_LEN`] bytes whose
+/// byte entropy is within a small margin of what random data of that length shows.
+pub fn random_looking(d: &[u8]) -> bool {
+    if d.len() < MIN_RANDOM_LEN {
+        return false;
+    }
+    // A bounded sample keeps huge regions cheap: the head and the tail.
+    const HALF: usize = 32 << 10;
+    let mut counts = [0u32; 256];
+    let (a, b) = if d.len() > 2 * HALF { (&d[..HALF], &d[d.len() - HALF..]) } else { (d, &d[..0]) };
+    for &x in a.iter().chain(b) {
+        counts[x as usize] += 1;
+    }
+    let n = (a.len() + b.len()) as f64;
+    let entropy: f64 = counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = c as f64 / n;
+            -p * p.log2()
+        })
+        .sum();
+    // The plug-in estimate of random bytes falls short of 8 bits by about 255 / (2 n ln 2).
+    let expected = 8.0 - 255.0 / (2.0 * n * std::f64::consts::LN_2);
+    entropy >= expected - 0.3
+}
+
+/// An [`Ident`]'s end, exclusive, clamped to `d`.
+pub fn ident_end(d: &[u8], id: &Ident) -> usize {
+    id.len.map_or(d.len(), |l| id.begin + l.max(1)).min(d.len())
+}
