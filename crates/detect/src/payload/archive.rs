@@ -172,3 +172,104 @@ pub fn crc32(data: &[u8]) -> u32 {
     };
     !data.iter().fold(!0u32, |c, &b| TABLE[((c ^ b as u32) & 0xff) as usize] ^ (c >> 8))
 }
+
+/// A Microsoft cabinet: `MSCF`, zero reserved fields, version 1.3, and its total size.
+pub fn cab(d: &[u8], p: usize) -> Option<Ident> {
+    let h = slice(d, p, 36)?;
+    let ok = &h[..4] == b"MSCF" && le32(h, 4)? == 0 && le32(h, 12)? == 0 && h[24] == 3 && h[25] == 1;
+    let size = le32(h, 8)? as usize;
+    (ok && size >= 36 && le32(h, 16)? < size as u32).then(|| Ident { kind: K::Cab, begin: p, len: bounded(d, p, size) })
+}
+
+/// An ARJ archive: headers `60 EA`, each with its CRC-32; the first is the main header (type 2).
+pub fn arj(d: &[u8], p: usize) -> Option<Ident> {
+    let mut q = p;
+    let mut first = true;
+    loop {
+        if !starts_with_at(d, q, b"\x60\xea") {
+            break;
+        }
+        let size = le16(d, q + 2)? as usize;
+        if size == 0 {
+            q += 4; // end of archive
+            break;
+        }
+        let header = slice(d, q + 4, size).filter(|_| size <= 2600)?;
+        if crc32(header) != le32(d, q + 4 + size)? || (first && header.get(6) != Some(&2)) {
+            if first {
+                return None;
+            }
+            break;
+        }
+        let packed = if first { 0 } else { le32(header, 12)? as usize };
+        q += 4 + size + 4;
+        while let Some(ext) = le16(d, q).filter(|&n| n > 0) {
+            q += 2 + ext as usize + 4;
+        }
+        q = q.saturating_add(2).saturating_add(packed);
+        first = false;
+    }
+    Ident::new(K::Arj, p, bounded(d, p, q - p))
+}
+
+/// An LZ4 frame: magic, a frame descriptor of version 01 with its reserved bits clear.
+pub fn lz4(d: &[u8], p: usize) -> Option<Ident> {
+    let (flg, bd) = (*d.get(p + 4)?, *d.get(p + 5)?);
+    let ok = starts_with_at(d, p, b"\x04\x22\x4d\x18") && flg >> 6 == 1 && flg & 2 == 0 && bd & 0x8f == 0 && bd >> 4 >= 4;
+    ok.then_some(Ident { kind: K::Lz4, begin: p, len: None })
+}
+
+/// An ISO 9660 image whose volume descriptor `CD001` sits at `p + 0x8001`, after the 32 KiB system
+/// area (zeros, usually): the image starts at `p`.
+pub fn iso9660(d: &[u8], p: usize) -> Option<Ident> {
+    let vd = p.checked_add(0x8000)?;
+    let ty = *d.get(vd)?;
+    if !starts_with_at(d, vd + 1, b"CD001") || d.get(vd + 6) != Some(&1) || !matches!(ty, 0..=3 | 255) {
+        return None;
+    }
+    let len = (ty == 1)
+        .then(|| Some(le32(d, vd + 80)? as usize * le16(d, vd + 128)? as usize))
+        .flatten()
+        .and_then(|l| bounded(d, p, l));
+    Ident::new(K::Iso, p, len)
+}
+
+/// A cpio archive (newc/crc `070701`/`070702` with hex fields, odc `070707` with octal ones), to
+/// its `TRAILER!!!` entry.
+pub fn cpio(d: &[u8], p: usize) -> Option<Ident> {
+    let magic = slice(d, p, 6)?;
+    let newc = magic == b"070701" || magic == b"070702";
+    if !newc && magic != b"070707" {
+        return None;
+    }
+    let (head, digits): (usize, fn(&u8) -> bool) =
+        if newc { (110, u8::is_ascii_hexdigit) } else { (76, |b| (b'0'..=b'7').contains(b)) };
+    slice(d, p + 6, head - 6)?.iter().all(digits).then_some(())?;
+    let len = memchr::memmem::find(d.get(p..)?, b"TRAILER!!!").map(|t| {
+        let end = t + 11;
+        if newc {
+            end.div_ceil(4) * 4
+        } else {
+            end
+        }
+    });
+    Ident::new(K::Cpio, p, len.and_then(|l| bounded(d, p, l)))
+}
+
+/// A Unix `ar` archive: `!<arch>\n` and a first member header ending in `` `\n ``.
+pub fn ar(d: &[u8], p: usize) -> Option<Ident> {
+    if !starts_with_at(d, p, b"!<arch>\n") || !starts_with_at(d, p + 8 + 58, b"`\n") {
+        return None;
+    }
+    let mut q = p + 8;
+    while let Some(h) = slice(d, q, 60).filter(|h| &h[58..] == b"`\n") {
+        let size: usize = std::str::from_utf8(&h[48..58]).ok()?.trim().parse().ok()?;
+        q = q.checked_add(60 + size + (size & 1))?;
+    }
+    Ident::new(K::Ar, p, bounded(d, p, q - p))
+}
+
+/// `len` when the payload fits in `d` from `p`.
+pub fn bounded(d: &[u8], p: usize, len: usize) -> Option<usize> {
+    (len > 0 && len <= d.len().saturating_sub(p)).then_some(len)
+}

@@ -115,3 +115,61 @@ pub fn mach_o(d: &[u8], p: usize) -> Option<Ident> {
     let len = usize::try_from(end).ok().filter(|&l| l > 0 && l <= d.len() - p);
     Ident::new(K::MachO, p, len)
 }
+
+/// A Java class file: `CAFEBABE`, a class-file major version (45 = JDK 1.1 … 70) and a constant
+/// pool whose first entry has a defined tag (fat Mach-O shares the magic with a small count).
+pub fn java_class(d: &[u8], p: usize) -> Option<Ident> {
+    let ok = be32(d, p)? == 0xcafe_babe
+        && (45..=80).contains(&be16(d, p + 6)?)
+        && be16(d, p + 8)? > 1
+        && matches!(*d.get(p + 10)?, 1 | 3..=12 | 15..=20);
+    ok.then_some(Ident { kind: K::JavaClass, begin: p, len: None })
+}
+
+/// A WebAssembly module: `\0asm`, version 1, then sections of known ids with LEB128 sizes.
+pub fn wasm(d: &[u8], p: usize) -> Option<Ident> {
+    if !starts_with_at(d, p, b"\0asm\x01\0\0\0") {
+        return None;
+    }
+    let mut q = p + 8;
+    let mut sections = 0;
+    while let Some(&id) = d.get(q) {
+        let Some((size, n)) = leb128(d, q + 1).filter(|_| id <= 13) else { break };
+        match (q + 1 + n).checked_add(size) {
+            Some(end) if end <= d.len() => q = end,
+            _ => break,
+        }
+        sections += 1;
+    }
+    (sections > 0).then(|| Ident { kind: K::Wasm, begin: p, len: Some(q - p) })
+}
+
+fn leb128(d: &[u8], p: usize) -> Option<(usize, usize)> {
+    let mut v = 0usize;
+    for i in 0..5 {
+        let b = *d.get(p + i)?;
+        v |= ((b & 0x7f) as usize) << (7 * i);
+        if b & 0x80 == 0 {
+            return Some((v, i + 1));
+        }
+    }
+    None
+}
+
+/// A Dalvik executable: `dex\n0NN\0`, a 0x70-byte header, the little-endian tag and its size.
+pub fn dex(d: &[u8], p: usize) -> Option<Ident> {
+    let h = slice(d, p, 0x70)?;
+    let ok = &h[..5] == b"dex\n0"
+        && h[5..7].iter().all(u8::is_ascii_digit)
+        && h[7] == 0
+        && le32(h, 36)? == 0x70
+        && le32(h, 40)? == 0x1234_5678;
+    let len = super::archive::bounded(d, p, le32(h, 32)? as usize);
+    ok.then_some(Ident { kind: K::Dex, begin: p, len })
+}
+
+/// A Windows shortcut (MS-SHLLINK): header size 0x4C and the ShellLink class id.
+pub fn lnk(d: &[u8], p: usize) -> Option<Ident> {
+    let ok = starts_with_at(d, p, b"\x4c\0\0\0\x01\x14\x02\0\0\0\0\0\xc0\0\0\0\0\0\0\x46");
+    ok.then_some(Ident { kind: K::Lnk, begin: p, len: None })
+}

@@ -19,10 +19,25 @@ pub fn markup(d: &[u8], p: usize) -> Option<Ident> {
     {
         return Ident::new(K::Php, p, Some(text_run(d, p)));
     }
+    // An SVG document (its namespace, or an XML prolog before it) is SVG; an `<svg onload>` tag
+    // in a page is HTML.
+    let svg_at = if starts_with_ci(d, p, b"<?xml") {
+        let head = slice(d, p, 512).or_else(|| d.get(p..)).unwrap_or_default();
+        memchr::memmem::find(head, b"<svg").map(|i| p + i)
+    } else {
+        Some(p)
+    };
+    if let Some(at) = svg_at.filter(|&at| starts_with_ci(d, at, b"<svg") && sep(d.get(at + 4).copied())) {
+        let tag = slice(d, at, 256).or_else(|| d.get(at..)).unwrap_or_default();
+        let tag = &tag[..memchr::memchr(b'>', tag).unwrap_or(tag.len())];
+        if memchr::memmem::find(tag, b"xmlns").is_some() {
+            return Ident::new(K::Svg, p, Some(text_run(d, p)));
+        }
+    }
     if starts_with_ci(d, p, b"<!doctype html") {
         return Ident::new(K::Html, p, Some(text_run(d, p)));
     }
-    for tag in [&b"<html"[..], b"<script", b"<iframe", b"<body", b"<object", b"<embed"] {
+    for tag in [&b"<html"[..], b"<script", b"<iframe", b"<body", b"<object", b"<embed", b"<svg"] {
         if starts_with_ci(d, p, tag) && sep(after(tag.len())) {
             return Ident::new(K::Html, p, Some(text_run(d, p)));
         }

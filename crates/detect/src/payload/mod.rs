@@ -8,12 +8,14 @@ use crate::report::PayloadKind;
 use crate::report::PayloadKind as K;
 
 mod archive;
+mod document;
 mod executable;
 mod markup;
 mod media;
 
 pub use archive::crc32;
 use archive::*;
+use document::*;
 use executable::*;
 pub use markup::markup;
 pub use markup::{looks_like_javascript, looks_like_short_script, text_run};
@@ -44,11 +46,11 @@ const fn pair_can_start(a: u8, b: u8) -> bool {
         b'm' => matches!(b, b'o' | b'd'),        // moov, moof, mdat
         b's' => matches!(b, b't' | b'k'),        // styp, skip
         b'w' => b == b'i',                       // wide
-        b'F' => b == b'L',
+        b'F' => matches!(b, b'L' | b'W'),
         0x1a => b == 0x45,
         b'R' => matches!(b, b'I' | b'a'),
         b'I' => matches!(b, b'D' | b'I'),
-        b'M' => matches!(b, b'Z' | b'M'),
+        b'M' => matches!(b, b'Z' | b'M' | b'S' | 0x3c), // MZ, MM (TIFF), MSCF, pcap
         0xff => b == 0xd8 || b >= 0xe0, // JPEG, MPEG audio and ADTS frame sync
         b'O' => b == b'g',
         b'P' => b == b'K',
@@ -58,7 +60,7 @@ const fn pair_can_start(a: u8, b: u8) -> bool {
         0xfd => b == b'7',
         0x28 => b == 0xb5,
         b'u' => b == b's', // ustar, 257 bytes into a tar header
-        b'%' => b == b'P',
+        b'%' => matches!(b, b'P' | b'!'),
         0x7f => b == b'E',
         0xfe => b == 0xed,
         0xce | 0xcf => b == 0xfa,
@@ -66,6 +68,22 @@ const fn pair_can_start(a: u8, b: u8) -> bool {
         b'<' => matches!(b.to_ascii_lowercase(), b'?' | b'!' | b'h' | b's' | b'i' | b'b' | b'o' | b'e'),
         0x89 => b == b'P',
         0x01 | 0x02 => b == 0x00, // the second half of an ICO/CUR header
+        b'C' => matches!(b, b'D' | b'W'),  // ISO 9660 `CD001` (0x8001 into the image), CWS
+        b'Z' => b == b'W',                 // ZWS
+        0x60 => b == 0xea,                 // ARJ
+        0x04 => b == 0x22,                 // LZ4
+        b'0' => b == b'7',                 // cpio
+        b'!' => b == b'<',                 // ar
+        b'D' => b == b'I',                 // DICOM `DICM`, 128 bytes into the file
+        0xa1 | 0xd4 => matches!(b, 0xb2 | 0xc3),
+        0x0a => b == 0x0d,                 // pcapng
+        0xd0 => b == 0xcf,                 // OLE/CFB
+        b'S' => b == b'Q',                 // SQLite
+        b'd' => b == b'e',                 // DEX
+        0x00 => b == b'a',                 // WebAssembly
+        0x4c => b == 0x00,                 // LNK
+        0xc5 => b == 0xd0,                 // EPS binary header
+        b'{' => b == b'\\',                // RTF
         _ => false,
     }
 }
@@ -89,6 +107,8 @@ pub fn identify_candidate(d: &[u8], p: usize, lower: usize) -> Option<Ident> {
         b'f' | b'm' | b's' | b'w' if p >= lower + 4 => iso_bmff(d, p - 4).or_else(|| flac(d, p)),
         b'f' => flac(d, p),
         b'u' if p >= lower + 257 => tar(d, p - 257),
+        b'C' if d.get(p + 1) == Some(&b'D') => (p >= lower + 0x8001).then(|| iso9660(d, p - 0x8001)).flatten(),
+        b'D' => (p >= lower + 128).then(|| dicom(d, p - 128)).flatten(),
         0x01 | 0x02 if p >= lower + 2 => image(d, p - 2),
         _ => identify(d, p),
     }
@@ -99,12 +119,24 @@ pub fn identify(d: &[u8], p: usize) -> Option<Ident> {
     let b0 = *d.get(p)?;
     match b0 {
         0x47 => mpeg_ts(d, p, p).or_else(|| image(d, p)),
-        0x00 => iso_bmff(d, p).or_else(|| image(d, p)).or_else(|| tar(d, p)),
-        b'F' => flv(d, p),
+        0x00 => iso_bmff(d, p).or_else(|| image(d, p)).or_else(|| tar(d, p)).or_else(|| wasm(d, p)),
+        b'F' => flv(d, p).or_else(|| swf(d, p)),
+        b'C' | b'Z' => swf(d, p),
+        0x60 => arj(d, p),
+        0x04 => lz4(d, p),
+        b'0' => cpio(d, p),
+        b'!' => ar(d, p),
+        0xa1 | 0xd4 | 0x0a => pcap(d, p),
+        0xd0 => ole(d, p),
+        b'S' => sqlite(d, p),
+        b'd' => dex(d, p),
+        0x4c => lnk(d, p),
+        0xc5 => postscript(d, p),
+        b'{' => rtf(d, p),
         0x1a => matroska(d, p),
         b'R' => riff(d, p).or_else(|| rar(d, p)),
         b'I' => id3(d, p).or_else(|| image(d, p)),
-        b'M' => pe(d, p).or_else(|| image(d, p)),
+        b'M' => pe(d, p).or_else(|| image(d, p)).or_else(|| cab(d, p)).or_else(|| pcap(d, p)),
         0xff => image(d, p).or_else(|| adts(d, p)).or_else(|| mpeg_audio(d, p)),
         b'O' => ogg(d, p),
         b'f' => flac(d, p),
@@ -114,9 +146,10 @@ pub fn identify(d: &[u8], p: usize) -> Option<Ident> {
         b'B' => bzip2(d, p).or_else(|| image(d, p)),
         0xfd => xz(d, p),
         0x28 => zstd(d, p),
-        b'%' => pdf(d, p),
+        b'%' => pdf(d, p).or_else(|| postscript(d, p)),
         0x7f => elf(d, p),
-        0xfe | 0xce | 0xcf | 0xca => mach_o(d, p),
+        0xca => java_class(d, p).or_else(|| mach_o(d, p)),
+        0xfe | 0xce | 0xcf => mach_o(d, p),
         b'<' => markup(d, p),
         0x89 => image(d, p),
         _ => None,
