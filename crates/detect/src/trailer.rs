@@ -1,7 +1,7 @@
 //! What follows the picture: padding, declared extras (MPF images, motion-photo videos, vendor
 //! metadata trailers), payloads, or unrecognised bytes.
 use crate::bytes::*;
-use crate::formats::Walk;
+use crate::formats::{jpeg, Walk};
 use crate::judge::{judge, Hit, Unexplained};
 use crate::report::{Confidence, Finding, Location, PayloadKind, PicType};
 
@@ -63,6 +63,13 @@ pub fn tail_findings(d: &[u8], from: usize, image_end: usize, walk: &Walk, pic: 
             if declared || in_vendor || (out.is_empty() && same_set == Some(h.kind)) {
                 continue;
             }
+        }
+        // An editor's leftover of JPEG tables after EOI, or a frame of the same multi-picture set.
+        let jpeg_leftover = pic == PicType::Jpg
+            && ((h.kind == PayloadKind::Unknown && jpeg::tables_at(d, h.begin))
+                || (h.kind == PayloadKind::Jpeg && jpeg::has_mpf(&d[h.begin..])));
+        if jpeg_leftover {
+            continue;
         }
         let samsung = h.begin >= 16 && &d[h.begin - 16..h.begin] == b"MotionPhoto_Data";
         let declared = h.kind == PayloadKind::Mp4

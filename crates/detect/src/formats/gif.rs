@@ -1,11 +1,29 @@
 //! GIF87a/89a: blocks and extensions up to the trailer. Comments and unknown application
 //! extensions are searched (their sub-blocks form one logical stream).
-use super::{Region, Walk};
+use super::{Claim, Region, Walk};
 use crate::bytes::*;
 
-/// Application extensions that carry animation or metadata, not payloads.
-const KNOWN_APPS: &[&[u8; 11]] =
-    &[b"NETSCAPE2.0", b"ANIMEXTS1.0", b"XMP DataXMP", b"ICCRGBG1012", b"MGK8BIM0000", b"MGKIPTC0000"];
+/// What an application extension's identifier claims its sub-blocks hold.
+fn app_claim(id: &[u8]) -> Claim {
+    match id {
+        b"NETSCAPE2.0" | b"ANIMEXTS1.0" => Claim::Loop,
+        b"ICCRGBG1012" => Claim::Icc,
+        b"MGK8BIM0000" | b"MGKIPTC0000" => Claim::Metadata,
+        _ => Claim::Private,
+    }
+}
+
+/// XMP in GIF is raw text, not sub-blocks, closed by a 258-byte "magic trailer" (`01 FF FE … 00 00`)
+/// that makes sub-block readers skip it: the raw range of the packet, when it reads as XML.
+fn raw_xmp(d: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
+    let text_end = match end.checked_sub(258).and_then(|t| slice(d, t, 258).map(|s| (t, s))) {
+        Some((t, s)) if s[0] == 1 && s[1..257].iter().enumerate().all(|(i, &b)| b as usize == 255 - i) => t,
+        _ => end.saturating_sub(1),
+    };
+    let head = d.get(start..text_end.min(start + 64))?;
+    let lead = head.iter().take_while(|b| b.is_ascii_whitespace()).count();
+    head[lead..].starts_with(b"<").then_some((start, text_end))
+}
 
 /// Walks sub-blocks from `p`; returns (offset after the terminator, data ranges) or `None` if cut.
 fn sub_blocks(d: &[u8], mut p: usize, collect: bool) -> Option<(usize, Vec<(usize, usize)>)> {
@@ -65,19 +83,20 @@ pub fn walk(d: &[u8]) -> Walk {
                 let label = u8_at(d, p + 1).unwrap_or(0);
                 let app_id =
                     (label == 0xff && u8_at(d, p + 2) == Some(11)).then(|| slice(d, p + 3, 11)).flatten();
-                let known_app = app_id.is_some_and(|id| KNOWN_APPS.iter().any(|k| &k[..] == id));
-                let collect = label == 0xfe || (label == 0xff && !known_app);
+                let collect = label == 0xfe || label == 0xff;
                 let Some((next, mut ranges)) = sub_blocks(d, p + 2, collect) else {
                     return cut(w, d.len(), p + 2);
                 };
+                let name = app_id.map(String::from_utf8_lossy).unwrap_or_default();
+                let name = format!("application extension {name}");
                 if label == 0xfe && !ranges.is_empty() {
                     w.add(Region::unit(ranges, "comment extension"));
-                } else if collect && !ranges.is_empty() {
+                } else if let Some(xmp) = app_id.filter(|id| id == b"XMP DataXMP").and_then(|_| raw_xmp(d, p + 14, next)) {
+                    w.add(Region::claimed(vec![xmp], name, Claim::Xmp));
+                } else if collect && ranges.len() > 1 {
                     ranges.remove(0); // the identifier block
-                    if !ranges.is_empty() {
-                        let id = app_id.map(String::from_utf8_lossy).unwrap_or_default();
-                        w.regions.push(Region::unit(ranges, format!("application extension {id}")));
-                    }
+                    let claim = app_id.map_or(Claim::Private, app_claim);
+                    w.add(Region::claimed(ranges, name, claim));
                 }
                 last_unit = p;
                 p = next;

@@ -67,6 +67,29 @@ fn marker_ok(d: &[u8], p: usize) -> bool {
     }
 }
 
+/// Whether `d[p..]` holds a table or header segment (DQT, DHT, SOFn, DRI, SOS): an editor's
+/// leftover of JPEG structure, not a payload.
+pub fn tables_at(d: &[u8], p: usize) -> bool {
+    matches!(u8_at(d, p + 1), Some(0xc0..=0xcf | 0xda | 0xdb | 0xdd)) && u8_at(d, p) == Some(0xff) && marker_ok(d, p)
+}
+
+/// Whether the JPEG at `d[0]` carries a multi-picture index (an APP2 `MPF` segment, or one whose
+/// identifier was lost but whose TIFF header remains) among its first segments.
+pub fn has_mpf(d: &[u8]) -> bool {
+    let mut p = 2;
+    for _ in 0..16 {
+        let (Some(0xff), Some(m), Some(len)) = (u8_at(d, p), u8_at(d, p + 1), be16(d, p + 2)) else { return false };
+        if m == 0xe2 && (starts_with_at(d, p + 4, b"MPF\0") || matches!(slice(d, p + 8, 4), Some(b"II*\0" | b"MM\0*"))) {
+            return true;
+        }
+        if !(0xe0..=0xef).contains(&m) {
+            return false;
+        }
+        p += 2 + len as usize;
+    }
+    false
+}
+
 /// The next offset after `from` where a valid marker starts.
 fn resync(d: &[u8], from: usize) -> Option<usize> {
     let mut q = from;
@@ -226,8 +249,10 @@ fn walk_with(d: &[u8], resync_junk: bool) -> Walk {
 
 /// MPF offsets and motion-photo declarations in APP segments.
 fn note_metadata(w: &mut Walk, d: &[u8], m: u8, data_start: usize, data: &[u8]) {
+    if m == 0xe2 && matches!(data.get(4..8), Some(b"II*\0" | b"MM\0*")) {
+        w.multi_picture = true; // MPF, or an MPF whose identifier was lost
+    }
     if m == 0xe2 && data.starts_with(b"MPF\0") {
-        w.multi_picture = true;
         mpf_images(w, d, data_start + 4);
     }
     if m == 0xe1 && data.starts_with(b"http://ns.adobe.com/xap/1.0/\0") {

@@ -92,7 +92,7 @@ fn chunk_region(w: &mut Walk, ty: &[u8; 4], start: usize, data: &[u8], before_he
                 _ => (Some(start), Claim::Private),
             }
         }
-        b"tEXt" => (Some(start), Claim::Private),
+        b"tEXt" => (after_keyword(0), Claim::Private),
         _ => {
             // A private stream split over consecutive chunks of one type is one region.
             match w.regions.last_mut() {

@@ -1,13 +1,25 @@
-//! WebP: the RIFF container. The end is the RIFF size; unknown chunks are searched.
-use super::{Region, Walk};
+//! WebP: the RIFF container. The end is the RIFF size where the chunks agree with it; metadata
+//! chunks are checked against their names and unknown chunks judged.
+use super::{Claim, Region, Walk};
 use crate::bytes::*;
 
 const KNOWN: &[&[u8; 4]] = &[b"VP8 ", b"VP8L", b"VP8X", b"ANIM", b"ANMF", b"ALPH", b"ICCP", b"EXIF", b"XMP "];
 
 pub fn walk(d: &[u8]) -> Walk {
-    let mut w = Walk::default();
     let riff_end = 8 + le32(d, 4).unwrap_or(0) as usize;
-    let end = riff_end.min(d.len());
+    if riff_end <= d.len() {
+        let w = walk_to(d, riff_end);
+        if w.end == riff_end && !w.truncated {
+            return w;
+        }
+    }
+    // The RIFF size disagrees with the chunks (a polyglot tool wrote `/*` over it, or the file is
+    // cut short): a wrong size is a sign, not a reason to stop, so the chunks are walked to the end.
+    walk_to(d, d.len())
+}
+
+fn walk_to(d: &[u8], end: usize) -> Walk {
+    let mut w = Walk::default();
     let mut p = 12;
     while p + 8 <= end {
         let ty = &d[p..p + 4];
@@ -19,13 +31,21 @@ pub fn walk(d: &[u8]) -> Walk {
             w.scan_from = Some(if data_end > end { p + 8 } else { p });
             return w;
         }
-        if !KNOWN.iter().any(|k| &k[..] == ty) && size > 0 {
+        let (skip, claim) = match ty {
+            b"EXIF" if d[p + 8..data_end].starts_with(b"Exif\0\0") => (6, Claim::Tiff),
+            b"EXIF" => (0, Claim::Tiff),
+            b"XMP " => (0, Claim::Xmp),
+            b"ICCP" => (0, Claim::Icc),
+            _ if KNOWN.iter().any(|k| &k[..] == ty) => (0, Claim::Metadata),
+            _ => (0, Claim::Private),
+        };
+        let pixels = matches!(ty, b"VP8 " | b"VP8L" | b"ALPH" | b"ANMF");
+        if size > 0 && !pixels {
             let name = format!("chunk {}", String::from_utf8_lossy(ty));
-            w.add(Region::unit(vec![(p + 8, data_end)], name));
+            w.add(Region::claimed(vec![(p + 8 + skip.min(size), data_end)], name, claim));
         }
         p = data_end + (size & 1);
     }
     w.end = end.max(p.min(d.len()));
-    w.truncated = riff_end > d.len();
     w
 }

@@ -8,16 +8,14 @@ pub fn markup(d: &[u8], p: usize) -> Option<Ident> {
     if starts_with_ci(d, p, b"<?php") && sep(after(5)) {
         return Ident::new(K::Php, p, Some(text_run(d, p)));
     }
-    // The short echo tag is only three bytes: the code after it must read as text too.
-    let code_follows = || {
-        let code = slice(d, p, 24).or_else(|| d.get(p..)).unwrap_or_default();
-        code.len() > 4 && code.iter().all(|&b| b.is_ascii_graphic() || b.is_ascii_whitespace())
-    };
-    if starts_with_at(d, p, b"<?=")
-        && after(3).is_some_and(|b| b.is_ascii_whitespace() || b == b'$')
-        && code_follows()
-    {
-        return Ident::new(K::Php, p, Some(text_run(d, p)));
+    // The short echo tag is only three bytes: code must follow it and close it (or run to the end).
+    if starts_with_at(d, p, b"<?=") {
+        let run = &d[p..p + text_run(d, p)];
+        let closed = memchr::memmem::find(run, b"?>").is_some_and(|c| c > 3);
+        let code = run.len() >= 8 && run[3..].iter().take(16).all(|b| b.is_ascii_graphic() || *b == b' ');
+        if code && (closed || p + run.len() == d.len()) {
+            return Ident::new(K::Php, p, Some(run.len()));
+        }
     }
     // An SVG document (its namespace, or an XML prolog before it) is SVG; an `<svg onload>` tag
     // in a page is HTML.
