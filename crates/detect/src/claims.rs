@@ -56,6 +56,41 @@ pub fn icc_extent(b: &[u8]) -> Option<usize> {
     (starts_with_at(b, 36, b"acsp") && size >= 132).then_some(size.min(b.len()))
 }
 
+/// Bytes of a Ducky segment's records (Photoshop's "Save for Web": tag, length, data; tag 0 ends).
+pub fn ducky_extent(b: &[u8]) -> usize {
+    let mut p = 0;
+    while let (Some(tag), Some(len)) = (be16(b, p), be16(b, p + 2)) {
+        if tag == 0 {
+            return p + 2;
+        }
+        if tag > 16 || p + 4 + len as usize > b.len() {
+            break;
+        }
+        p += 4 + len as usize;
+    }
+    if be16(b, p) == Some(0) {
+        p + 2
+    } else {
+        p
+    }
+}
+
+/// Bytes of Photoshop image resource blocks (`8BIM`, id, padded Pascal name, padded data).
+pub fn resources_extent(b: &[u8]) -> usize {
+    let mut p = 0;
+    while slice(b, p, 4).is_some_and(|s| matches!(s, b"8BIM" | b"MeSa" | b"PHUT" | b"AgHg" | b"DCSR")) {
+        let Some(&n) = b.get(p + 6) else { break };
+        let name = (1 + n as usize + 1) & !1;
+        let Some(size) = be32(b, p + 6 + name) else { break };
+        let end = (p + 6 + name + 4).saturating_add(size as usize);
+        if end > b.len() {
+            break;
+        }
+        p = end + (size as usize & 1);
+    }
+    p.min(b.len())
+}
+
 /// Bytes of GIF loop sub-blocks (joined): sub-block 1 (loop count) and sub-block 2 (buffer size).
 pub fn loop_extent(b: &[u8]) -> usize {
     let mut n = 0;

@@ -62,6 +62,8 @@ pub fn region_findings(d: &[u8], region: &Region, out: &mut Vec<Finding>) {
             Zlib::Unfinished => b.len(),
         },
         Claim::Loop => claims::loop_extent(b),
+        Claim::Ducky => claims::ducky_extent(b),
+        Claim::Resources => claims::resources_extent(b),
     };
     let mut hits: Vec<Hit> = markup_in(b, 0, accounted);
     hits.extend(judge(b, accounted, b.len(), how, true));

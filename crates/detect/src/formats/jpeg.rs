@@ -120,15 +120,13 @@ fn entropy_end(d: &[u8], mut p: usize) -> usize {
     }
 }
 
-/// APPn identifiers of well-known metadata whose layout is not checked (JFIF, FlashPix, Ducky,
-/// Photoshop, Adobe, MPF, JUMBF/C2PA).
+/// APPn identifiers of well-known metadata whose layout is not checked (JFIF, FlashPix, Adobe,
+/// MPF, JUMBF/C2PA).
 const METADATA_IDS: &[&[u8]] = &[
     b"JFIF\0",
     b"JFXX\0",
     b"MPF\0",
     b"FPXR\0",
-    b"Ducky",
-    b"Photoshop 3.0\0",
     b"Adobe",
     b"JP\0",
     b"JP",
@@ -153,6 +151,10 @@ fn segment_region(m: u8, data_start: usize, data: &[u8]) -> Region {
         (XMP_EXT_ID.len() + 40, Claim::Xmp) // GUID, full length, offset
     } else if m == 0xe2 && data.starts_with(b"ICC_PROFILE\0") {
         (14, Claim::Icc) // sequence number and count
+    } else if m == 0xec && data.starts_with(b"Ducky") {
+        (5, Claim::Ducky)
+    } else if m == 0xed && data.starts_with(b"Photoshop 3.0\0") {
+        (14, Claim::Resources)
     } else if (m == 0xe0 || m >= 0xe2) && METADATA_IDS.iter().any(|id| data.starts_with(id)) {
         (0, Claim::Metadata)
     } else if data.len() >= 3 && data[..3].iter().all(u8::is_ascii_alphanumeric) {

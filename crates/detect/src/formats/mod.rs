@@ -32,6 +32,10 @@ pub enum Claim {
     Icc,
     /// A zlib stream (IDAT, zTXt, iCCP); what follows its end is judged.
     Zlib,
+    /// A Ducky segment's records (JPEG APP12).
+    Ducky,
+    /// Photoshop image resource blocks (JPEG APP13).
+    Resources,
     /// GIF NETSCAPE2.0/ANIMEXTS1.0 loop sub-blocks: fixed sizes; anything else is judged.
     Loop,
     /// Vendor data with a layout of its own (a named APPn), or bytes where editors leave orphans

@@ -37,11 +37,13 @@ pub fn walk(d: &[u8]) -> Walk {
             // (a truncated IDAT) or right here.
             // A well-formed chunk cut off by the end of the file: the picture is truncated and every
             // byte left is its data.
-            let named = ty.iter().all(u8::is_ascii_alphabetic) && len <= 0x7fff_ffff;
-            let cut_short = named && data_end + 4 > d.len();
-            w.end = if cut_short { d.len() } else { p };
+            let named = ty.iter().all(u8::is_ascii_alphabetic);
+            let cut_short = named && len <= 0x7fff_ffff && data_end + 4 > d.len();
+            // A named chunk whose length was overwritten: its header is structure, its data not.
+            let forged = named && len > 0x7fff_ffff;
+            w.end = if cut_short { d.len() } else if forged { data_start } else { p };
             w.truncated = true;
-            w.scan_from = Some(if cut_short { data_start } else { last_data.unwrap_or(p) });
+            w.scan_from = Some(if cut_short || forged { data_start } else { last_data.unwrap_or(p) });
             return w;
         }
         let ty: [u8; 4] = ty.try_into().unwrap_or_default();

@@ -25,10 +25,13 @@ fn walk_to(d: &[u8], end: usize) -> Walk {
         let ty = &d[p..p + 4];
         let size = le32(d, p + 4).unwrap_or(0) as usize;
         let data_end = p + 8 + size;
-        if !ty.iter().all(|&c| c.is_ascii_alphanumeric() || c == b' ') || data_end > end {
-            w.end = if data_end > end { end } else { p };
+        let named = ty.iter().all(|&c| c.is_ascii_alphanumeric() || c == b' ');
+        if !named || data_end > end {
+            // Not a chunk: the picture ended here. A chunk cut short: the rest is its data.
+            let cut = named && data_end > end;
+            w.end = if cut { end } else { p };
             w.truncated = true;
-            w.scan_from = Some(if data_end > end { p + 8 } else { p });
+            w.scan_from = Some(if cut { p + 8 } else { p });
             return w;
         }
         let (skip, claim) = match ty {

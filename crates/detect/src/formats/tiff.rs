@@ -144,7 +144,7 @@ pub fn walk(d: &[u8]) -> Walk {
     }
     let mut w = Walk { end: t.end, truncated: t.overflow, orphans_expected: true, ..Walk::default() };
     if t.extents.len() < MAX_EXTENTS {
-        w.add_gaps(&mut t.extents, Claim::Opaque);
+        w.add_gaps(&mut t.extents, Claim::Private);
     }
     w
 }
