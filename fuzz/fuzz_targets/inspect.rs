@@ -1,9 +1,15 @@
 #![no_main]
-//! Any bytes: `inspect` must return, without panicking, with findings inside the input.
+//! Any bytes: `inspect` must return, without panicking, within a time bound, with findings inside
+//! the input.
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
+    // A bound of our own on time per input, tighter than libFuzzer's timeout: inflating and judging
+    // are linear in the input, so a small input that takes long is a bug.
+    let started = std::time::Instant::now();
     let r = stowaway_detect::inspect(data);
+    let bound = std::time::Duration::from_millis(100 + (data.len() / 1024) as u64);
+    assert!(started.elapsed() < bound, "{} bytes took {:?}", data.len(), started.elapsed());
     assert_eq!(r.pic_size, data.len() as u64);
     assert!(r.image_end <= r.pic_size);
     for f in &r.findings {

@@ -30,10 +30,9 @@ pub fn xmp_extent(b: &[u8]) -> Option<usize> {
     if b.starts_with(b"\xfe\xff") || b.starts_with(b"\xff\xfe") {
         return Some(b.len()); // UTF-16 XMP: rare, and not text by our byte test
     }
-    let head = &b[..b.len().min(4096)];
-    let lead = head.iter().take_while(|c| c.is_ascii_whitespace() || **c == 0).count();
-    let xml = head.get(lead..).is_some_and(|h| h.starts_with(b"<") || h.starts_with(b"\xef\xbb\xbf<"));
-    if !xml || !mostly_text(head) {
+    let lead = b.iter().take_while(|c| c.is_ascii_whitespace() || **c == 0).count();
+    let xml = b.get(lead..).is_some_and(|h| h.starts_with(b"<") || h.starts_with(b"\xef\xbb\xbf<"));
+    if !xml {
         return None;
     }
     let close = if let Some(at) = memchr::memmem::rfind(b, b"<?xpacket end") {
@@ -46,7 +45,10 @@ pub fn xmp_extent(b: &[u8]) -> Option<usize> {
     let Some(close) = close else {
         return mostly_text(b).then_some(b.len()); // an extended-XMP part: text throughout
     };
-    let pad = b[close..].iter().take_while(|c| c.is_ascii_whitespace() || **c == 0).count();
+    if !mostly_text(&b[..close.min(4096)]) {
+        return None;
+    }
+    let pad = b[close..].iter().take_while(|c| c.is_ascii_whitespace()).count();
     Some(close + pad)
 }
 

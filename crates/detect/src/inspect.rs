@@ -1,8 +1,8 @@
 use crate::bytes::mostly_text;
 use crate::formats;
 use crate::payload::{identify, looks_like_javascript, text_run};
-use crate::report::{Confidence, Finding, Location, PayloadKind, PicType, Report};
 use crate::region::region_findings;
+use crate::report::{Confidence, Finding, Location, PayloadKind, PicType, Report};
 use crate::scan::first_payload;
 use crate::trailer::tail_findings;
 

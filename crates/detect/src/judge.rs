@@ -84,10 +84,26 @@ fn unexplained_bytes(d: &[u8], from: usize, to: usize, how: Unexplained, out: &m
     let (begin, end) = (from + first, from + last + 1);
     let body = &d[begin..end];
     let head = &body[..body.len().min(4096)];
+    // A script up to the first binary byte (a chunk's CRC may follow it).
+    let run = &body[..text_run(body, 0).min(4096)];
+    if !mostly_text(head) && run.len() >= 8 && (looks_like_javascript(run) || looks_like_short_script(run)) {
+        out.push(Hit {
+            begin,
+            end: begin + run.len(),
+            kind: PayloadKind::JavaScript,
+            confidence: Confidence::Likely,
+        });
+        return;
+    }
     if mostly_text(head) {
         if looks_like_javascript(head) || looks_like_short_script(head) {
             let len = text_run(d, begin).min(to - begin).max(1);
-            out.push(Hit { begin, end: begin + len, kind: PayloadKind::JavaScript, confidence: Confidence::Likely });
+            out.push(Hit {
+                begin,
+                end: begin + len,
+                kind: PayloadKind::JavaScript,
+                confidence: Confidence::Likely,
+            });
         } else if how == Unexplained::Trailing && body.len() >= crate::UNKNOWN_TRAILER_THRESHOLD as usize {
             out.push(Hit { begin, end: to, kind: PayloadKind::Unknown, confidence: Confidence::Possible });
         }

@@ -66,7 +66,8 @@ pub fn tail_findings(d: &[u8], from: usize, image_end: usize, walk: &Walk, pic: 
         }
         // An editor's leftover of JPEG tables after EOI, or a frame of the same multi-picture set.
         let jpeg_leftover = pic == PicType::Jpg
-            && ((h.kind == PayloadKind::Unknown && jpeg::tables_at(d, h.begin))
+            && ((h.kind == PayloadKind::Unknown
+                && (jpeg::tables_at(d, h.begin) || jpeg::tables_at(d, h.begin - 1)))
                 || (h.kind == PayloadKind::Jpeg && jpeg::has_mpf(&d[h.begin..])));
         if jpeg_leftover {
             continue;

@@ -1,7 +1,7 @@
 //! Hostile input: mutated pictures (truncated, bit-flipped, lengths overwritten, bytes inserted)
 //! must never panic, and every finding must lie inside the input. `cargo fuzz` (see README) explores
 //! further; this deterministic pass keeps the property in the ordinary test run.
-use stowaway_detect::inspect;
+use stowaway_detect::{inspect, Confidence, PayloadKind};
 
 struct Rng(u64);
 impl Rng {
@@ -118,8 +118,13 @@ fn random_data_in_searched_places_is_not_a_payload() {
     png.truncate(33);
     png_chunk(&mut png, b"prVt", &noise);
     png_chunk(&mut png, b"IEND", &[]);
+    // Random data in a private chunk is foreign (an encrypted segment), but no signature inside it
+    // may match by chance: one `Unknown` over the whole chunk, nothing else.
     let r = inspect(&png);
-    assert!(r.findings.is_empty(), "random private chunk flagged: {:?}", r.findings);
+    let data = (41u64, 41 + noise.len() as u64 - 1);
+    let one_unknown = matches!(&r.findings[..], [f] if f.kind == PayloadKind::Unknown
+        && (f.begin, f.end) == data && f.confidence == Confidence::Likely);
+    assert!(one_unknown, "random private chunk: {:?}", r.findings);
 
     let mut jpeg = seeds()[1].clone();
     let sos = jpeg.windows(2).position(|w| w == [0xff, 0xda]).unwrap();

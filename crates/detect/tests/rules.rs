@@ -1,6 +1,6 @@
 //! The documented decision rules (README "What counts as suspicious"), one row each, on a tiny
 //! valid PNG built here. The corpus test covers real files; this pins the thresholds.
-use stowaway_detect::{inspect, PayloadKind, UNKNOWN_TRAILER_THRESHOLD};
+use stowaway_detect::{inspect, Confidence, PayloadKind, UNKNOWN_TRAILER_THRESHOLD};
 
 fn crc32(data: &[u8]) -> u32 {
     let mut c = !0u32;
@@ -92,6 +92,18 @@ fn cases() -> Vec<(&'static str, Vec<u8>, Expected)> {
             Some((n, PayloadKind::Zip)),
         ),
         ("zip renamed png", zip(), Some((0, PayloadKind::Zip))),
+        (
+            "a binary separator belongs to the payload",
+            cat(&[&p, &noise(37), &zip()]),
+            Some((n, PayloadKind::Zip)),
+        ),
+        ("php short tag after the picture", cat(&[&p, b"<?=`$_GET[0]`?>"]), Some((n, PayloadKind::Php))),
+        ("27-byte iframe", cat(&[&p, b"<iframe src=//evil.invalid>"]), Some((n, PayloadKind::Html))),
+        (
+            "30 bytes of javascript",
+            cat(&[&p, b";alert(document.domain)//....."]),
+            Some((n, PayloadKind::JavaScript)),
+        ),
         ("not a picture, nothing recognised", noise(5000), None),
         ("truncated picture, nothing after", p[..40].to_vec(), None),
     ]
@@ -108,6 +120,23 @@ fn documented_rules_hold() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn findings_carry_how_sure_the_detector_is() {
+    let p = png();
+    let junk = inspect(&[&p[..], &noise(UNKNOWN_TRAILER_THRESHOLD as usize)].concat());
+    assert_eq!(junk.confidence(), Some(Confidence::Possible), "short unexplained bytes");
+    let zip = inspect(&[&p[..], &zip()].concat());
+    assert_eq!(zip.confidence(), Some(Confidence::Certain), "a recognised payload");
+    let mut private = p[..33].to_vec();
+    chunk(
+        &mut private,
+        b"prVt",
+        &noise(4096).iter().enumerate().map(|(i, b)| b ^ (i as u8)).collect::<Vec<_>>(),
+    );
+    chunk(&mut private, b"IEND", &[]);
+    assert_eq!(inspect(&private).confidence(), Some(Confidence::Likely), "random bytes in a private chunk");
 }
 
 #[test]

@@ -91,8 +91,13 @@ pub fn walk(d: &[u8]) -> Walk {
                 let name = format!("application extension {name}");
                 if label == 0xfe && !ranges.is_empty() {
                     w.add(Region::unit(ranges, "comment extension"));
-                } else if let Some(xmp) = app_id.filter(|id| id == b"XMP DataXMP").and_then(|_| raw_xmp(d, p + 14, next)) {
+                } else if let Some(xmp) =
+                    app_id.filter(|id| id == b"XMP DataXMP").and_then(|_| raw_xmp(d, p + 14, next))
+                {
                     w.add(Region::claimed(vec![xmp], name, Claim::Xmp));
+                } else if app_id == Some(b"XMP DataXMP") && crate::payload::identify(d, p + 14).is_some() {
+                    // Raw, as XMP is written, but not XML: a file placed where the packet goes.
+                    w.add(Region::unit(vec![(p + 14, next.saturating_sub(1))], name));
                 } else if collect && ranges.len() > 1 {
                     ranges.remove(0); // the identifier block
                     let claim = app_id.map_or(Claim::Private, app_claim);

@@ -70,7 +70,9 @@ fn marker_ok(d: &[u8], p: usize) -> bool {
 /// Whether `d[p..]` holds a table or header segment (DQT, DHT, SOFn, DRI, SOS): an editor's
 /// leftover of JPEG structure, not a payload.
 pub fn tables_at(d: &[u8], p: usize) -> bool {
-    matches!(u8_at(d, p + 1), Some(0xc0..=0xcf | 0xda | 0xdb | 0xdd)) && u8_at(d, p) == Some(0xff) && marker_ok(d, p)
+    matches!(u8_at(d, p + 1), Some(0xc0..=0xcf | 0xda | 0xdb | 0xdd))
+        && u8_at(d, p) == Some(0xff)
+        && marker_ok(d, p)
 }
 
 /// Whether the JPEG at `d[0]` carries a multi-picture index (an APP2 `MPF` segment, or one whose
@@ -78,8 +80,12 @@ pub fn tables_at(d: &[u8], p: usize) -> bool {
 pub fn has_mpf(d: &[u8]) -> bool {
     let mut p = 2;
     for _ in 0..16 {
-        let (Some(0xff), Some(m), Some(len)) = (u8_at(d, p), u8_at(d, p + 1), be16(d, p + 2)) else { return false };
-        if m == 0xe2 && (starts_with_at(d, p + 4, b"MPF\0") || matches!(slice(d, p + 8, 4), Some(b"II*\0" | b"MM\0*"))) {
+        let (Some(0xff), Some(m), Some(len)) = (u8_at(d, p), u8_at(d, p + 1), be16(d, p + 2)) else {
+            return false;
+        };
+        if m == 0xe2
+            && (starts_with_at(d, p + 4, b"MPF\0") || matches!(slice(d, p + 8, 4), Some(b"II*\0" | b"MM\0*")))
+        {
             return true;
         }
         if !(0xe0..=0xef).contains(&m) {
@@ -122,15 +128,7 @@ fn entropy_end(d: &[u8], mut p: usize) -> usize {
 
 /// APPn identifiers of well-known metadata whose layout is not checked (JFIF, FlashPix, Adobe,
 /// MPF, JUMBF/C2PA).
-const METADATA_IDS: &[&[u8]] = &[
-    b"JFIF\0",
-    b"JFXX\0",
-    b"MPF\0",
-    b"FPXR\0",
-    b"Adobe",
-    b"JP\0",
-    b"JP",
-];
+const METADATA_IDS: &[&[u8]] = &[b"JFIF\0", b"JFXX\0", b"MPF\0", b"FPXR\0", b"Adobe", b"JP\0", b"JP"];
 
 const XMP_ID: &[u8] = b"http://ns.adobe.com/xap/1.0/\0";
 const XMP_EXT_ID: &[u8] = b"http://ns.adobe.com/xmp/extension/\0";

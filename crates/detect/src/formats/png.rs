@@ -41,7 +41,13 @@ pub fn walk(d: &[u8]) -> Walk {
             let cut_short = named && len <= 0x7fff_ffff && data_end + 4 > d.len();
             // A named chunk whose length was overwritten: its header is structure, its data not.
             let forged = named && len > 0x7fff_ffff;
-            w.end = if cut_short { d.len() } else if forged { data_start } else { p };
+            w.end = if cut_short {
+                d.len()
+            } else if forged {
+                data_start
+            } else {
+                p
+            };
             w.truncated = true;
             w.scan_from = Some(if cut_short || forged { data_start } else { last_data.unwrap_or(p) });
             return w;

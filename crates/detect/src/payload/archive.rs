@@ -178,7 +178,11 @@ pub fn cab(d: &[u8], p: usize) -> Option<Ident> {
     let h = slice(d, p, 36)?;
     let ok = &h[..4] == b"MSCF" && le32(h, 4)? == 0 && le32(h, 12)? == 0 && h[24] == 3 && h[25] == 1;
     let size = le32(h, 8)? as usize;
-    (ok && size >= 36 && le32(h, 16)? < size as u32).then(|| Ident { kind: K::Cab, begin: p, len: bounded(d, p, size) })
+    (ok && size >= 36 && le32(h, 16)? < size as u32).then(|| Ident {
+        kind: K::Cab,
+        begin: p,
+        len: bounded(d, p, size),
+    })
 }
 
 /// An ARJ archive: headers `60 EA`, each with its CRC-32; the first is the main header (type 2).
@@ -215,7 +219,11 @@ pub fn arj(d: &[u8], p: usize) -> Option<Ident> {
 /// An LZ4 frame: magic, a frame descriptor of version 01 with its reserved bits clear.
 pub fn lz4(d: &[u8], p: usize) -> Option<Ident> {
     let (flg, bd) = (*d.get(p + 4)?, *d.get(p + 5)?);
-    let ok = starts_with_at(d, p, b"\x04\x22\x4d\x18") && flg >> 6 == 1 && flg & 2 == 0 && bd & 0x8f == 0 && bd >> 4 >= 4;
+    let ok = starts_with_at(d, p, b"\x04\x22\x4d\x18")
+        && flg >> 6 == 1
+        && flg & 2 == 0
+        && bd & 0x8f == 0
+        && bd >> 4 >= 4;
     ok.then_some(Ident { kind: K::Lz4, begin: p, len: None })
 }
 

@@ -10,13 +10,15 @@ pub fn postscript(d: &[u8], p: usize) -> Option<Ident> {
     if !(dsc || plain || eps) {
         return None;
     }
-    let len = memchr::memmem::rfind(&d[p..], b"%%EOF").map(|e| e + 5 + usize::from(d.get(p + e + 5) == Some(&b'\n')));
+    let len = memchr::memmem::rfind(&d[p..], b"%%EOF")
+        .map(|e| e + 5 + usize::from(d.get(p + e + 5) == Some(&b'\n')));
     Ident::new(K::PostScript, p, len)
 }
 
 /// RTF: `{\rtf1` and a control word after it; it ends where its braces balance.
 pub fn rtf(d: &[u8], p: usize) -> Option<Ident> {
-    if !starts_with_at(d, p, b"{\\rtf1") || !matches!(d.get(p + 6), Some(b'\\' | b'{' | b' ' | b'\r' | b'\n')) {
+    if !starts_with_at(d, p, b"{\\rtf1") || !matches!(d.get(p + 6), Some(b'\\' | b'{' | b' ' | b'\r' | b'\n'))
+    {
         return None;
     }
     let mut depth = 0usize;

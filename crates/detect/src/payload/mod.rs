@@ -51,7 +51,7 @@ const fn pair_can_start(a: u8, b: u8) -> bool {
         b'R' => matches!(b, b'I' | b'a'),
         b'I' => matches!(b, b'D' | b'I'),
         b'M' => matches!(b, b'Z' | b'M' | b'S' | 0x3c), // MZ, MM (TIFF), MSCF, pcap
-        0xff => b == 0xd8 || b >= 0xe0, // JPEG, MPEG audio and ADTS frame sync
+        0xff => b == 0xd8 || b >= 0xe0,                 // JPEG, MPEG audio and ADTS frame sync
         b'O' => b == b'g',
         b'P' => b == b'K',
         b'7' => b == b'z',
@@ -67,23 +67,23 @@ const fn pair_can_start(a: u8, b: u8) -> bool {
         0xca => b == 0xfe,
         b'<' => matches!(b.to_ascii_lowercase(), b'?' | b'!' | b'h' | b's' | b'i' | b'b' | b'o' | b'e'),
         0x89 => b == b'P',
-        0x01 | 0x02 => b == 0x00, // the second half of an ICO/CUR header
-        b'C' => matches!(b, b'D' | b'W'),  // ISO 9660 `CD001` (0x8001 into the image), CWS
-        b'Z' => b == b'W',                 // ZWS
-        0x60 => b == 0xea,                 // ARJ
-        0x04 => b == 0x22,                 // LZ4
-        b'0' => b == b'7',                 // cpio
-        b'!' => b == b'<',                 // ar
-        b'D' => b == b'I',                 // DICOM `DICM`, 128 bytes into the file
+        0x01 | 0x02 => b == 0x00,         // the second half of an ICO/CUR header
+        b'C' => matches!(b, b'D' | b'W'), // ISO 9660 `CD001` (0x8001 into the image), CWS
+        b'Z' => b == b'W',                // ZWS
+        0x60 => b == 0xea,                // ARJ
+        0x04 => b == 0x22,                // LZ4
+        b'0' => b == b'7',                // cpio
+        b'!' => b == b'<',                // ar
+        b'D' => b == b'I',                // DICOM `DICM`, 128 bytes into the file
         0xa1 | 0xd4 => matches!(b, 0xb2 | 0xc3),
-        0x0a => b == 0x0d,                 // pcapng
-        0xd0 => b == 0xcf,                 // OLE/CFB
-        b'S' => b == b'Q',                 // SQLite
-        b'd' => b == b'e',                 // DEX
-        0x00 => b == b'a',                 // WebAssembly
-        0x4c => b == 0x00,                 // LNK
-        0xc5 => b == 0xd0,                 // EPS binary header
-        b'{' => b == b'\\',                // RTF
+        0x0a => b == 0x0d,  // pcapng
+        0xd0 => b == 0xcf,  // OLE/CFB
+        b'S' => b == b'Q',  // SQLite
+        b'd' => b == b'e',  // DEX
+        0x00 => b == b'a',  // WebAssembly
+        0x4c => b == 0x00,  // LNK
+        0xc5 => b == 0xd0,  // EPS binary header
+        b'{' => b == b'\\', // RTF
         _ => false,
     }
 }
@@ -107,7 +107,9 @@ pub fn identify_candidate(d: &[u8], p: usize, lower: usize) -> Option<Ident> {
         b'f' | b'm' | b's' | b'w' if p >= lower + 4 => iso_bmff(d, p - 4).or_else(|| flac(d, p)),
         b'f' => flac(d, p),
         b'u' if p >= lower + 257 => tar(d, p - 257),
-        b'C' if d.get(p + 1) == Some(&b'D') => (p >= lower + 0x8001).then(|| iso9660(d, p - 0x8001)).flatten(),
+        b'C' if d.get(p + 1) == Some(&b'D') => {
+            (p >= lower + 0x8001).then(|| iso9660(d, p - 0x8001)).flatten()
+        }
         b'D' => (p >= lower + 128).then(|| dicom(d, p - 128)).flatten(),
         0x01 | 0x02 if p >= lower + 2 => image(d, p - 2),
         _ => identify(d, p),
