@@ -36,6 +36,7 @@ from PIL import Image, ImageDraw, PngImagePlugin
 import pillow_heif
 
 sys.dont_write_bytecode = True  # no __pycache__ beside the sources
+sys.modules.setdefault("build", sys.modules[__name__])  # hidden*.py import this running module
 from realworld import build_realworld, gif_header_end, missing, sniff  # noqa: E402
 
 pillow_heif.register_heif_opener()
@@ -49,7 +50,13 @@ ENTRIES: list = []
 PAYLOAD_TYPES = ["MPEG-TS", "MP4", "FLV", "MKV", "WebM", "AVI", "MP3", "AAC", "OGG", "FLAC",
                  "WAV", "ZIP", "RAR", "7Z", "GZIP", "BZIP2", "XZ", "ZSTD", "TAR", "PDF", "ELF",
                  "PE", "Mach-O", "PHP", "HTML", "JavaScript", "JPEG", "PNG", "GIF", "WebP",
-                 "BMP", "TIFF", "HEIC", "AVIF", "ICO", "Unknown"]
+                 "BMP", "TIFF", "HEIC", "AVIF", "ICO", "Unknown",
+                 # payload types added with hidden.py (issue 16)
+                 "CAB", "ARJ", "JavaClass", "WASM", "SVG", "PostScript", "RTF", "LZ4", "ISO", "LNK",
+                 "CPIO", "AR", "DICOM", "PCAP", "SWF", "OLE", "SQLite", "DEX"]
+# file -> bytes between begin and the payload's own magic: a short separator (< 64 bytes) or the
+# partial first packet of a TS cut mid-stream (< 204 bytes); verify() checks the magic after it.
+LEAD: dict = {}
 IMG_PAYLOAD = {"jpg": "JPEG", "png": "PNG", "gif": "GIF", "webp": "WebP", "bmp": "BMP",
                "tiff": "TIFF", "heic": "HEIC", "avif": "AVIF", "ico": "ICO"}
 
@@ -825,10 +832,24 @@ def starts_as(t, d, b):
         "BZIP2": lambda: s[:3] == b"BZh", "XZ": lambda: s[:6] == b"\xfd7zXZ\0",
         "ZSTD": lambda: s[:4] == b"\x28\xb5\x2f\xfd", "TAR": lambda: d[b + 257:b + 262] == b"ustar",
         "PDF": lambda: s[:5] == b"%PDF-", "ELF": lambda: s[:4] == b"\x7fELF", "PE": lambda: s[:2] == b"MZ",
-        "Mach-O": lambda: s[:4] in (b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"\xca\xfe\xba\xbe"),
-        "PHP": lambda: s[:5] == b"<?php", "HTML": lambda: s.lower().startswith((b"<html", b"<!doctype")),
-        "JavaScript": lambda: s.startswith((b"(function", b"var ", b"function ")),
+        "Mach-O": lambda: s[:4] in (b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"\xfe\xed\xfa\xce")
+        or (s[:4] == b"\xca\xfe\xba\xbe" and struct.unpack(">I", s[4:8])[0] < 45),
+        "PHP": lambda: s[:5] == b"<?php" or s[:3] == b"<?=",
+        "HTML": lambda: s.lower().startswith((b"<html", b"<!doctype", b"<iframe", b"<script", b"<svg on")),
+        "JavaScript": lambda: s.startswith((b"(function", b"var ", b"function ", b";alert", b"*/")),
         "Unknown": lambda: True,
+        "CAB": lambda: s[:4] == b"MSCF", "ARJ": lambda: s[:2] == b"\x60\xea",
+        "JavaClass": lambda: s[:4] == b"\xca\xfe\xba\xbe" and 45 <= struct.unpack(">H", s[6:8])[0] < 100,
+        "WASM": lambda: s[:8] == b"\0asm\1\0\0\0",
+        "SVG": lambda: s.startswith(b"<svg xmlns") or (s[:5] == b"<?xml" and b"<svg" in d[b:b + 300]),
+        "PostScript": lambda: s[:4] == b"%!PS", "RTF": lambda: s[:5] == b"{\\rtf",
+        "LZ4": lambda: s[:4] == b"\x04\x22\x4d\x18", "ISO": lambda: d[b + 0x8001:b + 0x8006] == b"CD001",
+        "LNK": lambda: s[:8] == b"\x4c\0\0\0\x01\x14\x02\0",
+        "CPIO": lambda: s[:6] in (b"070701", b"070702", b"070707"), "AR": lambda: s[:8] == b"!<arch>\n",
+        "DICOM": lambda: d[b + 128:b + 132] == b"DICM",
+        "PCAP": lambda: s[:4] in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x0a\x0d\x0d\x0a"),
+        "SWF": lambda: s[:3] in (b"FWS", b"CWS", b"ZWS"), "OLE": lambda: s[:8] == bytes.fromhex("d0cf11e0a1b11ae1"),
+        "SQLite": lambda: s == b"SQLite format 3\0", "DEX": lambda: s[:4] == b"dex\n" and s[7] == 0,
     }
     img = {v: k for k, v in IMG_PAYLOAD.items()}
     if t in img:
@@ -848,8 +869,10 @@ def verify():
             assert e["type"] in PAYLOAD_TYPES and e["location"] in ("after", "inside", "whole"), e
             pl = e.get("payloads", [{"begin": e["begin"], "type": e["type"]}])
             assert (pl[0]["begin"], pl[0]["type"]) == (e["begin"], e["type"]), e["file"]
-            for p in pl:
-                assert starts_as(p["type"], d, p["begin"]), (e["file"], p)
+            for i, p in enumerate(pl):
+                lead = LEAD.get(e["file"], 0) if i == 0 else 0
+                assert lead < (204 if p["type"] == "MPEG-TS" else 64), (e["file"], lead)
+                assert starts_as(p["type"], d, p["begin"] + lead), (e["file"], p)
                 seen.add(p["type"])
     missing = set(PAYLOAD_TYPES) - seen
     assert not missing, f"payload types never generated: {missing}"
@@ -877,6 +900,8 @@ def main():
         build_clean_more(C)
         build_suspicious(C, P)
         build_tricky(C)
+        from hidden import build_hidden  # noqa: E402 (needs this module fully defined)
+        build_hidden(C, P)
     skipped = build_realworld(add, CACHE)
     (OUT / "manifest.json").write_text(json.dumps(ENTRIES, indent=1) + "\n")
     counts = verify()
@@ -885,6 +910,12 @@ def main():
         cats[e["file"].split("/")[0]] = cats.get(e["file"].split("/")[0], 0) + 1
     print(f"{len(ENTRIES)} files in {time.time() - t0:.1f}s: " + ", ".join(f"{k} {v}" for k, v in cats.items()))
     print("by type: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    classes = {}
+    for e in ENTRIES:
+        if "class" in e:
+            k = f'{e["file"].split("/")[0]}/{e["class"]}'
+            classes[k] = classes.get(k, 0) + 1
+    print("by class: " + ", ".join(f"{k} {v}" for k, v in sorted(classes.items())))
     if skipped:
         print(f"skipped {len(skipped)} real-world images with trailing data: {', '.join(skipped)}")
 

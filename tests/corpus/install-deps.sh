@@ -22,12 +22,29 @@ APT_PKGS=(
   ffmpeg                 # MPEG-TS/M2TS/MP4/MOV/FLV/MKV/WebM/AVI/MP3/AAC/OGG/FLAC/WAV payloads
   p7zip-full zip bzip2 gzip xz-utils zstd tar   # archive payloads
   gcc libc6-dev          # a real ELF payload
-  libjpeg-turbo-progs    # cjpeg -restart (JPEG with restart markers)
+  libjpeg-turbo-progs    # cjpeg -restart (JPEG with restart markers); jpegtran rewrite (clean2/)
   libtiff-tools          # tiffcp: big-endian, tiled, BigTIFF TIFFs
   optipng                # interlaced (Adam7) PNG
   libimage-exiftool-perl # EXIF thumbnail in a JPEG
   icc-profiles-free      # ICC profiles (one big enough to span several APP2 segments)
   desktop-base           # a few real-world Debian PNG/JPEG images
+  # hidden.py (issue 16): payload types and tool outputs
+  gcab                   # CAB payload (gcab -c -z)
+  arj                    # ARJ payload
+  wabt                   # WebAssembly payload (wat2wasm)
+  genisoimage            # ISO 9660 payload (51 KB image)
+  cpio                   # CPIO payloads (newc, odc; --reproducible)
+  binutils               # ar rcD (AR payload); as/ld: 32-bit ELF and PE32 payloads
+  lz4                    # LZ4 frame payload
+  openjdk-17-jdk-headless # javac: Java class payload
+  groff-base             # groff -Tps: PostScript payload
+  openssl                # openssl enc -aes-128-cbc: HLS AES-128 encrypted segments
+  webp                   # cwebp/webpmux outputs with ICCP/EXIF/XMP (clean2/)
+  libheif-examples       # heif-enc HEIC/AVIF outputs with EXIF/XMP (clean2/)
+  libavif-bin            # avifenc --exif --xmp output (clean2/)
+  imagemagick            # /usr/bin/convert rewrites (clean2/)
+  jpegoptim              # jpegoptim rewrite (clean2/)
+  pngcrush               # pngcrush rewrite (clean2/)
   ca-certificates
 )
 
@@ -132,6 +149,7 @@ REALWORLD=(
   "go-imaging deb golang-github-disintegration-imaging-dev usr/share/gocode/src/github.com/disintegration/imaging/"
   "go-webp    deb golang-github-bep-gowebp-dev             usr/share/gocode/src/github.com/bep/gowebp/"
   "go-src     deb golang-1.19-src                          usr/share/go-1.19/src/image/"
+  "gnome-bg   deb gnome-backgrounds                        usr/share/backgrounds/gnome/"
 )
 for line in "${REALWORLD[@]}"; do
   read -r dir client what inner <<<"$line"
