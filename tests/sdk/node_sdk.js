@@ -145,6 +145,7 @@ async function main() {
       suspiciousEndByte: clean.picSize + 188 * TS_PACKETS - 1,
       suspiciousSize: 188 * TS_PACKETS,
       suspiciousType: 'MPEG-TS',
+      suspiciousConfidence: 'certain', // Stowaway's extension
     }
   );
   assert.deepEqual(await inspect('hls.png'), verdict);
@@ -172,6 +173,7 @@ async function main() {
     [p.Suspicious, p.SuspiciousType, p.PicSize, p.SuspiciousBeginByte, p.SuspiciousEndByte, p.SuspiciousSize],
     ['true', 'MPEG-TS', ...[verdict.picSize, verdict.suspiciousBeginByte, verdict.suspiciousEndByte, verdict.suspiciousSize].map(String)]
   );
+  assert.equal(p.SuspiciousConfidence, 'certain', JSON.stringify(p));
   assert.equal(p.AutoProcessResult.Code, 'Success', JSON.stringify(p));
   const weird = await waitFor(second.JobId, ['Success', 'Failed']);
   assert.equal(weird.State, 'Success', JSON.stringify(weird));

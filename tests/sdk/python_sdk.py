@@ -117,7 +117,9 @@ def header(headers, name):
     return headers[name]
 
 
-SUSPICIOUS_KEYS = {"suspiciousBeginByte", "suspiciousEndByte", "suspiciousSize", "suspiciousType"}
+# suspiciousConfidence is Stowaway's extension (the SDK passes it through like any other key).
+SUSPICIOUS_KEYS = {"suspiciousBeginByte", "suspiciousEndByte", "suspiciousSize", "suspiciousType",
+                   "suspiciousConfidence"}
 
 
 def check_sync_clean(result, what):
@@ -133,6 +135,7 @@ def check_sync_suspicious(result, clean_size, what):
         assert type(result[k]) is int, (what, k, result)
     assert result["picType"] == "png" and result["suspicious"] is True, (what, result)
     assert result["suspiciousType"] == "MPEG-TS", (what, result)
+    assert result["suspiciousConfidence"] == "certain", (what, result)
     begin, end, size, pic = (result["suspiciousBeginByte"], result["suspiciousEndByte"],
                              result["suspiciousSize"], result["picSize"])
     assert begin < end and size == end - begin + 1 and end == pic - 1, (what, result)
@@ -227,6 +230,7 @@ for key, d in done.items():
         assert p == {"PicSize": str(clean_size), "PicType": "png", "Suspicious": "false"}, d
         continue
     assert p["Suspicious"] == "true" and p["SuspiciousType"] == "MPEG-TS", d
+    assert p["SuspiciousConfidence"] == sync_verdict["suspiciousConfidence"] == "certain", d
     # The asynchronous verdict is the synchronous one, in XML's spelling.
     assert (p["PicSize"], p["SuspiciousBeginByte"], p["SuspiciousEndByte"], p["SuspiciousSize"]) == (
         str(sync_verdict["picSize"]), str(sync_verdict["suspiciousBeginByte"]),

@@ -1,5 +1,8 @@
 //! How one scanned object is written: JSON Lines (Tencent's sync JSON spelling plus findings),
-//! Tencent's `ProcessResult` XML, or a table for people.
+//! Tencent's `ProcessResult` XML, or a table for people. Each shows the detector's confidence
+//! (Stowaway's extension): `suspiciousConfidence` / `SuspiciousConfidence` (the most certain
+//! finding's, what AutoProcess compares with its threshold), `confidence` per finding, and the
+//! table's CONFIDENCE column.
 use std::io::{self, Write};
 
 use serde::Serialize;
@@ -27,6 +30,7 @@ pub struct FindingJson {
     pub kind: &'static str,
     pub location: String,
     pub declared: bool,
+    pub confidence: &'static str,
 }
 
 impl From<&Finding> for FindingJson {
@@ -38,6 +42,7 @@ impl From<&Finding> for FindingJson {
             kind: f.kind.as_str(),
             location: f.location.to_string(),
             declared: f.declared,
+            confidence: f.confidence.as_str(),
         }
     }
 }
@@ -80,8 +85,8 @@ impl<W: Write> Writer<W> {
                 Format::Xml => writeln!(self.out, "<Results>")?,
                 Format::Table => writeln!(
                     self.out,
-                    "{:<10} {:<7} {:>12}  {:<10} {:>23}  PATH",
-                    "STATUS", "TYPE", "SIZE", "PAYLOAD", "BYTES"
+                    "{:<10} {:<7} {:>12}  {:<10} {:<10} {:>23}  PATH",
+                    "STATUS", "TYPE", "SIZE", "PAYLOAD", "CONFIDENCE", "BYTES"
                 )?,
                 Format::Json => {}
             }
@@ -102,6 +107,8 @@ impl<W: Write> Writer<W> {
                 writeln!(self.out, "<Result><Path>{}</Path>{body}</Result>", xml_escape(path))
             }
             Format::Table => {
+                // The payload is the primary finding's; the confidence the report's (the most
+                // certain finding's), as `suspiciousConfidence` and AutoProcess have it.
                 let (status, payload, bytes) = match r.primary() {
                     Some(f) => (
                         if f.declared { "declared" } else { "SUSPICIOUS" },
@@ -110,9 +117,10 @@ impl<W: Write> Writer<W> {
                     ),
                     None => ("clean", "-", "-".to_string()),
                 };
+                let confidence = r.confidence().map_or("-", |c| c.as_str());
                 writeln!(
                     self.out,
-                    "{status:<10} {:<7} {:>12}  {payload:<10} {bytes:>23}  {path}",
+                    "{status:<10} {:<7} {:>12}  {payload:<10} {confidence:<10} {bytes:>23}  {path}",
                     r.pic_type.as_str(),
                     r.pic_size
                 )
@@ -135,8 +143,8 @@ impl<W: Write> Writer<W> {
             ),
             Format::Table => writeln!(
                 self.out,
-                "{:<10} {:<7} {:>12}  {:<10} {:>23}  {path}: {message}",
-                "ERROR", "-", "-", "-", "-"
+                "{:<10} {:<7} {:>12}  {:<10} {:<10} {:>23}  {path}: {message}",
+                "ERROR", "-", "-", "-", "-", "-"
             ),
         }
     }

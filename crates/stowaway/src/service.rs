@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use stowaway_api::{ApiConfig, AppState, OpsCache, OpsState};
+use stowaway_detect::Confidence;
 use stowaway_notifier::run_notifier;
 use stowaway_objects::{ObjectStoreConfig, Objects};
 use stowaway_store::Store;
@@ -39,6 +40,11 @@ pub struct ServiceArgs {
     /// Seconds a claimed job is held without a heartbeat before the rescuer hands it to another worker.
     #[arg(long, env = "STOWAWAY_LEASE_SECS", default_value_t = 30)]
     lease_secs: u64,
+    /// The lowest confidence at which AutoProcess acts (`possible`, `likely` or `certain`); a
+    /// suspicious verdict below it is reported with AutoProcessResult `Skipped` and its object
+    /// left alone. `possible` acts on every suspicious verdict, as Tencent does.
+    #[arg(long, env = "STOWAWAY_AUTOPROCESS_MIN_CONFIDENCE", default_value = "possible")]
+    autoprocess_min_confidence: String,
     /// Days finished jobs stay queryable before the pruner deletes them.
     #[arg(long, env = "STOWAWAY_RETENTION_DAYS", default_value_t = 7)]
     retention_days: u64,
@@ -60,6 +66,19 @@ pub struct ServiceArgs {
     /// back (SIGTERM, SIGINT).
     #[arg(long, env = "STOWAWAY_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
     shutdown_grace_secs: u64,
+}
+
+impl ServiceArgs {
+    /// `STOWAWAY_AUTOPROCESS_MIN_CONFIDENCE`, checked in every part (like every setting) before
+    /// anything connects.
+    fn min_confidence(&self) -> Result<Confidence, String> {
+        Confidence::from_name(&self.autoprocess_min_confidence).ok_or_else(|| {
+            format!(
+                "STOWAWAY_AUTOPROCESS_MIN_CONFIDENCE must be possible, likely or certain, not {:?}",
+                self.autoprocess_min_confidence
+            )
+        })
+    }
 }
 
 /// Which parts a process runs; `serve` runs them all (and migrates first).
@@ -102,6 +121,7 @@ async fn serve(args: ServiceArgs, parts: Parts) -> Result<(), String> {
     // Configuration errors first, before anything starts.
     let notifier_cfg = if parts.notifier { Some(args.callbacks.notifier_config()?) } else { None };
     let callback_addresses = args.callbacks.address_policy()?;
+    let min_confidence = args.min_confidence()?;
     let keys = if parts.api { args.auth.key_ring(args.listen)? } else { None };
     let objects_cfg = if parts.api || parts.worker { Some(ObjectStoreConfig::from_env()?) } else { None };
     // Listeners too: a taken port is a configuration error like any other.
@@ -161,6 +181,7 @@ async fn serve(args: ServiceArgs, parts: Parts) -> Result<(), String> {
                 .endpoint
                 .clone()
                 .unwrap_or_else(|| format!("https://s3.{}.amazonaws.com", objects_cfg.region)),
+            min_confidence,
         };
         let lease = Duration::from_secs(args.lease_secs.max(1));
         let worker_cfg = WorkerConfig {
@@ -177,7 +198,12 @@ async fn serve(args: ServiceArgs, parts: Parts) -> Result<(), String> {
             retention: Duration::from_secs(args.retention_days * 86400),
             ..PrunerConfig::default()
         };
-        tracing::info!(worker = %ctx.worker, concurrency = worker_cfg.concurrency, "worker starting");
+        tracing::info!(
+            worker = %ctx.worker,
+            concurrency = worker_cfg.concurrency,
+            autoprocess_min_confidence = ctx.min_confidence.as_str(),
+            "worker starting"
+        );
         tasks.spawn(run_worker(ctx, worker_cfg, stopped.clone()));
         tasks.spawn(run_rescuer(store.clone(), rescuer_cfg, stopped.clone()));
         tasks.spawn(run_pruner(store.clone(), pruner_cfg, stopped.clone()));

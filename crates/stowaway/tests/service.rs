@@ -143,6 +143,7 @@ async fn python_sdk(mode: &str, server: S3Server) {
         (Some(true), Some("MPEG-TS")),
         "{hls}"
     );
+    assert_eq!(hls["SuspiciousConfidence"], "certain", "Stowaway's extension, a string: {hls}");
     assert_eq!(hls["AutoProcessResult"]["Code"], "Success", "{hls}");
     let [private] = results("private.png")[..] else { panic!("one private.png job: {callbacks:#?}") };
     assert_eq!(private["AutoProcessResult"]["Code"], if acls { "Success" } else { "Failed" }, "{private}");
@@ -150,6 +151,7 @@ async fn python_sdk(mode: &str, server: S3Server) {
     assert_eq!(delete["AutoProcessResult"]["Code"], "Success", "{delete}");
     let [clean] = results("clean.png")[..] else { panic!("one finished clean.png job: {callbacks:#?}") };
     assert_eq!(clean["Suspicious"].as_bool(), Some(false), "{clean}");
+    assert!(clean.get("SuspiciousConfidence").is_none(), "only when suspicious: {clean}");
     let weird = results(WEIRD_KEY);
     assert_eq!(weird.len(), 2, "{callbacks:#?}");
     for w in weird {

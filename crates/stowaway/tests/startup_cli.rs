@@ -1,6 +1,7 @@
 //! Starting `stowaway api` with a bad configuration fails fast with one clear line and exit code 2,
 //! never a panic: no key on a public address (only loopback, or `STOWAWAY_AUTH=off`, may run
-//! unauthenticated), an unreachable or malformed database URL, missing S3 credentials.
+//! unauthenticated), an unreachable or malformed database URL, missing S3 credentials, a bad
+//! setting.
 use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -95,6 +96,11 @@ fn bad_configuration_is_one_line_and_exit_code_2() {
             "STOWAWAY_S3_PATH_STYLE must be true or false",
         ),
         (vec![("STOWAWAY_CALLBACK_ALLOW_PRIVATE", "10.0.0.0/99")], vec![], "STOWAWAY_CALLBACK_ALLOW_PRIVATE"),
+        (
+            vec![("STOWAWAY_AUTOPROCESS_MIN_CONFIDENCE", "sure")],
+            vec![],
+            "STOWAWAY_AUTOPROCESS_MIN_CONFIDENCE must be possible, likely or certain, not \"sure\"",
+        ),
     ];
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let taken = taken.local_addr().unwrap().to_string();

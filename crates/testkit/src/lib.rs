@@ -31,6 +31,8 @@ pub fn tencent_example_process_result() -> ProcessResult {
         suspicious_end_byte: Some(304490),
         suspicious_size: Some(304372),
         suspicious_type: Some("MPEG-TS".into()),
+        // Tencent's example has no confidence (Stowaway's extension): callbacks render it as is.
+        suspicious_confidence: None,
         auto_process_result: Some(AutoProcessResult { code: "Success".into(), message: "Success".into() }),
     }
 }
@@ -58,6 +60,60 @@ pub fn png_with_ts(packets: usize) -> Vec<u8> {
         data.extend(p);
     }
     data
+}
+
+/// A PNG followed by `n` bytes no rule recognises (high, non-text, non-padding bytes from a
+/// fixed-seed generator): the detector's `Unknown` trailer, confidence `possible`, from 32 bytes
+/// on (README "What counts as suspicious").
+pub fn png_with_noise(n: usize) -> Vec<u8> {
+    let mut data = clean_png();
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    data.extend((0..n).map(|_| 0x80 | ((rng.next_u64() >> 33) as u8 & 0x3f)));
+    data
+}
+
+/// A PNG followed by a ZIP archive (one stored file: local header, central directory, end
+/// record): a recognised payload, confidence `certain`.
+pub fn png_with_zip() -> Vec<u8> {
+    let mut data = clean_png();
+    data.extend(zip_stored("payload.txt", b"hidden after the picture's IEND\n"));
+    data
+}
+
+/// A ZIP archive holding one file, stored (not compressed).
+pub fn zip_stored(name: &str, content: &[u8]) -> Vec<u8> {
+    let (crc, size, name_len) = (crc32(content), content.len() as u32, name.len() as u16);
+    // Version needed 2.0, no flags, method 0 (stored), 1980-01-01 00:00, then crc and sizes.
+    let common = |z: &mut Vec<u8>| {
+        for v in [20u16, 0, 0, 0, 0x21] {
+            z.extend(v.to_le_bytes());
+        }
+        z.extend(crc.to_le_bytes());
+        z.extend(size.to_le_bytes());
+        z.extend(size.to_le_bytes());
+        z.extend(name_len.to_le_bytes());
+        z.extend(0u16.to_le_bytes()); // extra field length
+    };
+    let mut z = b"PK\x03\x04".to_vec();
+    common(&mut z);
+    z.extend(name.as_bytes());
+    z.extend(content);
+    let directory = z.len() as u32;
+    z.extend(b"PK\x01\x02");
+    z.extend(20u16.to_le_bytes()); // version made by
+    common(&mut z);
+    z.extend([0u8; 10]); // comment length, disk, internal attributes (2 bytes each), external (4)
+    z.extend(0u32.to_le_bytes()); // the local header's offset
+    z.extend(name.as_bytes());
+    let directory_size = z.len() as u32 - directory;
+    z.extend(b"PK\x05\x06");
+    z.extend([0u8; 4]); // this disk, the directory's disk
+    z.extend(1u16.to_le_bytes());
+    z.extend(1u16.to_le_bytes());
+    z.extend(directory_size.to_le_bytes());
+    z.extend(directory.to_le_bytes());
+    z.extend(0u16.to_le_bytes()); // comment length
+    z
 }
 
 fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {

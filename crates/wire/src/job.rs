@@ -1,10 +1,10 @@
 //! `JobsDetail` as Tencent returns it (submit, query, list and callbacks), and the result shapes.
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
-use stowaway_detect::Report;
+use stowaway_detect::{Confidence, Report};
 
 use crate::submit::ProcessType;
-use crate::text::{bool_from_text, to_text};
+use crate::text::{bool_from_text, confidence_from_text, confidence_to_text, to_text};
 
 /// Tencent's time form, `2022-06-27T15:23:10+0800` (offset without a colon), in China Standard
 /// Time as Tencent's servers answer.
@@ -88,6 +88,11 @@ pub struct ImageInspectResult {
 
 /// The detector's verdict in Tencent's spelling. The `Suspicious*` fields are omitted when the
 /// object is clean (as the synchronous API does; every SDK parses either).
+///
+/// `SuspiciousConfidence` is Stowaway's extension (`possible`, `likely` or `certain`: the most
+/// certain finding's, what AutoProcess compares with `STOWAWAY_AUTOPROCESS_MIN_CONFIDENCE`),
+/// after `SuspiciousType`; the SDKs keep unknown elements (Python, Node) or ignore them (Go,
+/// Java). Results stored before it existed read back without it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename = "ProcessResult", rename_all = "PascalCase")]
 pub struct ProcessResult {
@@ -103,6 +108,13 @@ pub struct ProcessResult {
     pub suspicious_size: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suspicious_type: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "confidence_to_text",
+        deserialize_with = "confidence_from_text"
+    )]
+    pub suspicious_confidence: Option<Confidence>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_process_result: Option<AutoProcessResult>,
 }
@@ -110,14 +122,15 @@ pub struct ProcessResult {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct AutoProcessResult {
-    /// `Success` or `Failed`.
+    /// `Success` or `Failed` (Tencent's values), or `Skipped` (Stowaway's: the verdict's
+    /// confidence was below `STOWAWAY_AUTOPROCESS_MIN_CONFIDENCE`, the object was not touched).
     pub code: String,
     pub message: String,
 }
 
 /// The synchronous ImageInspect answer (`?ci-process=ImageInspect`), JSON with numbers and a
 /// boolean (Go's SDK needs both), `suspicious*` only when suspicious (spec §3). Same facts as
-/// [`ProcessResult`], Tencent's other spelling.
+/// [`ProcessResult`], Tencent's other spelling, `suspiciousConfidence` (Stowaway's) included.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncResult {
@@ -132,6 +145,8 @@ pub struct SyncResult {
     pub suspicious_size: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suspicious_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "confidence_to_text")]
+    pub suspicious_confidence: Option<Confidence>,
 }
 
 impl From<&Report> for SyncResult {
@@ -145,6 +160,7 @@ impl From<&Report> for SyncResult {
             suspicious_end_byte: p.suspicious_end_byte,
             suspicious_size: p.suspicious_size,
             suspicious_type: p.suspicious_type,
+            suspicious_confidence: p.suspicious_confidence,
         }
     }
 }
@@ -160,6 +176,7 @@ impl From<&Report> for ProcessResult {
             suspicious_end_byte: p.map(|f| f.end),
             suspicious_size: p.map(|f| f.size()),
             suspicious_type: p.map(|f| f.kind.as_str().to_string()),
+            suspicious_confidence: r.confidence(),
             auto_process_result: None,
         }
     }

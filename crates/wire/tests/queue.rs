@@ -64,6 +64,7 @@ fn stored_shapes_round_trip_through_json() {
             suspicious_end_byte: Some(9),
             suspicious_size: Some(5),
             suspicious_type: Some("ZIP".into()),
+            suspicious_confidence: Some(stowaway_detect::Confidence::Certain),
             auto_process_result: Some(AutoProcessResult {
                 code: "Success".into(),
                 message: "Success".into(),

@@ -2,6 +2,13 @@
 //! API should show. Retries are safe: the verdict is checkpointed before AutoProcess touches the
 //! object, and every AutoProcess action is idempotent, so an attempt after a crash finishes the
 //! job from the checkpoint instead of inspecting an object the first attempt already moved.
+//!
+//! AutoProcess acts only on verdicts at or above `min_confidence`
+//! (`STOWAWAY_AUTOPROCESS_MIN_CONFIDENCE`): a suspicious verdict below it stays `Suspicious` and
+//! gets `AutoProcessResult` `Skipped`, with the object untouched. The decision is made once, before
+//! the checkpoint: only a verdict that is to be acted on is checkpointed, so an attempt that finds
+//! a checkpoint finishes the action (which may have started) whatever the threshold is now.
+use stowaway_detect::Confidence;
 use stowaway_objects::{ObjectError, Objects};
 use stowaway_store::{Claimed, Completion, Store};
 use stowaway_wire::{AutoProcessResult, ImageInspectResult, ProcessResult, ProcessType, SubmitRequest};
@@ -15,6 +22,9 @@ pub struct JobContext {
     pub worker: Uuid,
     /// Base of `InputObjectUrl` (the S3 endpoint, path style).
     pub object_url_base: String,
+    /// The lowest confidence at which AutoProcess acts; `Possible` (Tencent's behaviour) acts on
+    /// every suspicious verdict.
+    pub min_confidence: Confidence,
 }
 
 /// Runs `job`; `None` when the lease was lost (another worker owns the job now).
@@ -28,6 +38,7 @@ pub async fn run(ctx: &JobContext, job: &Claimed) -> Option<Completion> {
         .clone()
         .and_then(|v| serde_json::from_value::<ImageInspectResult>(v).ok())
         .filter(|r| r.process_result.is_some());
+    let resumed = checkpoint.is_some();
     let mut result = match checkpoint {
         Some(r) => r,
         None => match inspect(ctx, job).await {
@@ -41,6 +52,17 @@ pub async fn run(ctx: &JobContext, job: &Claimed) -> Option<Completion> {
     };
     let process = result.process_result.as_mut().expect("set on success");
     if let (true, Some(action)) = (process.suspicious, request.auto_process()) {
+        if let (false, Some(skipped)) = (resumed, below_threshold(process, ctx.min_confidence)) {
+            tracing::info!(
+                job_id = %job.job_id,
+                confidence = process.suspicious_confidence.map_or("unknown", Confidence::as_str),
+                min_confidence = ctx.min_confidence.as_str(),
+                action = action.as_str(),
+                "AutoProcess skipped: the verdict is below the minimum confidence"
+            );
+            process.auto_process_result = Some(skipped);
+            return Some(Completion::success(job, Some(serde_json::to_value(&result).expect("plain data"))));
+        }
         let snapshot = serde_json::to_value(&result).expect("plain data");
         if !ctx.store.checkpoint(ctx.worker, job.id, job.attempt, &snapshot).await.ok()? {
             tracing::warn!(job_id = %job.job_id, "lease lost before AutoProcess; leaving the job to its new holder");
@@ -92,6 +114,23 @@ fn failure(ctx: &JobContext, job: &Claimed, e: &ObjectError) -> ImageInspectResu
     }
 }
 
+/// `AutoProcessResult` `Skipped` when the verdict's confidence is below `min` (a verdict without
+/// one counts as `possible`, the least certain); `None` when AutoProcess should act.
+fn below_threshold(process: &ProcessResult, min: Confidence) -> Option<AutoProcessResult> {
+    let confidence = process.suspicious_confidence.unwrap_or(Confidence::Possible);
+    (confidence < min).then(|| AutoProcessResult {
+        code: SKIPPED.into(),
+        message: format!(
+            "Skipped: confidence {confidence} is below {min}, the lowest at which AutoProcess acts; \
+             the object was not touched"
+        ),
+    })
+}
+
+/// `AutoProcessResult` `Code` of a verdict AutoProcess did not act on (Stowaway's; Tencent
+/// documents `Success` and `Failed`).
+pub const SKIPPED: &str = "Skipped";
+
 /// Applies the action; a refusal (a store without ACLs, say) is reported, not retried.
 async fn auto_process(objects: &Objects, bucket: &str, key: &str, action: ProcessType) -> AutoProcessResult {
     let outcome = match action {
@@ -119,4 +158,49 @@ pub fn object_url(base: &str, bucket: &str, key: &str) -> String {
         }
     }
     url
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verdict(confidence: Option<Confidence>) -> ProcessResult {
+        ProcessResult {
+            pic_size: 100,
+            pic_type: "png".into(),
+            suspicious: true,
+            suspicious_begin_byte: Some(60),
+            suspicious_end_byte: Some(99),
+            suspicious_size: Some(40),
+            suspicious_type: Some("Unknown".into()),
+            suspicious_confidence: confidence,
+            auto_process_result: None,
+        }
+    }
+
+    #[test]
+    fn auto_process_acts_at_or_above_the_minimum_and_skips_below_it() {
+        use Confidence::*;
+        for (have, min, acts) in [
+            (Possible, Possible, true),
+            (Likely, Possible, true),
+            (Certain, Possible, true),
+            (Possible, Likely, false),
+            (Likely, Likely, true),
+            (Certain, Likely, true),
+            (Possible, Certain, false),
+            (Likely, Certain, false),
+            (Certain, Certain, true),
+        ] {
+            let skipped = below_threshold(&verdict(Some(have)), min);
+            assert_eq!(skipped.is_none(), acts, "{have} against {min}");
+            if let Some(s) = skipped {
+                assert_eq!(s.code, SKIPPED);
+                assert!(s.message.contains(&format!("confidence {have} is below {min}")), "{}", s.message);
+            }
+        }
+        // A verdict stored without a confidence counts as the least certain.
+        assert!(below_threshold(&verdict(None), Possible).is_none());
+        assert!(below_threshold(&verdict(None), Likely).is_some());
+    }
 }

@@ -1,13 +1,14 @@
 //! ImageInspect jobs end to end against a real PostgreSQL and real S3 servers (s3s-fs, strict and
-//! without ACLs; moto, with ACLs): verdicts, every AutoProcess type, failures, priorities, and a
-//! retry after a crash.
+//! without ACLs; moto, with ACLs): verdicts, every AutoProcess type, AutoProcess's minimum
+//! confidence, failures, priorities, and a retry after a crash.
 use std::time::Duration;
 
 use serde_json::Value;
 use sqlx::PgPool;
+use stowaway_detect::{Confidence, PayloadKind};
 use stowaway_objects::Objects;
 use stowaway_store::{JobRecord, JobState, NewJob, Store};
-use stowaway_testkit::{clean_png, fresh_bucket, png_with_ts, S3Server};
+use stowaway_testkit::{clean_png, fresh_bucket, png_with_noise, png_with_ts, png_with_zip, S3Server};
 use stowaway_wire::{ImageInspectOptions, ImageInspectResult, ProcessType, SubmitRequest};
 use stowaway_worker::{run_worker, JobContext, WorkerConfig};
 use tokio::sync::watch;
@@ -35,11 +36,17 @@ async fn submit(store: &Store, bucket: &str, object: &str, level: i16, auto: Opt
 }
 
 fn context(store: &Store, objects: &Objects) -> JobContext {
+    context_acting_from(store, objects, Confidence::Possible)
+}
+
+/// A worker whose AutoProcess acts on verdicts at or above `min_confidence`.
+fn context_acting_from(store: &Store, objects: &Objects, min_confidence: Confidence) -> JobContext {
     JobContext {
         store: store.clone(),
         objects: objects.clone(),
         worker: Uuid::new_v4(),
         object_url_base: "http://s3.test".into(),
+        min_confidence,
     }
 }
 
@@ -248,4 +255,121 @@ async fn a_job_submitted_beside_a_running_worker_is_handed_to_it_and_run(pool: P
     let backup = result(&records[1]).process_result.unwrap().auto_process_result.unwrap();
     assert_eq!(backup.code, "Success", "run exactly as a claimed job: AutoProcess included");
     assert!(objects.exists(&bucket, "abnormal_images_backup/hls.png").await.unwrap());
+}
+
+/// The samples' only finding and the report's confidence, asserted with the detector itself: if
+/// its rules change, this fails loudly instead of the tests below testing something else.
+fn only_finding(data: &[u8], kind: PayloadKind, confidence: Confidence) -> Vec<u8> {
+    let r = stowaway_detect::inspect(data);
+    assert_eq!(r.findings.len(), 1, "{r:?}");
+    assert_eq!(
+        (r.findings[0].kind, r.findings[0].confidence, r.confidence()),
+        (kind, confidence, Some(confidence))
+    );
+    data.to_vec()
+}
+
+#[sqlx::test(migrator = "stowaway_store::MIGRATOR")]
+async fn auto_process_acts_only_at_or_above_the_minimum_confidence(pool: PgPool) {
+    let store = Store::from_pool(pool);
+    let (objects, bucket) = fresh_bucket(S3Server::Strict).await;
+    // ≥ 32 unrecognised bytes after IEND: Unknown, possible. A ZIP after IEND: certain.
+    let possible = only_finding(&png_with_noise(64), PayloadKind::Unknown, Confidence::Possible);
+    let certain = only_finding(&png_with_zip(), PayloadKind::Zip, Confidence::Certain);
+    for (key, body) in [
+        ("noise-delete.png", &possible),
+        ("noise-backup.png", &possible),
+        ("noise-report.png", &possible),
+        ("zip-delete.png", &certain),
+        ("zip-backup.png", &certain),
+        ("noise-default.png", &possible),
+    ] {
+        objects.put(&bucket, key, body.clone()).await.unwrap();
+    }
+
+    // A worker acting from `likely`: the possible verdicts are reported, their objects untouched.
+    let ids = vec![
+        submit(&store, &bucket, "noise-delete.png", 0, Some(ProcessType::DeleteObject)).await,
+        submit(&store, &bucket, "noise-backup.png", 0, Some(ProcessType::BackupObject)).await,
+        submit(&store, &bucket, "noise-report.png", 0, None).await,
+        submit(&store, &bucket, "zip-delete.png", 0, Some(ProcessType::DeleteObject)).await,
+    ];
+    let likely = context_acting_from(&store, &objects, Confidence::Likely);
+    let records = run_until_done(likely, WorkerConfig::default(), &ids).await;
+    let [noise_delete, noise_backup, noise_report, zip_delete] = &records[..] else { panic!("{records:?}") };
+    for (record, key) in [(noise_delete, "noise-delete.png"), (noise_backup, "noise-backup.png")] {
+        let r = result(record);
+        assert_eq!((record.state, r.state.as_str()), (JobState::Success, "Success"), "{key}");
+        let p = r.process_result.unwrap();
+        assert!(p.suspicious, "{key}: still Suspicious, as Tencent means it");
+        assert_eq!(
+            (p.suspicious_type.as_deref(), p.suspicious_confidence),
+            (Some("Unknown"), Some(Confidence::Possible)),
+            "{key}"
+        );
+        let a = p.auto_process_result.expect("the skip is reported");
+        assert_eq!(a.code, "Skipped", "{key}: {a:?}");
+        assert!(a.message.contains("confidence possible is below likely"), "{key}: {}", a.message);
+        assert!(objects.exists(&bucket, key).await.unwrap(), "{key}: left in place");
+        let backup = format!("abnormal_images_backup/{key}");
+        assert!(!objects.exists(&bucket, &backup).await.unwrap(), "{key}: no backup made");
+    }
+    let p = result(noise_report).process_result.unwrap();
+    assert!(p.suspicious && p.auto_process_result.is_none(), "AutoProcess off: nothing to skip");
+    let p = result(zip_delete).process_result.unwrap();
+    assert_eq!(p.suspicious_confidence, Some(Confidence::Certain));
+    assert_eq!(p.auto_process_result.unwrap().code, "Success", "above the minimum: processed as before");
+    assert!(!objects.exists(&bucket, "zip-delete.png").await.unwrap());
+
+    // Exactly at the minimum: processed.
+    let ids = [submit(&store, &bucket, "zip-backup.png", 0, Some(ProcessType::BackupObject)).await];
+    let certain_only = context_acting_from(&store, &objects, Confidence::Certain);
+    let records = run_until_done(certain_only, WorkerConfig::default(), &ids).await;
+    let a = result(&records[0]).process_result.unwrap().auto_process_result.unwrap();
+    assert_eq!((a.code.as_str(), a.message.as_str()), ("Success", "Success"));
+    assert!(!objects.exists(&bucket, "zip-backup.png").await.unwrap());
+    assert!(objects.exists(&bucket, "abnormal_images_backup/zip-backup.png").await.unwrap());
+
+    // The default, `possible`, acts on every suspicious verdict (Tencent's behaviour).
+    let ids = [submit(&store, &bucket, "noise-default.png", 0, Some(ProcessType::DeleteObject)).await];
+    let records = run_until_done(context(&store, &objects), WorkerConfig::default(), &ids).await;
+    let p = result(&records[0]).process_result.unwrap();
+    assert_eq!(p.suspicious_confidence, Some(Confidence::Possible));
+    assert_eq!(p.auto_process_result.unwrap().code, "Success");
+    assert!(!objects.exists(&bucket, "noise-default.png").await.unwrap());
+}
+
+#[sqlx::test(migrator = "stowaway_store::MIGRATOR")]
+async fn a_checkpointed_decision_to_act_is_finished_whatever_the_minimum_is_now(pool: PgPool) {
+    let store = Store::from_pool(pool.clone());
+    let (objects, bucket) = fresh_bucket(S3Server::Strict).await;
+    let body = only_finding(&png_with_noise(64), PayloadKind::Unknown, Confidence::Possible);
+    objects.put(&bucket, "noise.png", body).await.unwrap();
+    let id = submit(&store, &bucket, "noise.png", 0, Some(ProcessType::BackupObject)).await;
+
+    // A worker acting from `possible` checkpoints its verdict, moves the object, and dies; the
+    // operator then raises the minimum. The action may have happened (here it did), so the next
+    // attempt finishes it rather than reporting a skip for an object that was moved.
+    let dead = context(&store, &objects);
+    let claimed = store.claim(dead.worker, 1, Duration::from_secs(30)).await.unwrap().remove(0);
+    let verdict = serde_json::json!({
+        "State": "Success", "Code": "Success", "Message": "", "InputObjectName": "noise.png",
+        "InputObjectUrl": "http://s3.test/x", "ProcessResult": {"PicSize": 139, "PicType": "png",
+        "Suspicious": "true", "SuspiciousBeginByte": 75, "SuspiciousEndByte": 138,
+        "SuspiciousSize": 64, "SuspiciousType": "Unknown", "SuspiciousConfidence": "possible"}});
+    assert!(store.checkpoint(dead.worker, claimed.id, claimed.attempt, &verdict).await.unwrap());
+    objects.backup(&bucket, "noise.png").await.unwrap();
+    sqlx::query("UPDATE jobs SET locked_until = now() - interval '1 second' WHERE id = $1")
+        .bind(claimed.id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(store.rescue_expired(5).await.unwrap(), (1, 0));
+
+    let stricter = context_acting_from(&store, &objects, Confidence::Certain);
+    let records = run_until_done(stricter, WorkerConfig::default(), &[id]).await;
+    let p = result(&records[0]).process_result.unwrap();
+    assert_eq!(p.suspicious_confidence, Some(Confidence::Possible));
+    assert_eq!(p.auto_process_result.unwrap().code, "Success");
+    assert!(objects.exists(&bucket, "abnormal_images_backup/noise.png").await.unwrap());
 }

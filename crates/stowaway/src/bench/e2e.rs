@@ -115,6 +115,7 @@ async fn through_queue(
         objects: objects.clone(),
         worker: Uuid::new_v4(),
         object_url_base: "http://bench".into(),
+        min_confidence: stowaway_detect::Confidence::Possible,
     };
     let cfg = WorkerConfig { concurrency: a.concurrency, ..WorkerConfig::default() };
     let (stop, stopped) = watch::channel(false);

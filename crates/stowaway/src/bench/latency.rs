@@ -75,6 +75,7 @@ async fn measure(
         objects: objects.clone(),
         worker: uuid::Uuid::new_v4(),
         object_url_base: "http://bench".into(),
+        min_confidence: stowaway_detect::Confidence::Possible,
     };
     let worker_cfg = WorkerConfig { concurrency: a.concurrency, ..WorkerConfig::default() };
     let worker = tokio::spawn(run_worker(ctx, worker_cfg, stopped.clone()));
