@@ -66,9 +66,9 @@ pub fn judge(d: &[u8], from: usize, to: usize, unexplained: Unexplained, skip_im
 fn separator(d: &[u8], from: usize, at: usize) -> Option<usize> {
     let span = &d[from..at];
     let first = span.iter().position(|&b| b != 0 && b != 0xff)?;
-    let sep = &span[first..];
+    let sep = span.get(first..).filter(|s| s.len() <= SEPARATOR_MAX)?;
     let printable = sep.iter().filter(|b| b.is_ascii_graphic() || b.is_ascii_whitespace()).count();
-    (sep.len() <= SEPARATOR_MAX && printable * 4 < sep.len() * 3).then_some(from + first)
+    (printable * 4 < sep.len() * 3).then_some(from + first)
 }
 
 /// Bytes in `d[from..to)` that no signature explains.
@@ -153,4 +153,16 @@ pub fn random_looking(d: &[u8]) -> bool {
 /// An [`Ident`]'s end, exclusive, clamped to `d`.
 pub fn ident_end(d: &[u8], id: &Ident) -> usize {
     id.len.map_or(d.len(), |l| id.begin + l.max(1)).min(d.len())
+}
+
+/// Whether random-looking bytes are the remains of JPEG entropy-coded data (an old thumbnail an
+/// editor left behind): its encoder stuffs every 0xFF with 0x00 or follows it by a restart or
+/// image marker, so most 0xFF bytes are followed by those, or 0xFF is rarer than in random bytes.
+pub fn jpeg_remains(d: &[u8]) -> bool {
+    let (mut ff, mut stuffed) = (0usize, 0usize);
+    for i in memchr::memchr_iter(0xff, d) {
+        ff += 1;
+        stuffed += usize::from(matches!(d.get(i + 1), Some(0x00 | 0xd0..=0xd9)));
+    }
+    (ff >= 2 && stuffed * 2 >= ff) || (d.len() >= 2048 && ff * 1024 <= d.len())
 }

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use crate::claims::{self, Zlib};
 use crate::formats::{Claim, Region, REGION_SCAN_LIMIT};
-use crate::judge::{judge, Hit, Unexplained};
+use crate::judge::{jpeg_remains, judge, Hit, Unexplained};
 use crate::report::{Finding, Location};
 use crate::scan::markup_in;
 
@@ -53,7 +53,14 @@ pub fn region_findings(d: &[u8], region: &Region, out: &mut Vec<Finding>) {
         Claim::Private | Claim::Opaque => compressed(b),
         Claim::Metadata => b.len(),
         // Editors that shrink a thumbnail leave the old one's bytes behind the new structure.
-        Claim::Tiff => claims::tiff_extent(b).inspect(|_| how = Unexplained::Ignore).unwrap_or(0),
+        Claim::Tiff => match claims::tiff_extent(b) {
+            Some(e) if jpeg_remains(&b[e..]) => {
+                how = Unexplained::Ignore;
+                e
+            }
+            Some(e) => e,
+            None => 0,
+        },
         Claim::Xmp => claims::xmp_extent(b).unwrap_or(0),
         Claim::Icc => claims::icc_extent(b).unwrap_or(0),
         Claim::Zlib => match claims::deflate_end(b) {

@@ -7,6 +7,9 @@ use crate::payload::crc32;
 
 pub const SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
 
+/// The IEND chunk as every encoder writes it (length 0, type, CRC).
+const IEND: &[u8] = b"\0\0\0\0IEND\xae\x42\x60\x82";
+
 /// Chunks whose content is palette or fixed-size parameters: a script written into their numbers
 /// is all that could hide there.
 const PLAIN: &[&[u8; 4]] = &[
@@ -38,9 +41,11 @@ pub fn walk(d: &[u8]) -> Walk {
             // A well-formed chunk cut off by the end of the file: the picture is truncated and every
             // byte left is its data.
             let named = ty.iter().all(u8::is_ascii_alphabetic);
-            let cut_short = named && len <= 0x7fff_ffff && data_end + 4 > d.len();
-            // A named chunk whose length was overwritten: its header is structure, its data not.
-            let forged = named && len > 0x7fff_ffff;
+            // A named chunk whose length was overwritten (impossible, or running past an IEND that
+            // still closes the file): its header is structure, its data not.
+            let past_iend = ty != b"IDAT" && d.ends_with(IEND);
+            let forged = named && (len > 0x7fff_ffff || (data_end + 4 > d.len() && past_iend));
+            let cut_short = named && !forged && data_end + 4 > d.len();
             w.end = if cut_short {
                 d.len()
             } else if forged {

@@ -88,20 +88,39 @@ pub fn pcap(d: &[u8], p: usize) -> Option<Ident> {
     ok.then_some(Ident { kind: K::Pcap, begin: p, len: None })
 }
 
-/// A Flash movie: `FWS` (plain), `CWS` (zlib) or `ZWS` (LZMA), a version and its length; a plain
-/// one's length is its extent.
+/// A Flash movie: `FWS` (plain), `CWS` (zlib, version 6 on) or `ZWS` (LZMA, 13 on), a version and
+/// its length. A plain one must also open with a stage RECT from (0, 0), at least one frame and a
+/// defined first tag; its length is its extent.
 pub fn swf(d: &[u8], p: usize) -> Option<Ident> {
     let h = slice(d, p, 9)?;
-    let version = h[3];
-    let size = le32(h, 4)? as usize;
-    if !matches!(&h[..3], b"FWS" | b"CWS" | b"ZWS") || !(1..=50).contains(&version) || size < 21 {
+    let (version, size) = (h[3], le32(h, 4)? as usize);
+    if !(1..=50).contains(&version) || !(21..=(256 << 20)).contains(&size) {
         return None;
     }
-    let ok = match h[0] {
-        b'C' => crate::claims::zlib_header(&d[p + 8..]),
-        b'Z' => slice(d, p + 12, 1)? == [0x5d],
-        _ => h[8] >> 3 >= 1, // the stage RECT's field width
+    let ok = match &h[..3] {
+        b"CWS" => version >= 6 && crate::claims::zlib_header(&d[p + 8..]),
+        b"ZWS" => version >= 13 && slice(d, p + 12, 1)? == [0x5d],
+        b"FWS" => stage_ok(d, p + 8).is_some(),
+        _ => false,
     };
     let len = if h[0] == b'F' { bounded(d, p, size) } else { None };
     ok.then_some(Ident { kind: K::Swf, begin: p, len })
+}
+
+/// The plain header after the signature: RECT (xmin = ymin = 0, a positive stage), frame rate,
+/// frame count ≥ 1, and a first tag whose code is defined.
+fn stage_ok(d: &[u8], p: usize) -> Option<()> {
+    let bits = |from: usize, n: usize| -> Option<u32> {
+        let mut v = 0u32;
+        for i in from..from + n {
+            v = v << 1 | u32::from(d.get(p + i / 8)? >> (7 - i % 8) & 1);
+        }
+        Some(v)
+    };
+    let n = bits(0, 5)? as usize;
+    let (xmin, xmax, ymin, ymax) = (bits(5, n)?, bits(5 + n, n)?, bits(5 + 2 * n, n)?, bits(5 + 3 * n, n)?);
+    let after = p + (5 + 4 * n).div_ceil(8);
+    let frames = le16(d, after + 2)?;
+    let tag = le16(d, after + 4)? >> 6;
+    (n > 0 && xmin == 0 && ymin == 0 && xmax > 0 && ymax > 0 && frames > 0 && tag <= 100).then_some(())
 }
