@@ -103,7 +103,7 @@ pub static CANDIDATE_PAIR: [bool; 65536] = {
 pub fn identify_candidate(d: &[u8], p: usize, lower: usize) -> Option<Ident> {
     let b = d[p];
     match b {
-        0x47 => mpeg_ts(d, p, lower).or_else(|| image(d, p)),
+        0x47 => mpeg_ts(d, p, lower).or_else(|| gif(d, p)),
         b'f' | b'm' | b's' | b'w' if p >= lower + 4 => iso_bmff(d, p - 4).or_else(|| flac(d, p)),
         b'f' => flac(d, p),
         b'u' if p >= lower + 257 => tar(d, p - 257),
@@ -120,7 +120,7 @@ pub fn identify_candidate(d: &[u8], p: usize, lower: usize) -> Option<Ident> {
 pub fn identify(d: &[u8], p: usize) -> Option<Ident> {
     let b0 = *d.get(p)?;
     match b0 {
-        0x47 => mpeg_ts(d, p, p).or_else(|| image(d, p)),
+        0x47 => mpeg_ts(d, p, p).or_else(|| gif(d, p)),
         0x00 => iso_bmff(d, p).or_else(|| image(d, p)).or_else(|| tar(d, p)).or_else(|| wasm(d, p)),
         b'F' => flv(d, p).or_else(|| swf(d, p)),
         b'C' | b'Z' => swf(d, p),
@@ -158,6 +158,12 @@ pub fn identify(d: &[u8], p: usize) -> Option<Ident> {
     }
     .or_else(|| tar(d, p))
     .or_else(|| m2ts(d, p))
+}
+
+/// A GIF at `p`: its signature is checked before the picture sniffer runs, since 0x47 is also
+/// every TS packet's sync byte and so one offset in 256 of any data.
+fn gif(d: &[u8], p: usize) -> Option<Ident> {
+    (starts_with_at(d, p, b"GIF87a") || starts_with_at(d, p, b"GIF89a")).then(|| image(d, p)).flatten()
 }
 
 /// Another picture starting at `p`, with its structural extent.
