@@ -52,7 +52,83 @@ fn seeds() -> Vec<Vec<u8>> {
         &[1, 2, 3, 0],
     ]
     .concat();
-    vec![png, jpeg, gif, tiff, heif, ts, bmp]
+    vec![png, jpeg, gif, tiff, heif, ts, bmp, claimed_png(), claimed_jpeg(), claimed_webp(), claimed_gif()]
+}
+
+fn zlib(data: &[u8]) -> Vec<u8> {
+    miniz_oxide::deflate::compress_to_vec_zlib(data, 6)
+}
+
+/// A PNG whose metadata the detector checks against its claims: zTXt, iCCP, a real IDAT stream,
+/// then an IDAT after the stream's end.
+fn claimed_png() -> Vec<u8> {
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png_chunk(&mut png, b"IHDR", &[0, 0, 0, 2, 0, 0, 0, 2, 8, 0, 0, 0, 0]);
+    png_chunk(&mut png, b"zTXt", &[b"Comment\0\0".as_slice(), &zlib(b"a comment, compressed")].concat());
+    png_chunk(&mut png, b"iCCP", &[b"icc\0\0".as_slice(), &zlib(&icc())].concat());
+    png_chunk(&mut png, b"IDAT", &zlib(&[0, 1, 2, 0, 3, 4]));
+    png_chunk(&mut png, b"IDAT", b"\x47after the stream");
+    png_chunk(&mut png, b"IEND", &[]);
+    png
+}
+
+/// A 132-byte ICC profile header with its signature.
+fn icc() -> Vec<u8> {
+    let mut p = vec![0u8; 132];
+    p[..4].copy_from_slice(&132u32.to_be_bytes());
+    p[36..40].copy_from_slice(b"acsp");
+    p
+}
+
+fn segment(marker: u8, data: &[u8]) -> Vec<u8> {
+    [&[0xff, marker][..], &((data.len() + 2) as u16).to_be_bytes(), data].concat()
+}
+
+/// A JPEG with Exif (a TIFF IFD), ICC, Ducky and Photoshop segments.
+fn claimed_jpeg() -> Vec<u8> {
+    let tiff = b"II*\0\x08\0\0\0\x01\0\x0f\x01\x02\0\x04\0\0\0abc\0\0\0\0\0";
+    let ps = b"Photoshop 3.0\08BIM\x04\x04\0\0\0\0\0\x04abcd";
+    [
+        &[0xff, 0xd8][..],
+        &segment(0xe1, &[b"Exif\0\0".as_slice(), tiff].concat()),
+        &segment(0xe2, &[b"ICC_PROFILE\0\x01\x01".as_slice(), &icc()].concat()),
+        &segment(0xec, b"Ducky\0\x01\0\x04\0\0\0\x50\0\0"),
+        &segment(0xed, ps),
+        &segment(0xc0, &[8, 0, 1, 0, 1, 1, 1, 0x11, 0]),
+        &segment(0xda, &[1, 1, 0, 0, 63, 0]),
+        &[0x12, 0xff, 0, 0x34, 0xff, 0xd9],
+    ]
+    .concat()
+}
+
+/// An extended WebP with EXIF, XMP and ICCP chunks.
+fn claimed_webp() -> Vec<u8> {
+    let chunk = |ty: &[u8], data: &[u8]| {
+        [ty, &(data.len() as u32).to_le_bytes(), data, &vec![0; data.len() & 1]].concat()
+    };
+    let body = [
+        b"WEBP".as_slice(),
+        &chunk(b"VP8X", &[0x2c, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+        &chunk(b"ICCP", &icc()),
+        &chunk(b"VP8L", &[0x2f, 0, 0, 0, 0, 0x07, 0x10]),
+        &chunk(b"EXIF", b"II*\0\x08\0\0\0\0\0"),
+        &chunk(b"XMP ", b"<x:xmpmeta xmlns:x='adobe:ns:meta/'/>"),
+    ]
+    .concat();
+    [b"RIFF".as_slice(), &(body.len() as u32).to_le_bytes(), &body].concat()
+}
+
+/// A GIF with a loop extension and raw XMP closed by its magic trailer.
+fn claimed_gif() -> Vec<u8> {
+    let ramp: Vec<u8> = std::iter::once(1).chain((0..=255u8).rev()).chain([0]).collect();
+    [
+        b"GIF89a\x01\0\x01\0\0\0\0".as_slice(),
+        b"\x21\xff\x0bNETSCAPE2.0\x03\x01\0\0\0",
+        b"\x21\xff\x0bXMP DataXMP<x:xmpmeta/>",
+        &ramp,
+        b"\x2c\0\0\0\0\x01\0\x01\0\0\x02\x02\x44\x01\0\x3b",
+    ]
+    .concat()
 }
 
 #[test]
@@ -132,4 +208,16 @@ fn random_data_in_searched_places_is_not_a_payload() {
     jpeg.extend(noise.iter().flat_map(|&b| if b == 0xff { vec![0xff, 0x00] } else { vec![b] }));
     let r = inspect(&jpeg);
     assert!(r.truncated && r.findings.is_empty(), "truncated JPEG flagged: {:?}", r.findings);
+}
+
+/// The seeds whose metadata holds what it claims are clean: the claims account for every byte.
+#[test]
+fn metadata_that_holds_its_claims_is_clean() {
+    for (name, d) in
+        [("png", claimed_png()), ("jpeg", claimed_jpeg()), ("webp", claimed_webp()), ("gif", claimed_gif())]
+    {
+        let r = inspect(&d);
+        // (This file's PNG chunks carry zero CRCs, so the PNG reads as corrupt, not suspicious.)
+        assert!(!r.suspicious() && (name == "png" || !r.truncated), "{name}: {r:?}");
+    }
 }
