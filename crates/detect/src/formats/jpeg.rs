@@ -96,6 +96,18 @@ pub fn has_mpf(d: &[u8]) -> bool {
     false
 }
 
+/// Whether a JPEG whose first byte was damaged starts within a few bytes of `p` (Minolta cameras
+/// write their maker-note preview with `02` for its first `FF`): a preview of the picture, not a
+/// payload. The preview is walked with its first byte mended.
+pub fn damaged_preview_at(d: &[u8], p: usize) -> bool {
+    (p..p + 8).any(|q| {
+        let Some(rest) = d.get(q + 1..).filter(|r| r.starts_with(&[SOI, 0xff])) else { return false };
+        let mended: Vec<u8> = std::iter::once(0xff).chain(rest.iter().copied()).collect();
+        let w = walk_strict(&mended);
+        !w.truncated && w.end > 64
+    })
+}
+
 /// The next offset after `from` where a valid marker starts.
 fn resync(d: &[u8], from: usize) -> Option<usize> {
     let mut q = from;

@@ -137,3 +137,27 @@ fn after_image_stream(w: &mut Walk, d: &[u8], idat: &[(usize, usize)]) {
         w.add(Region::claimed(rest, "chunk IDAT", Claim::Private));
     }
 }
+
+/// Whether `d[from..]` holds the remains of an older PNG (a shorter file written over a longer one
+/// without truncating it): a CRC-valid chunk chain that ends with IEND at the end of the file.
+pub fn remains(d: &[u8], from: usize) -> bool {
+    if !d.ends_with(IEND) {
+        return false;
+    }
+    let tail = d.get(from..).unwrap_or_default();
+    memchr::memmem::find_iter(tail, b"IDAT").take(64).any(|i| {
+        let mut p = from + i - 4.min(i);
+        for _ in 0..4096 {
+            let (Some(len), Some(ty)) = (be32(d, p), slice(d, p + 4, 4)) else { return false };
+            let end = p + 12 + len as usize;
+            if end > d.len() || be32(d, end - 4) != Some(crc32(&d[p + 4..end - 4])) {
+                return false;
+            }
+            if ty == b"IEND" {
+                return end == d.len();
+            }
+            p = end;
+        }
+        false
+    })
+}
