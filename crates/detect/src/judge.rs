@@ -29,7 +29,7 @@ pub enum Unexplained {
     Foreign,
     /// After the picture: 32 non-padding bytes or more are `Unknown` (Tencent's reading).
     Trailing,
-    /// Opaque are expected (TIFF): only recognised payloads count.
+    /// Vendor data, editors' orphans, a broken picture's pixels: only recognised payloads count.
     Ignore,
 }
 
@@ -64,7 +64,7 @@ pub fn judge(d: &[u8], from: usize, to: usize, unexplained: Unexplained, skip_im
 /// The first byte of a short binary separator in `d[from..at)` directly before a payload (text
 /// before it, a line break or a `Comment\0` keyword, is not filler).
 fn separator(d: &[u8], from: usize, at: usize) -> Option<usize> {
-    let span = &d[from..at];
+    let span = d.get(from..at)?;
     let first = span.iter().position(|&b| b != 0 && b != 0xff)?;
     let sep = span.get(first..).filter(|s| s.len() <= SEPARATOR_MAX)?;
     let printable = sep.iter().filter(|b| b.is_ascii_graphic() || b.is_ascii_whitespace()).count();

@@ -38,8 +38,8 @@ pub enum Claim {
     Resources,
     /// GIF NETSCAPE2.0/ANIMEXTS1.0 loop sub-blocks: fixed sizes; anything else is judged.
     Loop,
-    /// Vendor data with a layout of its own (a named APPn), or bytes where editors leave orphans
-    /// (TIFF holes, what an Exif structure no longer references): recognised payloads only.
+    /// Vendor data with a layout of its own (a named APPn), or what a JPEG skipped to resynchronise
+    /// (entropy-coded data among it): recognised payloads only.
     Opaque,
 }
 
