@@ -121,8 +121,21 @@ fn chunk_region(w: &mut Walk, ty: &[u8; 4], start: usize, data: &[u8], before_he
     w.add(Region::claimed(vec![(from, end)], name, claim));
 }
 
-/// IDAT data after the image's zlib stream has ended is not the picture's: it is judged.
+/// IDAT data after the image's zlib stream has ended is not the picture's: it is judged. Encoders
+/// cut the stream into chunks of one size with a shorter last one; only when the chunks break that
+/// pattern (a short chunk followed by more) is the stream inflated to find its end, since inflating
+/// every PNG would cost more than reading it.
 fn after_image_stream(w: &mut Walk, d: &[u8], idat: &[(usize, usize)]) {
+    let size = |&(s, e): &(usize, usize)| e - s;
+    let regular = match idat.split_last() {
+        Some((last, [first, rest @ ..])) => {
+            rest.iter().all(|c| size(c) == size(first)) && size(last) <= size(first)
+        }
+        _ => true,
+    };
+    if regular {
+        return;
+    }
     let Zlib::Ended(mut left) = zlib_end(idat.iter().map(|&(s, e)| &d[s..e])) else { return };
     let mut rest = Vec::new();
     for &(s, e) in idat {
