@@ -41,7 +41,7 @@ impl Ident {
 /// instead of the 13% a single-byte filter would pass.
 const fn pair_can_start(a: u8, b: u8) -> bool {
     match a {
-        0x47 => true,                            // MPEG-TS sync (any PID), GIF
+        0x47 => b < 0x80,                        // MPEG-TS sync (transport-error bit clear), GIF
         b'f' => matches!(b, b't' | b'L' | b'r'), // ftyp, fLaC, free
         b'm' => matches!(b, b'o' | b'd'),        // moov, moof, mdat
         b's' => matches!(b, b't' | b'k'),        // styp, skip
