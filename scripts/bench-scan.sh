@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `stowaway scan` over a directory against `cat` reading the same files (goal: within 4x), plus
+# `stowaway scan` over a directory against `cat` reading the same files (goal: within 1.5x), plus
 # peak memory on a 1 GiB file. Needs the corpus (scripts/test.sh builds it) and hyperfine.
 # Usage: scripts/bench-scan.sh [DIR]   (default: target/corpus, warm page cache)
 set -euo pipefail
