@@ -3,7 +3,7 @@ use crate::formats;
 use crate::payload::{identify, looks_like_javascript, text_run};
 use crate::region::region_findings;
 use crate::report::{Confidence, Finding, Location, PayloadKind, PicType, Report};
-use crate::scan::first_payload;
+use crate::scan::{first_payload, markup_in};
 use crate::trailer::tail_findings;
 
 /// Inspects one object: its picture type, where the picture ends, and every payload it carries.
@@ -19,6 +19,20 @@ pub fn inspect(d: &[u8]) -> Report {
     let mut findings = Vec::new();
     for region in &walk.regions {
         region_findings(d, region, &mut findings);
+    }
+    // A web shell survives in pixel data too (IDAT bytes, a JPEG scan, BMP pixels that outlive
+    // re-encoding): markup, validated by its own syntax, is looked for across the whole picture.
+    for h in markup_in(d, 0, walk.end) {
+        if !findings.iter().any(|g| g.begin as usize <= h.begin && h.begin as u64 <= g.end) {
+            findings.push(Finding {
+                begin: h.begin as u64,
+                end: h.end.max(h.begin + 1) as u64 - 1,
+                kind: h.kind,
+                location: Location::Inside("image data".into()),
+                declared: false,
+                confidence: h.confidence,
+            });
+        }
     }
     let from = walk.scan_from.unwrap_or(walk.end).min(walk.end);
     for f in tail_findings(d, from, walk.end, &walk, pic_type) {

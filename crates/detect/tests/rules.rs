@@ -61,6 +61,14 @@ fn tail_of_png() -> Vec<u8> {
     out
 }
 
+/// A PNG whose IDAT bytes spell a PHP short tag, as PNG web shells that survive re-encoding do.
+fn shell_in_idat() -> Vec<u8> {
+    let mut out = png()[..33].to_vec();
+    chunk(&mut out, b"IDAT", b"\x78\x9c<?=$_GET[0]($_POST[1]);?>\x01\x02\x03");
+    chunk(&mut out, b"IEND", &[]);
+    out
+}
+
 /// The primary finding a file must give: `None` = clean.
 type Expected = Option<(u64, PayloadKind)>;
 
@@ -100,6 +108,7 @@ fn cases() -> Vec<(&'static str, Vec<u8>, Expected)> {
             Some((n, PayloadKind::Zip)),
         ),
         ("zip renamed png", zip(), Some((0, PayloadKind::Zip))),
+        ("a web shell in IDAT bytes", shell_in_idat(), Some((8 + 25 + 8 + 2, PayloadKind::Php))),
         ("the rest of an older PNG written over", cat(&[&p, &noise(500), &tail_of_png()]), None),
         (
             "junk before a lone IEND is not an older PNG",
