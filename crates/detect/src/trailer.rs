@@ -67,9 +67,9 @@ pub fn tail_findings(d: &[u8], from: usize, image_end: usize, walk: &Walk, pic: 
         // An editor's leftover of JPEG tables after EOI, or a frame of the same multi-picture set.
         // A Minolta maker-note preview whose first byte is damaged is the picture's own too.
         let unknown = h.kind == PayloadKind::Unknown;
+        let jpeg_tables = jpeg::tables_at(d, h.begin) || jpeg::tables_at(d, h.begin.saturating_sub(1));
         let jpeg_leftover = pic == PicType::Jpg
-            && ((unknown && (jpeg::tables_at(d, h.begin) || jpeg::tables_at(d, h.begin - 1)))
-                || (unknown && jpeg::damaged_preview_at(d, h.begin))
+            && ((unknown && (jpeg_tables || jpeg::damaged_preview_at(d, h.begin)))
                 || (h.kind == PayloadKind::Jpeg && jpeg::has_mpf(&d[h.begin..])));
         // The rest of an older PNG that a shorter one was written over.
         let png_leftover = pic == PicType::Png && unknown && png::remains(d, h.begin);
