@@ -109,10 +109,14 @@ fn unexplained_bytes(d: &[u8], from: usize, to: usize, how: Unexplained, out: &m
         }
         return;
     }
-    let random = random_looking(body);
+    // A name or label written before random bytes (`[picture info]`) is not the foreign part.
+    let label = body.iter().take_while(|b| b.is_ascii_graphic() || **b == b' ').count();
+    let label = if label >= 8 && random_looking(&body[label..]) { label } else { 0 };
+    let random = label > 0 || random_looking(body);
     let long_enough = body.len() >= crate::UNKNOWN_TRAILER_THRESHOLD as usize;
     match how {
         Unexplained::Foreign if random => {
+            let begin = begin + label;
             out.push(Hit { begin, end, kind: PayloadKind::Unknown, confidence: Confidence::Likely })
         }
         Unexplained::Trailing if long_enough => {

@@ -221,3 +221,19 @@ fn metadata_that_holds_its_claims_is_clean() {
         assert!(!r.suspicious() && (name == "png" || !r.truncated), "{name}: {r:?}");
     }
 }
+
+/// Random bytes in an APPn segment: foreign without a name or behind a text segment's name, the
+/// vendor's own behind any other name (README, "Named APPn segments").
+#[test]
+fn random_bytes_in_app_segments_are_judged_by_the_segment_name() {
+    let mut rng = Rng(0xa5a5_0001_0203_0405);
+    let noise: Vec<u8> = (0..4096).map(|_| (rng.next() >> 24) as u8).collect();
+    let jpeg = |marker: u8, name: &[u8]| {
+        let base = claimed_jpeg();
+        [&base[..2], &segment(marker, &[name, &noise].concat()), &base[2..]].concat()
+    };
+    let unknown_at = |d: &[u8]| inspect(d).primary().map(|f| (f.kind, f.begin));
+    assert_eq!(unknown_at(&jpeg(0xec, b"")), Some((PayloadKind::Unknown, 6)), "no name");
+    assert_eq!(unknown_at(&jpeg(0xec, b"[picture info]")), Some((PayloadKind::Unknown, 20)));
+    assert_eq!(unknown_at(&jpeg(0xe5, b"NVDA00")), None, "a vendor's name");
+}

@@ -167,6 +167,8 @@ fn segment_region(m: u8, data_start: usize, data: &[u8]) -> Region {
         (14, Claim::Resources)
     } else if (m == 0xe0 || m >= 0xe2) && METADATA_IDS.iter().any(|id| data.starts_with(id)) {
         (0, Claim::Metadata)
+    } else if m == 0xec && (data.starts_with(b"[picture info]") || data.starts_with(b"PictureInfo")) {
+        (0, Claim::Private) // old cameras' APP12 text: text is its content, random bytes are not
     } else if data.len() >= 3 && data[..3].iter().all(u8::is_ascii_alphanumeric) {
         // Applications name their segments (`NVDA`, `FLIR`, `Meta`): a vendor's own layout.
         (0, Claim::Opaque)
