@@ -237,3 +237,17 @@ fn random_bytes_in_app_segments_are_judged_by_the_segment_name() {
     assert_eq!(unknown_at(&jpeg(0xec, b"[picture info]")), Some((PayloadKind::Unknown, 20)));
     assert_eq!(unknown_at(&jpeg(0xe5, b"NVDA00")), None, "a vendor's name");
 }
+
+/// A file split over consecutive COM segments is one stream: an ISO 9660 image whose volume
+/// descriptor lands in the third segment is still found, from its first byte.
+#[test]
+fn a_file_split_over_consecutive_segments_is_found_whole() {
+    let mut iso = vec![0u8; 0x8000];
+    iso.extend(b"\x01CD001\x01");
+    iso.resize(0x8800, 0x20);
+    let base = claimed_jpeg();
+    let coms: Vec<u8> = iso.chunks(0x3000).flat_map(|c| segment(0xfe, c)).collect();
+    let d = [&base[..2], &coms, &base[2..]].concat();
+    let r = inspect(&d);
+    assert_eq!(r.primary().map(|f| (f.kind, f.begin)), Some((PayloadKind::Iso, 6)), "{r:?}");
+}

@@ -240,8 +240,19 @@ fn walk_with(d: &[u8], resync_junk: bool) -> Walk {
                         w.add(r);
                         icc = (w.regions.len() > i).then_some(i);
                     }
-                    _ if !data.is_empty() => w.add(r),
-                    _ => {}
+                    _ if data.is_empty() => {}
+                    // A file split over consecutive segments of one kind (COM, COM, …) is one stream.
+                    (Claim::Private, _) => match w.regions.last_mut() {
+                        Some(last)
+                            if last.unit == r.unit
+                                && last.claim == Claim::Private
+                                && last.ranges.last().is_some_and(|l| l.1 + 4 == data_start) =>
+                        {
+                            last.ranges.extend(r.ranges)
+                        }
+                        _ => w.add(r),
+                    },
+                    _ => w.add(r),
                 }
                 p += 2 + len;
                 if m == SOS && seen_frame {
