@@ -102,6 +102,8 @@ pub fn has_mpf(d: &[u8]) -> bool {
 pub fn damaged_preview_at(d: &[u8], p: usize) -> bool {
     (p..p + 8).any(|q| {
         let Some(rest) = d.get(q + 1..).filter(|r| r.starts_with(&[SOI, 0xff])) else { return false };
+        // Previews are small: a bounded copy keeps memory independent of the object's size.
+        let rest = &rest[..rest.len().min(16 << 20)];
         let mended: Vec<u8> = std::iter::once(0xff).chain(rest.iter().copied()).collect();
         let w = walk_strict(&mended);
         !w.truncated && w.end > 64

@@ -158,12 +158,18 @@ pub fn remains(d: &[u8], from: usize) -> bool {
         return false;
     }
     let tail = d.get(from..).unwrap_or_default();
-    memchr::memmem::find_iter(tail, b"IDAT").take(64).any(|i| {
+    // Bounded work: a few starting points, and CRCs over at most 64 MiB in all.
+    let mut budget = 64usize << 20;
+    memchr::memmem::find_iter(tail, b"IDAT").take(8).any(|i| {
         let mut p = from + i - 4.min(i);
         for _ in 0..4096 {
             let (Some(len), Some(ty)) = (be32(d, p), slice(d, p + 4, 4)) else { return false };
             let end = p + 12 + len as usize;
-            if end > d.len() || be32(d, end - 4) != Some(crc32(&d[p + 4..end - 4])) {
+            budget = match budget.checked_sub(len as usize) {
+                Some(b) if end <= d.len() => b,
+                _ => return false,
+            };
+            if be32(d, end - 4) != Some(crc32(&d[p + 4..end - 4])) {
                 return false;
             }
             if ty == b"IEND" {
