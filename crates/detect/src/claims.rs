@@ -137,9 +137,30 @@ pub fn deflate_end(b: &[u8]) -> Zlib {
     }
 }
 
+thread_local! {
+    /// The inflater's state and 32 KiB window, reused: fresh ones per stream cost page faults on
+    /// every PNG with an iCCP chunk.
+    static INFLATER: std::cell::RefCell<(Box<DecompressorOxide>, Vec<u8>)> =
+        std::cell::RefCell::new((Box::default(), vec![0; 32 << 10]));
+}
+
 fn inflate_end<'a>(parts: impl IntoIterator<Item = &'a [u8]>, zlib: bool) -> Zlib {
-    let mut state = Box::<DecompressorOxide>::default();
-    let mut window = vec![0u8; 32 << 10];
+    INFLATER.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut pair) => {
+            let (state, window) = &mut *pair;
+            state.init();
+            follow(parts, zlib, state, window)
+        }
+        Err(_) => follow(parts, zlib, &mut Box::default(), &mut vec![0; 32 << 10]),
+    })
+}
+
+fn follow<'a>(
+    parts: impl IntoIterator<Item = &'a [u8]>,
+    zlib: bool,
+    state: &mut DecompressorOxide,
+    window: &mut [u8],
+) -> Zlib {
     let (mut out_pos, mut produced, mut offset) = (0usize, 0usize, 0usize);
     let mut parts = parts.into_iter().peekable();
     let mut first = true;
@@ -153,7 +174,7 @@ fn inflate_end<'a>(parts: impl IntoIterator<Item = &'a [u8]>, zlib: bool) -> Zli
         let flags = header | inflate_flags::TINFL_FLAG_IGNORE_ADLER32 | more;
         let mut input = part;
         loop {
-            let (status, used, written) = decompress(&mut state, input, &mut window, out_pos, flags);
+            let (status, used, written) = decompress(state, input, window, out_pos, flags);
             input = &input[used..];
             offset += used;
             produced += written;

@@ -6,6 +6,9 @@ use crate::report::{Confidence, Finding, Location, PayloadKind, PicType, Report}
 use crate::scan::{first_payload, markup_in};
 use crate::trailer::tail_findings;
 
+/// How much of a picture's own bytes are searched for markup outside its metadata and private units.
+const MARKUP_SCAN_LIMIT: usize = 256 << 10;
+
 /// Inspects one object: its picture type, where the picture ends, and every payload it carries.
 ///
 /// Never panics and allocates only in proportion to the findings and structural units (bounded per
@@ -21,8 +24,10 @@ pub fn inspect(d: &[u8]) -> Report {
         region_findings(d, region, &mut findings);
     }
     // A web shell survives in pixel data too (IDAT bytes, a JPEG scan, BMP pixels that outlive
-    // re-encoding): markup, validated by its own syntax, is looked for across the whole picture.
-    for h in markup_in(d, 0, walk.end) {
+    // re-encoding): markup, validated by its own syntax, is looked for in the picture's first
+    // 256 KiB. Such shells live in small pictures; reading all of a large photo's pixels would
+    // cost `scan` more than the rest of its work (1.9x the time over the corpus).
+    for h in markup_in(d, 0, walk.end.min(MARKUP_SCAN_LIMIT)) {
         if !findings.iter().any(|g| g.begin as usize <= h.begin && h.begin as u64 <= g.end) {
             findings.push(Finding {
                 begin: h.begin as u64,

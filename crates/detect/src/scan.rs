@@ -30,6 +30,11 @@ pub fn markup_in(d: &[u8], from: usize, to: usize) -> Vec<Hit> {
         return Vec::new();
     }
     for i in memchr::memchr_iter(b'<', &d[from..to]) {
+        // Every tag we recognise has one of these after `<`: most `<` in binary data stop here.
+        let next = d.get(from + i + 1).map_or(0, |b| b.to_ascii_lowercase());
+        if !matches!(next, b'?' | b'!' | b'h' | b's' | b'i' | b'b' | b'o' | b'e') {
+            continue;
+        }
         if let Some(id) = markup(d, from + i) {
             let end = (id.begin + id.len.unwrap_or(1).max(1)).min(to);
             return vec![Hit { begin: id.begin, end, kind: id.kind, confidence: Confidence::Certain }];
