@@ -33,7 +33,11 @@ fn vendor_trailer(d: &[u8]) -> Option<VendorTrailer> {
 pub fn tail_findings(d: &[u8], from: usize, image_end: usize, walk: &Walk, pic: PicType) -> Vec<Finding> {
     let vendor = vendor_trailer(d);
     let vendor_start = vendor.as_ref().map(|v| v.start.unwrap_or(image_end));
-    let after = if walk.orphans_expected { Unexplained::Foreign } else { Unexplained::Trailing };
+    let after = match (walk.vendor_layout, walk.orphans_expected) {
+        (true, _) => Unexplained::Ignore,
+        (false, true) => Unexplained::Foreign,
+        (false, false) => Unexplained::Trailing,
+    };
     let mut hits: Vec<Hit> = Vec::new();
     let mut p = from;
     if from < image_end {

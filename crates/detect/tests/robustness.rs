@@ -251,3 +251,33 @@ fn a_file_split_over_consecutive_segments_is_found_whole() {
     let r = inspect(&d);
     assert_eq!(r.primary().map(|f| (f.kind, f.begin)), Some((PayloadKind::Iso, 6)), "{r:?}");
 }
+
+/// Random bytes after a TIFF are `Unknown`, unless the TIFF is a camera's file (a maker note or DNG
+/// private data): raw formats reach enciphered vendor blocks by offsets of their own.
+#[test]
+fn random_bytes_after_a_tiff_count_unless_it_is_a_camera_file() {
+    let mut rng = Rng(0x7777_0001_0203_0405);
+    let noise: Vec<u8> = (0..4096).map(|_| (rng.next() >> 24) as u8).collect();
+    let tiff = |maker_note: bool| {
+        let n: u16 = if maker_note { 4 } else { 3 };
+        let strip = 8 + 2 + 12 * n as u32 + 4;
+        let mut t = b"II*\0\x08\0\0\0".to_vec();
+        t.extend(n.to_le_bytes());
+        for (tag, ty, value) in [(256u16, 3u16, 1u32), (273, 4, strip), (279, 4, 4)] {
+            t.extend(tag.to_le_bytes());
+            t.extend(ty.to_le_bytes());
+            t.extend(1u32.to_le_bytes());
+            t.extend(value.to_le_bytes());
+        }
+        if maker_note {
+            t.extend(b"\x7c\x92\x07\0\x04\0\0\0abcd");
+        }
+        t.extend([0; 4]); // no next IFD
+        t.extend([1, 2, 3, 4]); // the strip
+        [t, noise.clone()].concat()
+    };
+    let edited = inspect(&tiff(false));
+    assert_eq!(edited.primary().map(|f| f.kind), Some(PayloadKind::Unknown), "{edited:?}");
+    let camera = inspect(&tiff(true));
+    assert!(!camera.suspicious(), "{camera:?}");
+}

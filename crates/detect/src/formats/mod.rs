@@ -85,6 +85,10 @@ pub struct Walk {
     pub motion_photo: bool,
     /// Unreferenced bytes are normal for this format (TIFF): only random-looking ones are `Unknown`.
     pub orphans_expected: bool,
+    /// A camera's own file (a TIFF-based raw with a maker note or DNG private data): its vendor
+    /// blocks are reached by offsets we do not follow, so only recognised payloads count outside
+    /// what we measured.
+    pub vendor_layout: bool,
     /// The picture says it is one of several (a JPEG with an MPF index): pictures of its kind that
     /// follow are its own even where the index is corrupt.
     pub multi_picture: bool,

@@ -73,6 +73,7 @@ pub fn walk(d: &[u8]) -> Walk {
     t.add(0, if big { 16 } else { 8 });
     let mut queue: Vec<u64> = t.word(if big { 8 } else { 4 }).into_iter().collect();
     let mut seen = Vec::new();
+    let mut camera = false;
     while let Some(ifd) = queue.pop() {
         if ifd < 8 || seen.contains(&ifd) || seen.len() >= MAX_IFDS {
             continue;
@@ -113,6 +114,9 @@ pub fn walk(d: &[u8]) -> Walk {
                 325 => counts[1] = (tag, ty, count, data),
                 513 => pairs[2] = (tag, ty, count, data),
                 514 => counts[2] = (tag, ty, count, data),
+                // A maker note or DNG private data: a camera's file, whose vendor blocks are
+                // reached by offsets of their own (Sony's enciphered SR2 data, previews).
+                0x927c | 0xc612 | 0xc634 => camera = true,
                 330 | 34665 | 34853 | 40965 => {
                     for k in 0..count.min(64) as usize {
                         let v = if ty == 13 || ty == 4 || ty == 16 || ty == 18 {
@@ -143,8 +147,9 @@ pub fn walk(d: &[u8]) -> Walk {
         }
     }
     let mut w = Walk { end: t.end, truncated: t.overflow, orphans_expected: true, ..Walk::default() };
+    w.vendor_layout = camera;
     if t.extents.len() < MAX_EXTENTS {
-        w.add_gaps(&mut t.extents, Claim::Private);
+        w.add_gaps(&mut t.extents, if camera { Claim::Opaque } else { Claim::Private });
     }
     w
 }
