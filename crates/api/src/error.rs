@@ -9,8 +9,8 @@ use stowaway_wire::WireError;
 pub enum ApiError {
     /// The caller's mistake, rendered as is.
     Client(WireError),
-    /// The database failed or is out of connections: 503 if it may pass, else 500.
-    Database(sqlx::Error),
+    /// The job store failed: 503 if it may pass (`transient`), else 500.
+    Store(stowaway_store::Error),
     /// The object store answered badly: a missing object or bucket is the caller's 404, the rest
     /// is logged.
     Storage(ObjectError),
@@ -36,9 +36,9 @@ impl From<WireError> for ApiError {
     }
 }
 
-impl From<sqlx::Error> for ApiError {
-    fn from(e: sqlx::Error) -> ApiError {
-        ApiError::Database(e)
+impl From<stowaway_store::Error> for ApiError {
+    fn from(e: stowaway_store::Error) -> ApiError {
+        ApiError::Store(e)
     }
 }
 
@@ -70,10 +70,9 @@ impl IntoResponse for ApiError {
                 tracing::error!(error = %e, "internal error");
                 internal()
             }
-            ApiError::Database(e) => {
-                let transient = matches!(e, sqlx::Error::PoolTimedOut | sqlx::Error::Io(_));
-                tracing::error!(error = %e, "database error");
-                if transient {
+            ApiError::Store(e) => {
+                tracing::error!(error = %e, "job store error");
+                if e.transient() {
                     WireError {
                         status: 503,
                         code: "ServiceUnavailable",

@@ -6,10 +6,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use stowaway_store::{JobState, NewJob, Store};
+use stowaway_store::{Error, JobState, NewJob, Store};
 use tokio::sync::{mpsc, oneshot, Mutex};
 
-type Reply = oneshot::Sender<Result<(JobState, DateTime<Utc>), Arc<sqlx::Error>>>;
+type Reply = oneshot::Sender<Result<(JobState, DateTime<Utc>), Error>>;
 
 /// Concurrent insert statements: one can wait for its commit while the next batch gathers.
 const INSERTERS: usize = 3;
@@ -31,19 +31,13 @@ impl Submitter {
         Submitter { tx }
     }
 
-    /// Inserts `job`; resolves once it is committed.
-    pub async fn submit(&self, job: NewJob) -> Result<(JobState, DateTime<Utc>), sqlx::Error> {
+    /// Inserts `job`; resolves once it is committed. With the inserters gone (shutting down) the
+    /// store is as good as unavailable.
+    pub async fn submit(&self, job: NewJob) -> Result<(JobState, DateTime<Utc>), Error> {
         let (reply, answer) = oneshot::channel();
-        let closed = || sqlx::Error::PoolClosed;
+        let closed = Error::closed;
         self.tx.send((job, reply)).await.map_err(|_| closed())?;
-        match answer.await {
-            Ok(Ok(r)) => Ok(r),
-            Ok(Err(e)) => Err(match &*e {
-                sqlx::Error::PoolTimedOut => sqlx::Error::PoolTimedOut,
-                other => sqlx::Error::Protocol(other.to_string()),
-            }),
-            Err(_) => Err(closed()),
-        }
+        answer.await.unwrap_or_else(|_| Err(closed()))
     }
 }
 
@@ -62,15 +56,12 @@ async fn insert_batches(store: Store, rx: Arc<Mutex<mpsc::Receiver<(NewJob, Repl
                 let mut by_id: HashMap<String, (JobState, DateTime<Utc>)> =
                     rows.into_iter().map(|(id, s, t)| (id, (s, t))).collect();
                 for (job, reply) in jobs.iter().zip(replies) {
-                    let r = by_id.remove(&job.job_id).ok_or_else(|| {
-                        Arc::new(sqlx::Error::RowNotFound) // its queue vanished meanwhile
-                    });
+                    let r = by_id.remove(&job.job_id).ok_or(Error::NoSuchQueue); // vanished meanwhile
                     let _ = reply.send(r);
                 }
             }
             Err(e) => {
                 tracing::error!(error = %e, jobs = jobs.len(), "inserting a batch of jobs failed");
-                let e = Arc::new(e);
                 for reply in replies {
                     let _ = reply.send(Err(e.clone()));
                 }

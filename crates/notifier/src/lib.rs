@@ -16,6 +16,7 @@ mod url;
 use std::time::Duration;
 
 pub use kafka::{KafkaConfig, KafkaSender};
+pub use rescuer::DeliveryRescuer;
 pub use runner::run_notifier;
 pub use schedule::RetrySchedule;
 pub use sign::Signer;

@@ -1,14 +1,15 @@
-//! The delivery loop: claim due deliveries in batches with SKIP LOCKED (several notifiers can
-//! run), or take those a verdict in this process handed over (`store`'s `handoff.rs`), send them
-//! concurrently, record outcomes in batches. Mirrors the worker's job loop.
+//! The delivery loop: the lease engine (`stowaway_engine::run`) with callbacks as its items. Due
+//! deliveries are claimed in batches with SKIP LOCKED (several notifiers can run), verdicts in
+//! this process hand theirs over (`store`'s `handoff.rs`), sends run concurrently, outcomes are
+//! recorded in batches.
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
-use stowaway_store::{record_in_batches, ClaimedDelivery, DeliveryOutcome, DirectRoom, Store};
-use tokio::sync::{mpsc, watch, Notify, Semaphore};
-use tokio::task::JoinSet;
-use tokio::time::Instant;
+use stowaway_engine::{Capacity, Consumer, LoopConfig, Ran};
+use stowaway_store::{ClaimedDelivery, DeliveryOutcome, DirectRoom, Result, Store};
+use tokio::sync::{watch, Semaphore};
 use uuid::Uuid;
 
 use crate::deliver::{self, Senders};
@@ -63,22 +64,6 @@ impl Window {
         url_room.min(total_room).min(self.batch)
     }
 
-    /// Sets aside room for a claim of up to `want`, less what is promised to hand-overs, and
-    /// returns its size. Nothing is promised meanwhile (the offer is withdrawn first), so a claim
-    /// and the hand-overs never count on the same place.
-    fn begin_claim(&mut self, want: usize) -> usize {
-        let promised = self.direct.as_ref().map_or(0, DirectRoom::withdraw);
-        self.claiming = want.saturating_sub(promised);
-        self.publish();
-        self.claiming
-    }
-
-    /// The claim's deliveries are taken.
-    fn end_claim(&mut self) {
-        self.claiming = 0;
-        self.publish();
-    }
-
     /// The room a claim waits for while deliveries are held: half a batch.
     fn claim_at(&self) -> usize {
         self.batch.min(self.url_cap).div_ceil(2)
@@ -91,8 +76,35 @@ impl Window {
             direct.offer(self.room().saturating_sub(self.claim_at()));
         }
     }
+}
 
-    fn take(&mut self, id: i64, attempt: i32, kafka: bool) {
+/// A delivery's class is whether it goes to Kafka.
+impl Capacity<bool> for Window {
+    /// Claims go in batches, not one row per freed place: while deliveries are held, a claim
+    /// waits for half a batch of room (an idle notifier claims at once, so latency does not
+    /// suffer).
+    fn wanted(&self) -> usize {
+        let room = self.room();
+        if self.claimed.is_empty() || room >= self.claim_at() {
+            room
+        } else {
+            0
+        }
+    }
+
+    fn begin_claim(&mut self, want: usize) -> usize {
+        let promised = self.direct.as_ref().map_or(0, DirectRoom::withdraw);
+        self.claiming = want.saturating_sub(promised);
+        self.publish();
+        self.claiming
+    }
+
+    fn end_claim(&mut self, _: Option<bool>) {
+        self.claiming = 0;
+        self.publish();
+    }
+
+    fn take(&mut self, (id, attempt): (i64, i32), kafka: bool) -> bool {
         if let Some((_, false)) = self.claimed.insert(id, (attempt, kafka)) {
             self.url -= 1; // an earlier attempt's place, now this one's
         }
@@ -101,15 +113,17 @@ impl Window {
             self.url += 1;
         }
         self.publish();
+        true
     }
 
-    fn sent(&mut self, id: i64, attempt: i32) {
+    /// Sent: its outcome is on its way to the recorder; the place is held until it is recorded.
+    fn finished(&mut self, (id, attempt): (i64, i32)) {
         if self.sending.get(&id) == Some(&attempt) {
             self.sending.remove(&id);
         }
     }
 
-    fn recorded(&mut self, id: i64, attempt: i32) {
+    fn recorded(&mut self, (id, attempt): (i64, i32)) {
         if let Some(&(held, kafka)) = self.claimed.get(&id) {
             if held == attempt {
                 self.claimed.remove(&id);
@@ -120,9 +134,17 @@ impl Window {
         }
         self.publish();
     }
-}
 
-type Shared = Arc<Mutex<Window>>;
+    /// No heartbeat: a delivery's lease outlasts any attempt (`NotifierConfig::check`).
+    fn held(&self) -> Vec<i64> {
+        Vec::new()
+    }
+
+    /// Those not sent yet go back.
+    fn drain(&mut self) -> Vec<i64> {
+        self.sending.drain().map(|(id, _)| id).collect()
+    }
+}
 
 /// The most Url deliveries a notifier holds: up to four times `concurrency`, so that claims are
 /// large, but no more than can all be sent before their lease ends. Sends take turns in order
@@ -133,14 +155,70 @@ fn url_cap(cfg: &NotifierConfig) -> usize {
     cfg.concurrency * turns.saturating_sub(1).clamp(1, 4)
 }
 
+/// Callbacks as the engine's items.
+struct Deliveries {
+    store: Store,
+    notifier: Uuid,
+    lease: Duration,
+    senders: Arc<Senders>,
+    /// Url sends in flight; tokio's semaphore is fair, so they go in the order they were claimed.
+    url_turns: Arc<Semaphore>,
+}
+
+impl Consumer for Deliveries {
+    type Item = ClaimedDelivery;
+    type Outcome = DeliveryOutcome;
+    type Class = bool;
+    const ITEMS: &'static str = "callbacks";
+    const OUTCOMES: &'static str = "callback outcomes";
+
+    async fn claim(&self, k: usize) -> Result<Vec<ClaimedDelivery>> {
+        self.store.claim_deliveries(self.notifier, k as i64, self.lease).await
+    }
+
+    /// Resolves the target once, for the window (a Kafka send holds no Url place) and the send.
+    fn start(
+        &self,
+        d: ClaimedDelivery,
+    ) -> (bool, impl Future<Output = Ran<DeliveryOutcome>> + Send + 'static) {
+        let target = deliver::target_of(&d);
+        let kafka = target.0.as_ref().is_some_and(deliver::is_kafka);
+        let senders = self.senders.clone();
+        let turn = (target.0.is_some() && !kafka).then(|| self.url_turns.clone());
+        (kafka, async move {
+            let _turn = match &turn {
+                Some(turns) => match turns.acquire().await {
+                    Ok(turn) => Some(turn),
+                    Err(_) => return Ran::Unstarted, // shutting down: handed back unsent
+                },
+                None => None,
+            };
+            Ran::Done(deliver::attempt(&senders, &d, target).await)
+        })
+    }
+
+    async fn record(&self, batch: &[DeliveryOutcome]) -> Result<usize> {
+        self.store.finish_deliveries(self.notifier, batch).await.map(|done| done.len())
+    }
+
+    async fn release(&self, ids: &[i64]) -> Result<u64> {
+        self.store.release_deliveries(self.notifier, ids).await
+    }
+
+    /// Sends still waiting for a turn start none.
+    fn stop_starting(&self) {
+        self.url_turns.close();
+    }
+}
+
 /// Delivers callbacks until `shutdown` turns true, then drains: sends in flight get `drain` to
 /// finish, the rest are handed back, and the Kafka producer is flushed. Fails only on a bad
 /// configuration (the Kafka producer could not be created).
 pub async fn run_notifier(
     store: Store,
     cfg: NotifierConfig,
-    mut shutdown: watch::Receiver<bool>,
-) -> Result<(), String> {
+    shutdown: watch::Receiver<bool>,
+) -> std::result::Result<(), String> {
     let kafka = cfg.kafka.as_ref().map(KafkaSender::new).transpose()?;
     let senders = Arc::new(Senders {
         url: UrlSender::new(cfg.addresses.clone(), cfg.connect_timeout, cfg.timeout),
@@ -149,149 +227,23 @@ pub async fn run_notifier(
         schedule: cfg.retry_schedule.clone(),
     });
     let notifier = Uuid::new_v4();
-    let mut listener = store.listen_for_callbacks().await;
-    // Registered once nothing is left to wait for before the loop: a hand-over's lease runs.
-    let mut direct = store.take_deliveries_directly(notifier, cfg.lease);
-    let window: Shared = Arc::new(Mutex::new(Window::new(&cfg, Some(direct.room()))));
-    let room_freed = Arc::new(Notify::new());
-    let (done_tx, done_rx) = mpsc::unbounded_channel::<DeliveryOutcome>();
-    let recording = store.clone();
-    let (recorded_window, recorded_room) = (window.clone(), room_freed.clone());
-    let recorder = tokio::spawn(record_in_batches(
-        done_rx,
-        "callback outcomes",
-        async move |batch: &[DeliveryOutcome]| {
-            let finished = recording.finish_deliveries(notifier, batch).await.map(|done| done.len());
-            // Recorded or lost to a rescue: either way no longer this notifier's to hold.
-            if finished.is_ok() {
-                let mut w = recorded_window.lock().expect("window");
-                batch.iter().for_each(|o| w.recorded(o.delivery_id, o.attempt));
-                recorded_room.notify_one();
-            }
-            finished
-        },
-    ));
-    let rescuer = tokio::spawn(crate::rescuer::run(store.clone(), cfg.lease, shutdown.clone()));
-    let mut running = JoinSet::new();
-    let sending = Sending {
-        senders,
-        window: window.clone(),
-        done: done_tx,
-        // Url sends in flight; tokio's semaphore is fair, so they go in the order they were claimed.
-        url_turns: Arc::new(Semaphore::new(cfg.concurrency)),
-    };
-
-    // Claim when woken, when room was freed, after a full claim, or at the poll; not after a
-    // hand-over. The poll counts from the last time a claim was due, so a stream of hand-overs
-    // does not put it off.
-    let (mut claim, mut poll_at) = (true, Instant::now());
-    while !*shutdown.borrow() {
-        let (held, free, claim_at) = {
-            let w = window.lock().expect("window");
-            (w.claimed.len(), w.room(), w.claim_at())
-        };
-        // Claim in batches, not one row per freed slot: wait for half a batch of room while
-        // deliveries are held (an idle notifier claims at once, so latency does not suffer).
-        let mut room = if held == 0 || free >= claim_at { free } else { 0 };
-        let due = claim || poll_at <= Instant::now();
-        if due {
-            poll_at = Instant::now() + cfg.poll;
-        }
-        if due && room > 0 {
-            // All of it promised to hand-overs: claim once room is freed after them.
-            room = window.lock().expect("window").begin_claim(room);
-            let claimed = match room {
-                0 => Ok(Vec::new()),
-                k => store.claim_deliveries(notifier, k as i64, cfg.lease).await,
-            };
-            let full = match claimed {
-                Ok(claimed) => {
-                    let full = room > 0 && claimed.len() == room;
-                    claimed.into_iter().for_each(|d| sending.start(d, &mut running));
-                    full
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "claiming deliveries failed; retrying");
-                    false
-                }
-            };
-            window.lock().expect("window").end_claim();
-            if full {
-                claim = true; // more may be due
-                continue;
-            }
-        }
-        while running.try_join_next().is_some() {}
-        claim = tokio::select! {
-            Some(handed) = direct.recv() => {
-                let n = handed.len();
-                handed.into_iter().for_each(|d| sending.start(d, &mut running));
-                direct.room().taken(n);
-                false
-            }
-            _ = room_freed.notified(), if room == 0 => true,
-            _ = listener.next() => true,
-            _ = tokio::time::sleep_until(poll_at) => true,
-            r = shutdown.changed() => if r.is_err() { break } else { true },
-        };
-    }
-
-    // No more handed over; sends already going get `drain` to finish; those still waiting for a
-    // turn start none.
-    let mut left = direct.close().await;
-    sending.url_turns.close();
-    let _ = tokio::time::timeout(cfg.drain, async { while running.join_next().await.is_some() {} }).await;
-    running.abort_all();
-    left.extend(window.lock().expect("window").sending.drain().map(|(id, _)| id));
-    if !left.is_empty() {
-        match store.release_deliveries(notifier, &left).await {
-            Ok(n) => tracing::info!(released = n, "handed unsent callbacks back to the outbox"),
-            Err(e) => tracing::error!(error = %e, "could not hand callbacks back; the rescuer will"),
-        }
-    }
-    drop(sending);
-    let _ = recorder.await;
-    let _ = rescuer.await;
+    let listener = store.listen_for_callbacks().await;
+    let direct = store.take_deliveries_directly(notifier, cfg.lease);
+    let window = Window::new(&cfg, Some(direct.room()));
+    let url_turns = Arc::new(Semaphore::new(cfg.concurrency));
+    let deliveries = Arc::new(Deliveries { store, notifier, lease: cfg.lease, senders, url_turns });
+    let loop_cfg = LoopConfig { poll: cfg.poll, drain: cfg.drain, heartbeat: None };
+    stowaway_engine::run(deliveries, window, direct, listener, loop_cfg, shutdown).await;
     if let Some(k) = kafka {
         tokio::task::spawn_blocking(move || k.flush(Duration::from_secs(5))).await.ok();
     }
     Ok(())
 }
 
-/// What starting a send needs.
-struct Sending {
-    senders: Arc<Senders>,
-    window: Shared,
-    done: mpsc::UnboundedSender<DeliveryOutcome>,
-    url_turns: Arc<Semaphore>,
-}
-
-impl Sending {
-    /// Takes a claimed (or handed-over) delivery into the window and sends it in its turn.
-    fn start(&self, d: ClaimedDelivery, running: &mut JoinSet<()>) {
-        let target = deliver::target_of(&d);
-        let kafka = target.0.as_ref().is_some_and(deliver::is_kafka);
-        self.window.lock().expect("window").take(d.delivery_id, d.attempt, kafka);
-        let (senders, window, done) = (self.senders.clone(), self.window.clone(), self.done.clone());
-        let turn = (target.0.is_some() && !kafka).then(|| self.url_turns.clone());
-        // Boxed: the send's state machine is large, and spawning moves it.
-        running.spawn(Box::pin(async move {
-            let _turn = match &turn {
-                Some(turns) => match turns.acquire().await {
-                    Ok(turn) => Some(turn),
-                    Err(_) => return, // shutting down: handed back unsent
-                },
-                None => None,
-            };
-            let outcome = deliver::attempt(&senders, &d, target).await;
-            window.lock().expect("window").sent(d.delivery_id, d.attempt);
-            let _ = done.send(outcome);
-        }));
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use stowaway_engine::Capacity;
+
     use super::*;
 
     fn cfg(lease: u64, timeout_ms: u64) -> NotifierConfig {
@@ -306,18 +258,18 @@ mod tests {
     #[test]
     fn a_delivery_claimed_again_before_its_outcome_is_recorded_holds_one_place() {
         let mut w = Window::default();
-        w.take(1, 1, false);
-        w.take(1, 2, false); // the lease ran out while the first outcome waited
-        w.take(2, 1, false);
-        w.take(2, 2, true); // resolved to Kafka the second time
+        w.take((1, 1), false);
+        w.take((1, 2), false); // the lease ran out while the first outcome waited
+        w.take((2, 1), false);
+        w.take((2, 2), true); // resolved to Kafka the second time
         assert_eq!((w.claimed.len(), w.url), (2, 1));
-        w.sent(1, 1);
+        w.finished((1, 1));
         assert_eq!(w.sending.get(&1), Some(&2), "the second attempt is still being sent");
-        w.recorded(1, 1);
-        w.recorded(2, 1);
+        w.recorded((1, 1));
+        w.recorded((2, 1));
         assert_eq!((w.claimed.len(), w.url), (2, 1), "late outcomes of earlier attempts free nothing");
-        w.recorded(1, 2);
-        w.recorded(2, 2);
+        w.recorded((1, 2));
+        w.recorded((2, 2));
         assert_eq!((w.claimed.len(), w.url), (0, 0));
     }
 
@@ -333,12 +285,12 @@ mod tests {
         assert_eq!((w.room(), w.claim_at(), room()), (16, 8, 8));
         // 40 Url places (four turns of 10): a claim takes at most a batch of 16, hand-overs
         // what is left beyond 8.
-        (1..=30).for_each(|id| w.take(id, 1, false));
+        (1..=30).for_each(|id| assert!(w.take((id, 1), false)));
         assert_eq!((w.room(), room()), (10, 2));
-        (31..=36).for_each(|id| w.take(id, 1, true)); // Kafka ones hold no Url place
-        (37..=40).for_each(|id| w.take(id, 1, false));
+        (31..=36).for_each(|id| assert!(w.take((id, 1), true))); // Kafka ones hold no Url place
+        (37..=40).for_each(|id| assert!(w.take((id, 1), false)));
         assert_eq!((w.room(), room()), (6, 0), "what is left goes to claims");
-        (1..=40).for_each(|id| w.recorded(id, 1));
+        (1..=40).for_each(|id| w.recorded((id, 1)));
         assert_eq!(room(), 8);
 
         // A verdict's statement has 8 promised when a claim starts: the claim gets the other 8
@@ -346,9 +298,9 @@ mod tests {
         assert!(direct.room().promise(8));
         assert_eq!(w.begin_claim(w.room()), 8);
         assert_eq!(room(), 0);
-        (41..=48).for_each(|id| w.take(id, 1, false));
-        w.end_claim();
-        (49..=56).for_each(|id| w.take(id, 1, false)); // the 8 handed over
+        (41..=48).for_each(|id| assert!(w.take((id, 1), false)));
+        w.end_claim(None);
+        (49..=56).for_each(|id| assert!(w.take((id, 1), false))); // the 8 handed over
         direct.room().taken(8);
         assert_eq!((w.claimed.len(), w.room(), room()), (16, 16, 8));
     }

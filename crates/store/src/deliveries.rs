@@ -206,7 +206,11 @@ impl Store {
             .replace("$3", &format!("{:.3}", lease.as_secs_f64()));
         let rows = sqlx::raw_sql(&format!("{CLAIM_SETTINGS}; {claim}")).fetch_all(&self.pool).await?;
         // The settings statement's row comes first; only the claim's rows have a delivery_id.
-        rows.iter().filter(|r| r.try_column("delivery_id").is_ok()).map(ClaimedDelivery::from_row).collect()
+        Ok(rows
+            .iter()
+            .filter(|r| r.try_column("delivery_id").is_ok())
+            .map(ClaimedDelivery::from_row)
+            .collect::<sqlx::Result<_>>()?)
     }
 
     /// Records outcomes and their attempts in one statement. Fenced like job completion: a

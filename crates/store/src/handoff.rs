@@ -15,7 +15,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use crate::{Claimed, ClaimedDelivery, Store};
+use crate::{Claimed, ClaimedDelivery, Completion, DeliveryOutcome, Store};
 
 /// The loop that takes rows of one kind (jobs or deliveries) directly, if one runs here.
 #[derive(Debug)]
@@ -44,20 +44,33 @@ impl<T> Clone for Taker<T> {
     }
 }
 
-/// A row handed over, by its id in its table.
-pub trait Handed: Send + 'static {
-    fn row_id(&self) -> i64;
+/// Work held under a lease, and its outcome: the row's id in its table and the attempt the
+/// lease is for (a row claimed again gets a new attempt, so the pair names one lease).
+pub trait Leased: Send + 'static {
+    fn lease(&self) -> (i64, i32);
 }
 
-impl Handed for Claimed {
-    fn row_id(&self) -> i64 {
-        self.id
+impl Leased for Claimed {
+    fn lease(&self) -> (i64, i32) {
+        (self.id, self.attempt)
     }
 }
 
-impl Handed for ClaimedDelivery {
-    fn row_id(&self) -> i64 {
-        self.delivery_id
+impl Leased for ClaimedDelivery {
+    fn lease(&self) -> (i64, i32) {
+        (self.delivery_id, self.attempt)
+    }
+}
+
+impl Leased for Completion {
+    fn lease(&self) -> (i64, i32) {
+        (self.id, self.attempt)
+    }
+}
+
+impl Leased for DeliveryOutcome {
+    fn lease(&self) -> (i64, i32) {
+        (self.delivery_id, self.attempt)
     }
 }
 
@@ -143,7 +156,7 @@ impl<T> Drop for Reservation<T> {
     }
 }
 
-impl<T: Handed> Reservation<T> {
+impl<T: Leased> Reservation<T> {
     /// Hands `rows`, leased to the taker by a committed statement, over; the room they did not
     /// use is given back. The ids of those the loop will never receive (it stopped taking
     /// meanwhile) come back, for the caller to release.
@@ -157,13 +170,13 @@ impl<T: Handed> Reservation<T> {
             Ok(()) => Vec::new(),
             Err(unsent) => {
                 self.taker.room.taken(handed);
-                unsent.0.iter().map(Handed::row_id).collect()
+                unsent.0.iter().map(|r| r.lease().0).collect()
             }
         }
     }
 }
 
-impl<T: Handed> Handoff<T> {
+impl<T: Leased> Handoff<T> {
     /// Makes `holder` (holding rows for `lease`) the loop rows are handed to, while it offers
     /// room (none at first). One per kind and store: a later call replaces the earlier.
     pub(crate) fn register(self: &Arc<Self>, holder: Uuid, lease: Duration) -> Direct<T> {
@@ -180,7 +193,7 @@ impl<T: Handed> Handoff<T> {
     }
 }
 
-impl<T: Handed> Direct<T> {
+impl<T: Leased> Direct<T> {
     /// Where the loop offers room and reports what it took.
     pub fn room(&self) -> DirectRoom {
         self.room.clone()
@@ -200,7 +213,7 @@ impl<T: Handed> Direct<T> {
         // After `close`, `recv` still returns every batch a sender got in, then `None`.
         let mut left = Vec::new();
         while let Some(batch) = self.rx.recv().await {
-            left.extend(batch.iter().map(Handed::row_id));
+            left.extend(batch.iter().map(|r| r.lease().0));
         }
         left
     }

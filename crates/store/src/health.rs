@@ -29,7 +29,8 @@ const BACKLOG: &str = "SELECT \
 impl Store {
     /// A round trip to the database.
     pub async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
     }
 
     /// Migrations this binary knows that the database has not applied successfully.
@@ -41,7 +42,7 @@ impl Store {
             Ok(v) => v,
             // No migrations table at all: nothing applied.
             Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P01") => Vec::new(),
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         };
         Ok(MIGRATOR.iter().map(|m| m.version).filter(|v| !applied.contains(v)).collect())
     }

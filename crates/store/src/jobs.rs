@@ -123,21 +123,14 @@ pub(crate) const QUEUE_DELIVERIES: &str = concat!(
     " RETURNING job_id)"
 );
 
-/// The verdicts' update, for the `done` CTE of `complete`'s statements, up to its RETURNING list.
-const RECORD_VERDICTS: &str = "UPDATE jobs j SET state = c.state, result = c.result, last_error = c.error,
-        finished_at = now(), locked_by = NULL, locked_until = NULL
-    FROM unnest($1::int8[], $2::int4[], $3::int2[], $4::jsonb[], $5::text[])
-         AS c(id, attempt, state, result, error)
-    WHERE j.id = ANY($1) AND j.id = c.id AND j.attempt = c.attempt
-      -- `::int4` keeps the planner off `jobs_leased`, whose row count it misjudges
-      -- after a burst (see deliveries' STILL_SENDING)
-      AND j.locked_by = $6 AND j.state::int4 = 1
-    RETURNING";
+/// The verdicts' update (`complete_jobs`, migration 0007: fenced, planned without nested loops)
+/// as the `done` CTE's source, aliased `j`, for `complete`'s statements.
+const RECORD_VERDICTS: &str = "complete_jobs($1, $2, $3, $4, $5, $6) j";
 
 /// `complete`'s statement through the outbox, built once (it is on every verdict's path).
 static COMPLETE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
-        "WITH done AS ({RECORD_VERDICTS} j.id, j.queue_id, j.request, j.state), {QUEUE_DELIVERIES}
+        "WITH done AS (SELECT j.id, j.queue_id, j.request, j.state FROM {RECORD_VERDICTS}), {QUEUE_DELIVERIES}
          SELECT id, EXISTS (SELECT 1 FROM queued) AS queued FROM done"
     )
 });
@@ -147,7 +140,7 @@ static COMPLETE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
 /// jobs and queues' NotifyConfig as the claim returns them; one row per completed job.
 static COMPLETE_HANDING_OVER: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
-        "WITH done AS ({RECORD_VERDICTS} {}),
+        "WITH done AS (SELECT {} FROM {RECORD_VERDICTS}),
          queued AS (
              INSERT INTO deliveries (job_id, state, attempt, locked_by, locked_until)
              SELECT d.id, 1, 1, $7, now() + make_interval(secs => $8) {due}
@@ -187,7 +180,11 @@ impl Store {
         );
         let rows = sqlx::raw_sql(&claim).fetch_all(&self.pool).await?;
         // The settings statement's row comes first; only the claim's rows have an id.
-        rows.iter().filter(|r| r.try_column("id").is_ok()).map(Claimed::from_row).collect()
+        Ok(rows
+            .iter()
+            .filter(|r| r.try_column("id").is_ok())
+            .map(Claimed::from_row)
+            .collect::<sqlx::Result<_>>()?)
     }
 
     /// Records verdicts in one statement, with the jobs' callback deliveries (the outbox). Fenced:
@@ -199,7 +196,8 @@ impl Store {
             return self.complete_handing_over(worker, done, reservation).await;
         }
         let rows = self.record_verdicts(&COMPLETE, worker, done, None).await?;
-        let completed: Vec<(i64, bool)> = rows.iter().map(<(i64, bool)>::from_row).collect::<Result<_>>()?;
+        let completed: Vec<(i64, bool)> =
+            rows.iter().map(<(i64, bool)>::from_row).collect::<sqlx::Result<_>>()?;
         if completed.iter().any(|c| c.1) {
             self.wake_notifiers();
         }
@@ -259,7 +257,7 @@ impl Store {
             query = query.bind(t.holder).bind(t.lease.as_secs_f64());
         }
         // Planned with the real arrays every time: see `Store::session_options`.
-        query.fetch_all(&self.pool).await
+        query.fetch_all(&self.pool).await.map_err(crate::Error::from)
     }
 
     /// Records a verdict on a job still held (fenced like `complete`) before acting on it, so an
@@ -288,6 +286,7 @@ impl Store {
         .bind(lease.as_secs_f64())
         .fetch_all(&self.pool)
         .await
+        .map_err(crate::Error::from)
     }
 
     /// Hands jobs back unstarted (graceful shutdown): Running → Submitted (Pause if the queue is

@@ -8,9 +8,9 @@
 //! Every statement that makes a job terminal also queues its callback delivery (the outbox);
 //! deliveries go Pending → Sending → Delivered | Pending (retry) | Dead | Skipped.
 
-mod batches;
 mod deliveries;
 mod detail;
+mod error;
 mod handoff;
 mod health;
 mod jobs;
@@ -20,12 +20,12 @@ mod records;
 mod submit;
 mod wake;
 
-pub use batches::record_in_batches;
 pub use deliveries::{
     AttemptLog, ClaimedDelivery, DeliveryOutcome, DeliveryRecord, DeliveryState, DeliveryTarget,
     CALLBACKS_CHANNEL,
 };
-pub use handoff::{Direct, DirectDeliveries, DirectJobs, DirectRoom, Handed};
+pub use error::{Error, Result};
+pub use handoff::{Direct, DirectDeliveries, DirectJobs, DirectRoom, Leased};
 pub use health::Backlog;
 pub use jobs::{Claimed, Completion, JobState};
 pub use queues::{Queue, QueueChange};
@@ -42,8 +42,6 @@ use sqlx::Connection;
 /// Channel the store notifies on (after the commit, coalesced: see `wake.rs`) when jobs become
 /// claimable; workers also poll as a backstop.
 pub const JOBS_CHANNEL: &str = "stowaway_jobs";
-
-pub type Result<T> = std::result::Result<T, sqlx::Error>;
 
 /// Handle to the database; cheap to clone.
 #[derive(Clone, Debug)]

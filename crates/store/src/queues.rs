@@ -50,6 +50,7 @@ impl Store {
             .bind(bucket)
             .fetch_optional(&self.pool)
             .await
+            .map_err(crate::Error::from)
     }
 
     /// Turns image async processing on or off for a bucket (creating its queue when turning on).
@@ -64,6 +65,7 @@ impl Store {
         .bind(on)
         .fetch_optional(&self.pool)
         .await
+        .map_err(crate::Error::from)
     }
 
     /// Activated buckets, optionally only those in `regions`, named in `buckets`, or whose name

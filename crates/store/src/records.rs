@@ -99,6 +99,7 @@ impl Store {
         .persistent(false)
         .fetch_all(&self.pool)
         .await
+        .map_err(crate::Error::from)
     }
 
     /// Cancels all of `job_ids` (the bucket's, not yet started) or none of them.

@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use stowaway_api::{ApiConfig, AppState, OpsCache, OpsState};
 use stowaway_detect::Confidence;
-use stowaway_notifier::run_notifier;
+use stowaway_engine::Maintenance;
+use stowaway_notifier::{run_notifier, DeliveryRescuer};
 use stowaway_objects::{ObjectStoreConfig, Objects};
 use stowaway_store::Store;
-use stowaway_worker::maintenance::{run_pruner, run_rescuer, PrunerConfig, RescuerConfig};
+use stowaway_worker::maintenance::{JobRescuer, Pruner, PrunerConfig, RescuerConfig};
 use stowaway_worker::{run_worker, JobContext, WorkerConfig};
 use tokio::sync::watch;
 
@@ -154,6 +155,8 @@ async fn serve(args: ServiceArgs, parts: Parts) -> Result<(), String> {
     let grace = Duration::from_secs(args.shutdown_grace_secs);
     let (stop, stopped) = watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
+    // Every maintenance service of the parts this process runs (rescuers, pruner).
+    let mut maintenance = Maintenance::new(stopped.clone());
     if let Some(listener) = ops_listener {
         let ops = OpsState {
             store: store.clone(),
@@ -205,12 +208,13 @@ async fn serve(args: ServiceArgs, parts: Parts) -> Result<(), String> {
             "worker starting"
         );
         tasks.spawn(run_worker(ctx, worker_cfg, stopped.clone()));
-        tasks.spawn(run_rescuer(store.clone(), rescuer_cfg, stopped.clone()));
-        tasks.spawn(run_pruner(store.clone(), pruner_cfg, stopped.clone()));
+        maintenance.start(JobRescuer { store: store.clone(), cfg: rescuer_cfg });
+        maintenance.start(Pruner { store: store.clone(), cfg: pruner_cfg });
     }
     if let Some(mut cfg) = notifier_cfg {
         cfg.drain = grace;
         tracing::info!(concurrency = cfg.concurrency, kafka = cfg.kafka.is_some(), "notifier starting");
+        maintenance.start(DeliveryRescuer { store: store.clone(), lease: cfg.lease });
         let (store, stopped) = (store.clone(), stopped.clone());
         tasks.spawn(async move {
             if let Err(e) = run_notifier(store, cfg, stopped).await {
@@ -241,6 +245,8 @@ async fn serve(args: ServiceArgs, parts: Parts) -> Result<(), String> {
             stowaway_api::serve(listener, app, shutdown).await;
         });
     }
+
+    tasks.spawn(maintenance.stopped());
 
     shutdown_signal().await;
     tracing::info!(grace_secs = grace.as_secs(), "shutting down: no new work; finishing what runs");

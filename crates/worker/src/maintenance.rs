@@ -1,9 +1,10 @@
 //! Maintenance services. The rescuer returns jobs whose worker died (lease expired) to the queue;
-//! the pruner deletes finished jobs past their retention in bounded batches. Each runs on its own
-//! interval until `shutdown` turns true.
+//! the pruner deletes finished jobs past their retention in bounded batches. Both are
+//! `stowaway_engine::Service`s: the process starts them with its other maintenance.
 use std::time::Duration;
 
-use stowaway_store::Store;
+use stowaway_engine::Service;
+use stowaway_store::{Result, Store};
 use tokio::sync::watch;
 
 /// Rescuer settings. With the defaults a dead worker's jobs are claimable again within
@@ -40,52 +41,61 @@ impl Default for PrunerConfig {
     }
 }
 
-/// Runs until `shutdown` is true (or its sender is dropped).
-pub async fn run_rescuer(store: Store, cfg: RescuerConfig, mut shutdown: watch::Receiver<bool>) {
-    let mut tick = tokio::time::interval(cfg.every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    while !*shutdown.borrow() {
-        tokio::select! {
-            _ = tick.tick() => match store.rescue_expired(cfg.max_attempts).await {
-                Ok((0, 0)) => {}
-                Ok((rescued, failed)) => {
-                    metrics::counter!("stowaway_jobs_rescued_total").increment(rescued);
-                    metrics::counter!("stowaway_jobs_finished_total", "state" => "Failed", "suspicious_type" => "none")
-                        .increment(failed);
-                    tracing::warn!(rescued, failed, "rescued jobs whose worker stopped heartbeating")
+/// Returns jobs whose worker stopped heartbeating to the queue (or fails them, see
+/// [`RescuerConfig::max_attempts`]).
+pub struct JobRescuer {
+    pub store: Store,
+    pub cfg: RescuerConfig,
+}
+
+impl Service for JobRescuer {
+    const NAME: &'static str = "job rescuer";
+
+    fn every(&self) -> Duration {
+        self.cfg.every
+    }
+
+    async fn run_once(&self, _: &watch::Receiver<bool>) -> Result<()> {
+        let (rescued, failed) = self.store.rescue_expired(self.cfg.max_attempts).await?;
+        if rescued + failed > 0 {
+            metrics::counter!("stowaway_jobs_rescued_total").increment(rescued);
+            metrics::counter!("stowaway_jobs_finished_total", "state" => "Failed", "suspicious_type" => "none")
+                .increment(failed);
+            tracing::warn!(rescued, failed, "rescued jobs whose worker stopped heartbeating");
+        }
+        Ok(())
+    }
+}
+
+/// Deletes finished jobs past their retention, a bounded batch per statement.
+pub struct Pruner {
+    pub store: Store,
+    pub cfg: PrunerConfig,
+}
+
+impl Service for Pruner {
+    const NAME: &'static str = "pruner";
+
+    fn every(&self) -> Duration {
+        self.cfg.every
+    }
+
+    async fn run_once(&self, stopping: &watch::Receiver<bool>) -> Result<()> {
+        let mut total = 0;
+        while !*stopping.borrow() {
+            match self.store.prune_finished(self.cfg.retention, self.cfg.batch).await {
+                Ok(0) => break,
+                Ok(n) => total += n,
+                Err(e) if total == 0 => return Err(e),
+                Err(e) => {
+                    tracing::error!(error = %e, "pruner: database error; retrying next period");
+                    break;
                 }
-                Err(e) => tracing::error!(error = %e, "rescuer: database error; retrying next period"),
-            },
-            r = shutdown.changed() => if r.is_err() { break },
-        }
-    }
-}
-
-/// Runs until `shutdown` is true (or its sender is dropped).
-pub async fn run_pruner(store: Store, cfg: PrunerConfig, mut shutdown: watch::Receiver<bool>) {
-    let mut tick = tokio::time::interval(cfg.every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    while !*shutdown.borrow() {
-        tokio::select! {
-            _ = tick.tick() => prune_all(&store, &cfg, &shutdown).await,
-            r = shutdown.changed() => if r.is_err() { break },
-        }
-    }
-}
-
-async fn prune_all(store: &Store, cfg: &PrunerConfig, shutdown: &watch::Receiver<bool>) {
-    let mut total = 0;
-    while !*shutdown.borrow() {
-        match store.prune_finished(cfg.retention, cfg.batch).await {
-            Ok(0) => break,
-            Ok(n) => total += n,
-            Err(e) => {
-                tracing::error!(error = %e, "pruner: database error; retrying next period");
-                break;
             }
         }
-    }
-    if total > 0 {
-        tracing::info!(deleted = total, "pruned finished jobs past retention");
+        if total > 0 {
+            tracing::info!(deleted = total, "pruned finished jobs past retention");
+        }
+        Ok(())
     }
 }

@@ -3,8 +3,9 @@ use std::time::Duration;
 
 use serde_json::json;
 use sqlx::PgPool;
+use stowaway_engine::Maintenance;
 use stowaway_store::{Completion, JobState, NewJob, Store};
-use stowaway_worker::maintenance::{run_pruner, run_rescuer, PrunerConfig, RescuerConfig};
+use stowaway_worker::maintenance::{JobRescuer, Pruner, PrunerConfig, RescuerConfig};
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -43,7 +44,8 @@ async fn rescuer_returns_a_dead_workers_jobs_and_stops_on_shutdown(pool: PgPool)
     assert_eq!(store.claim(dead, 10, Duration::from_millis(100)).await.unwrap().len(), 3);
     let (stop, shutdown) = watch::channel(false);
     let cfg = RescuerConfig { every: Duration::from_millis(50), max_attempts: 5 };
-    let rescuer = tokio::spawn(run_rescuer(store.clone(), cfg, shutdown));
+    let mut rescuer = Maintenance::new(shutdown);
+    rescuer.start(JobRescuer { store: store.clone(), cfg });
     wait_for("the jobs to be claimable again", async || {
         store.states(&ids).await.unwrap().iter().all(|s| s.1 == JobState::Submitted)
     })
@@ -53,7 +55,7 @@ async fn rescuer_returns_a_dead_workers_jobs_and_stops_on_shutdown(pool: PgPool)
     assert_eq!(again.len(), 3);
     assert!(again.iter().all(|c| c.attempt == 2));
     stop.send(true).unwrap();
-    tokio::time::timeout(Duration::from_secs(2), rescuer).await.expect("rescuer stops on shutdown").unwrap();
+    tokio::time::timeout(Duration::from_secs(2), rescuer.stopped()).await.expect("rescuer stops on shutdown");
 }
 
 #[sqlx::test(migrator = "stowaway_store::MIGRATOR")]
@@ -73,11 +75,12 @@ async fn pruner_deletes_in_batches_until_only_recent_history_is_left(pool: PgPoo
     let (stop, shutdown) = watch::channel(false);
     let cfg =
         PrunerConfig { every: Duration::from_millis(50), retention: Duration::from_secs(86400), batch: 3 };
-    let pruner = tokio::spawn(run_pruner(store.clone(), cfg, shutdown));
+    let mut pruner = Maintenance::new(shutdown);
+    pruner.start(Pruner { store: store.clone(), cfg });
     let count =
         async || sqlx::query_scalar::<_, i64>("SELECT count(*) FROM jobs").fetch_one(&pool).await.unwrap();
     wait_for("old jobs to be pruned", async || count().await == 5).await;
     stop.send(true).unwrap();
-    tokio::time::timeout(Duration::from_secs(2), pruner).await.expect("pruner stops on shutdown").unwrap();
+    tokio::time::timeout(Duration::from_secs(2), pruner.stopped()).await.expect("pruner stops on shutdown");
     assert_eq!(count().await, 5, "recent history stays");
 }

@@ -1,17 +1,17 @@
-//! The write-behind both job loops use: workers record verdicts, notifiers record delivery
-//! outcomes, as batches of whatever has gathered (one statement each, River's batched completer).
+//! The lease loop's write-behind: outcomes are recorded as batches of whatever has gathered (one
+//! statement each, River's batched completer).
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use crate::Result;
+use stowaway_store::Result;
 
 /// Records items as they arrive until every sender is gone: whatever has gathered (up to 1,000)
 /// goes to one `write`. A failed write is retried with backoff; the items are lost only if the
 /// process dies meanwhile, and the rescuers cover that. `write` returns how many it recorded;
 /// fewer means leases were lost to a rescue, and those items are dropped (`what` names them in
 /// the log).
-pub async fn record_in_batches<T>(
+pub(crate) async fn record_in_batches<T>(
     mut rx: mpsc::UnboundedReceiver<T>,
     what: &'static str,
     mut write: impl AsyncFnMut(&[T]) -> Result<usize>,
