@@ -1,8 +1,8 @@
 -- Recording a batch of verdicts, planned without nested loops. Statistics taken while the jobs
 -- waited (all Submitted, nobody's lease) put one row where a worker holds a thousand, and the
--- planner rescanned the batch's verdicts once per job: 1,000 × 1,000 comparisons, 0.5 s per
--- batch, the queue at a sixth of its speed. Without nested loops it finds the jobs by primary
--- key and joins them to the verdicts by hash, in linear time, whatever the statistics say.
+-- planner rescanned the batch's verdicts once per job (BENCHMARKS.md). Without nested loops it
+-- finds the jobs by primary key and joins them to the verdicts by hash, in linear time, whatever
+-- the statistics say.
 -- A function because the setting must hold while the statement is planned, and the verdicts'
 -- arrays need bound parameters (one round trip, no transaction around it).
 CREATE FUNCTION complete_jobs(

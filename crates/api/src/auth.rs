@@ -143,14 +143,11 @@ impl KeyRing {
             Target::of(request.headers(), request.uri(), config).map(|t| t.bucket)
         };
         if !key.allows(action, bucket.as_deref()) {
-            return Err(WireError {
-                status: 403,
-                code: "AccessDenied",
-                message: match bucket {
-                    Some(b) => format!("key {} may not perform {action} on bucket {b}", key.secret_id),
-                    None => format!("key {} may not perform {action} (it needs every bucket)", key.secret_id),
-                },
-            });
+            let message = match bucket {
+                Some(b) => format!("key {} may not perform {action} on bucket {b}", key.secret_id),
+                None => format!("key {} may not perform {action} (it needs every bucket)", key.secret_id),
+            };
+            return Err(WireError::forbidden("AccessDenied", message));
         }
         Ok(())
     }

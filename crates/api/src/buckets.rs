@@ -39,7 +39,7 @@ async fn activate(State(app): State<AppState>, target: Target) -> ApiResult<Resp
 
 /// Turns processing off: new jobs are refused; jobs already queued still run.
 async fn deactivate(State(app): State<AppState>, target: Target) -> ApiResult<Response> {
-    app.forget_queue(&target.bucket);
+    app.queues.forget(&target.bucket);
     match app.store.set_activated(&target.bucket, &target.region, false).await? {
         Some(q) => Ok(respond(&q)),
         None => Err(ApiError::not_found(

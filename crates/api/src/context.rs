@@ -124,7 +124,7 @@ async fn framework_error(
             (code, if text.is_empty() { status.to_string() } else { text })
         }
     };
-    WireError { status: status.as_u16(), code, message }
+    WireError::new(status.as_u16(), code, message)
 }
 
 /// The bucket a request addresses: from `Host` (`<bucket>.(ci|cos|pic).<region>.<domain>`, as the

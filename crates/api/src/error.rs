@@ -20,13 +20,37 @@ pub enum ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// The client errors handlers answer, named by status (the [`WireError`] constructors of the same
+/// names, as an `ApiError`).
 impl ApiError {
+    /// 400 `InvalidArgument`.
     pub fn invalid(message: impl Into<String>) -> ApiError {
         ApiError::Client(WireError::invalid_argument(message))
     }
 
+    /// 400 with another code (`KeyTooLong`, …).
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::Client(WireError::bad_request(code, message))
+    }
+
+    /// 403 with `code`.
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::Client(WireError::forbidden(code, message))
+    }
+
+    /// 404 with `code`.
     pub fn not_found(code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError::Client(WireError { status: 404, code, message: message.into() })
+        ApiError::Client(WireError::not_found(code, message))
+    }
+
+    /// 405 `MethodNotAllowed`.
+    pub fn method_not_allowed(message: impl Into<String>) -> ApiError {
+        ApiError::Client(WireError::method_not_allowed(message))
+    }
+
+    /// 501 `NotImplemented`.
+    pub fn not_implemented(message: impl Into<String>) -> ApiError {
+        ApiError::Client(WireError::not_implemented(message))
     }
 }
 
@@ -49,19 +73,15 @@ impl IntoResponse for ApiError {
         let wire = match self {
             ApiError::Client(w) => w,
             ApiError::Storage(e) if e.is_no_such_key() => {
-                WireError { status: 404, code: "NoSuchKey", message: "the object does not exist".into() }
+                WireError::not_found("NoSuchKey", "the object does not exist")
             }
             ApiError::Storage(e) if e.code == "NoSuchBucket" => {
-                WireError { status: 404, code: "NoSuchBucket", message: "the bucket does not exist".into() }
+                WireError::not_found("NoSuchBucket", "the bucket does not exist")
             }
             ApiError::Storage(e) => {
                 tracing::error!(error = %e, "object store error");
                 if e.transient {
-                    WireError {
-                        status: 503,
-                        code: "ServiceUnavailable",
-                        message: "the object store is unavailable; retry later".into(),
-                    }
+                    WireError::unavailable("the object store is unavailable; retry later")
                 } else {
                     internal()
                 }
@@ -73,11 +93,7 @@ impl IntoResponse for ApiError {
             ApiError::Store(e) => {
                 tracing::error!(error = %e, "job store error");
                 if e.transient() {
-                    WireError {
-                        status: 503,
-                        code: "ServiceUnavailable",
-                        message: "the job store is unavailable; retry later".into(),
-                    }
+                    WireError::unavailable("the job store is unavailable; retry later")
                 } else {
                     internal()
                 }
@@ -91,9 +107,5 @@ impl IntoResponse for ApiError {
 }
 
 fn internal() -> WireError {
-    WireError {
-        status: 500,
-        code: "InternalError",
-        message: "internal error; the server log has details under this request id".into(),
-    }
+    WireError::internal("internal error; the server log has details under this request id")
 }

@@ -43,31 +43,24 @@ pub async fn object_processing(State(app): State<AppState>, request: Request, ne
 async fn inspect(app: AppState, request: Request, query: &[(String, String)]) -> ApiResult<Response> {
     if let Some((_, process)) = query.iter().find(|(k, _)| k == "ci-process") {
         if !process.eq_ignore_ascii_case("ImageInspect") {
-            return Err(ApiError::Client(WireError {
-                status: 400,
-                code: "InvalidArgument",
-                message: format!(
-                    "ci-process={process} is not served here; Stowaway serves ci-process=ImageInspect"
-                ),
-            }));
+            return Err(ApiError::invalid(format!(
+                "ci-process={process} is not served here; Stowaway serves ci-process=ImageInspect"
+            )));
         }
     }
     if request.method() != Method::GET && request.method() != Method::HEAD {
-        return Err(ApiError::Client(WireError {
-            status: 405,
-            code: "MethodNotAllowed",
-            message: format!("ImageInspect is a GET, not a {}", request.method()),
-        }));
+        return Err(ApiError::method_not_allowed(format!(
+            "ImageInspect is a GET, not a {}",
+            request.method()
+        )));
     }
     let (mut parts, _) = request.into_parts();
     let target = Target::from_request_parts(&mut parts, &app).await?;
     let key = object_key(parts.uri.path())?;
     let Some(objects) = &app.objects else {
-        return Err(ApiError::Client(WireError {
-            status: 501,
-            code: "NotImplemented",
-            message: "this API process has no object store configured for synchronous inspection".into(),
-        }));
+        return Err(ApiError::not_implemented(
+            "this API process has no object store configured for synchronous inspection",
+        ));
     };
     // Bounded: each inspection holds a whole object (in memory up to 8 MiB, else spooled).
     let _slot = app.sync_inspections.acquire().await.map_err(|_| ApiError::Internal("closed".into()))?;
@@ -87,11 +80,10 @@ fn object_key(path: &str) -> ApiResult<String> {
         return Err(ApiError::invalid("no object key: GET /<ObjectKey>?ci-process=ImageInspect"));
     }
     if key.len() > MAX_KEY_BYTES {
-        return Err(ApiError::Client(WireError {
-            status: 400,
-            code: "KeyTooLong",
-            message: format!("object keys are at most {MAX_KEY_BYTES} bytes"),
-        }));
+        return Err(ApiError::bad_request(
+            "KeyTooLong",
+            format!("object keys are at most {MAX_KEY_BYTES} bytes"),
+        ));
     }
     // The same rules as a job's Input/Object: no control characters, no `.`/`..` segments (a
     // path-style store that normalised them would read outside the bucket).

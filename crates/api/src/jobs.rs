@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use chrono::{DateTime, TimeZone, Utc};
-use stowaway_store::{CancelRefused, JobFilter, JobRecord, JobState, NewJob};
+use stowaway_store::{CancelRefused, JobFilter, JobRecord, JobState, NewJob, Queue};
 use stowaway_wire::{parse_submit, to_xml, JobsResponse};
 
 use crate::context::{query_value, xml_response, Target};
@@ -33,29 +33,46 @@ async fn submit(State(app): State<AppState>, target: Target, body: Bytes) -> Api
         job_level: request.job_level,
         request: serde_json::to_value(&request).expect("plain data"),
     };
-    let (state, created_at) = app.submitter.submit(job.clone()).await?;
+    let mut record = app.submitter.submit(job).await?;
     // A job handed straight to the worker in this process is Running once committed; the answer
     // says Submitted, as Tencent's always does for a job it accepted (Pause in a paused queue).
-    let state = if state == JobState::Running { JobState::Submitted } else { state };
+    if record.state == JobState::Running {
+        record.state = JobState::Submitted;
+        record.started_at = None;
+    }
     metrics::counter!("stowaway_jobs_submitted_total").increment(1);
-    tracing::debug!(job_id = %job.job_id, bucket = %job.bucket, "job submitted");
-    let record = JobRecord {
-        id: 0,
-        job_id: job.job_id,
-        queue_id: job.queue_id,
-        bucket: job.bucket,
-        region: job.region,
-        object: job.object,
-        job_level: job.job_level,
-        state,
-        created_at,
-        started_at: None,
-        finished_at: None,
-        request: job.request,
-        result: None,
-        last_error: None,
-    };
+    tracing::debug!(job_id = %record.job_id, bucket = %record.bucket, "job submitted");
     Ok(respond(JobsResponse { jobs_detail: vec![record.jobs_detail()], ..JobsResponse::default() }))
+}
+
+impl AppState {
+    /// The bucket's queue for a new job: created on first use unless activation is required;
+    /// refused when the bucket was deactivated (`DELETE /picbucket`).
+    pub(crate) async fn queue_for_jobs(&self, target: &Target) -> ApiResult<Queue> {
+        if let Some(q) = self.queues.get(&target.bucket) {
+            return Ok(q);
+        }
+        let queue = match self.store.queue_of_bucket(&target.bucket).await? {
+            Some(q) => Some(q),
+            None if !self.config.require_activation => {
+                Some(self.store.ensure_queue(&target.bucket, &target.region).await?)
+            }
+            None => None,
+        };
+        match queue {
+            Some(q) if q.activated => {
+                self.queues.insert(&target.bucket, &q);
+                Ok(q)
+            }
+            _ => Err(ApiError::forbidden(
+                "AccessDenied",
+                format!(
+                    "image async processing is not enabled for bucket {}; POST /picbucket enables it",
+                    target.bucket
+                ),
+            )),
+        }
+    }
 }
 
 fn respond(r: JobsResponse) -> Response {

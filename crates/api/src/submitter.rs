@@ -2,14 +2,12 @@
 //! disk's commit rate (a few hundred per second); instead concurrent requests queue here and a few
 //! tasks insert whatever has gathered in one statement each. A job is acknowledged only after its
 //! batch committed, so an accepted job is never lost.
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
-use stowaway_store::{Error, JobState, NewJob, Store};
+use stowaway_store::{Error, JobRecord, NewJob, Store};
 use tokio::sync::{mpsc, oneshot, Mutex};
 
-type Reply = oneshot::Sender<Result<(JobState, DateTime<Utc>), Error>>;
+type Reply = oneshot::Sender<Result<JobRecord, Error>>;
 
 /// Concurrent insert statements: one can wait for its commit while the next batch gathers.
 const INSERTERS: usize = 3;
@@ -31,9 +29,9 @@ impl Submitter {
         Submitter { tx }
     }
 
-    /// Inserts `job`; resolves once it is committed. With the inserters gone (shutting down) the
-    /// store is as good as unavailable.
-    pub async fn submit(&self, job: NewJob) -> Result<(JobState, DateTime<Utc>), Error> {
+    /// Inserts `job`; resolves with its record once it is committed. With the inserters gone
+    /// (shutting down) the store is as good as unavailable.
+    pub async fn submit(&self, job: NewJob) -> Result<JobRecord, Error> {
         let (reply, answer) = oneshot::channel();
         let closed = Error::closed;
         self.tx.send((job, reply)).await.map_err(|_| closed())?;
@@ -52,11 +50,11 @@ async fn insert_batches(store: Store, rx: Arc<Mutex<mpsc::Receiver<(NewJob, Repl
         }
         let (jobs, replies): (Vec<NewJob>, Vec<Reply>) = batch.into_iter().unzip();
         match store.insert_jobs(&jobs).await {
-            Ok(rows) => {
-                let mut by_id: HashMap<String, (JobState, DateTime<Utc>)> =
-                    rows.into_iter().map(|(id, s, t)| (id, (s, t))).collect();
+            Ok(records) => {
+                // In input order; a job whose queue vanished meanwhile has none.
+                let mut records = records.into_iter().peekable();
                 for (job, reply) in jobs.iter().zip(replies) {
-                    let r = by_id.remove(&job.job_id).ok_or(Error::NoSuchQueue); // vanished meanwhile
+                    let r = records.next_if(|r| r.job_id == job.job_id).ok_or(Error::NoSuchQueue);
                     let _ = reply.send(r);
                 }
             }

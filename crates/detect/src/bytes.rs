@@ -1,4 +1,6 @@
-//! Bounds-checked reads. Every walker reads through these so no input can make it panic.
+//! Bounds-checked reads and the small byte helpers both the picture walkers (`formats`) and the
+//! payload recognisers (`payload`) use (CRC-32, ISO-BMFF box headers). Every walker reads through
+//! these so no input can make it panic.
 
 pub fn u8_at(d: &[u8], off: usize) -> Option<u8> {
     d.get(off).copied()
@@ -83,4 +85,51 @@ pub fn mostly_text(d: &[u8]) -> bool {
     }
     let bad = d.iter().filter(|&&b| b < 0x09 || (b > 0x0d && b < 0x20) || b == 0x7f).count();
     bad * 50 <= d.len()
+}
+
+/// CRC-32 (IEEE 802.3, reflected), as PNG chunks, XZ stream flags and ARJ headers carry it.
+pub fn crc32(data: &[u8]) -> u32 {
+    static TABLE: [u32; 256] = {
+        let mut t = [0u32; 256];
+        let mut i = 0;
+        while i < 256 {
+            let mut c = i as u32;
+            let mut k = 0;
+            while k < 8 {
+                c = if c & 1 != 0 { 0xedb8_8320 ^ (c >> 1) } else { c >> 1 };
+                k += 1;
+            }
+            t[i] = c;
+            i += 1;
+        }
+        t
+    };
+    !data.iter().fold(!0u32, |c, &b| TABLE[((c ^ b as u32) & 0xff) as usize] ^ (c >> 8))
+}
+
+/// A plausible four-character type code (ISO-BMFF boxes): letters, digits, space or `-`.
+pub fn printable4(t: &[u8]) -> bool {
+    t.len() == 4 && t.iter().all(|&c| c.is_ascii_alphanumeric() || c == b' ' || c == b'-')
+}
+
+/// (size, type) of a box at `p`; size 0 means "to the end of the file".
+pub fn box_header(d: &[u8], p: usize) -> Option<(usize, [u8; 4])> {
+    let size = be32(d, p)? as u64;
+    let ty: [u8; 4] = slice(d, p + 4, 4)?.try_into().ok()?;
+    if !printable4(&ty) {
+        return None;
+    }
+    let size = match size {
+        0 => 0,
+        1 => {
+            let large = be64(d, p + 8)?;
+            if large < 16 {
+                return None;
+            }
+            large
+        }
+        s if s < 8 => return None,
+        s => s,
+    };
+    Some((usize::try_from(size).ok()?, ty))
 }

@@ -43,7 +43,7 @@ pub(crate) fn target_of(d: &ClaimedDelivery) -> (Option<DeliveryTarget>, bool) {
 }
 
 pub(crate) fn is_kafka(target: &DeliveryTarget) -> bool {
-    CallbackKind::from_name(&target.kind) == Some(CallbackKind::Tdmq)
+    target.kind == CallbackKind::Tdmq
 }
 
 /// One attempt at `d`, going to `target` as `target_of` found it.
@@ -64,7 +64,7 @@ pub(crate) async fn attempt(
             log: None,
         };
     };
-    let format = CallbackFormat::from_name(&target.format).unwrap_or(CallbackFormat::Xml);
+    let format = target.format;
     let detail = d.job.jobs_detail();
     let body = match format {
         CallbackFormat::Xml => callback_xml(&detail),
@@ -124,11 +124,7 @@ fn resolve(d: &ClaimedDelivery) -> Option<DeliveryTarget> {
     let request = SubmitRequest::deserialize(&d.job.request).ok()?;
     let notify = d.notify_config.as_ref().and_then(|v| NotifyConfig::deserialize(v).ok());
     let t = select_callback(&request, notify.as_ref())?;
-    Some(DeliveryTarget {
-        kind: t.kind.as_str().into(),
-        address: t.address,
-        format: t.format.as_str().into(),
-    })
+    Some(DeliveryTarget { kind: t.kind, address: t.address, format: t.format })
 }
 
 async fn send_url(

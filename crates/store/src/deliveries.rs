@@ -6,64 +6,24 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{FromRow, Row};
+use stowaway_wire::{CallbackFormat, CallbackKind};
 use uuid::Uuid;
 
+use crate::model::delivery_state;
 use crate::records::record_columns_of;
-use crate::{JobRecord, Result, Store};
+use crate::{DeliveryState, JobRecord, Result, Store};
 
 /// Channel the store notifies on (after the commit, coalesced: see `wake.rs`) when deliveries
 /// fall due; notifiers also poll as a backstop.
 pub const CALLBACKS_CHANNEL: &str = "stowaway_callbacks";
 
-/// A delivery's state, stored as `smallint`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DeliveryState {
-    Pending = 0,
-    Sending = 1,
-    Delivered = 2,
-    /// Retries exhausted, or the receiver answered 410 Gone. Kept, and can be resent.
-    Dead = 3,
-    /// Resolved to no callback (e.g. the queue's NotifyConfig was turned off meanwhile).
-    Skipped = 4,
-}
-
-impl DeliveryState {
-    const ALL: [DeliveryState; 5] = {
-        use DeliveryState::*;
-        [Pending, Sending, Delivered, Dead, Skipped]
-    };
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeliveryState::Pending => "Pending",
-            DeliveryState::Sending => "Sending",
-            DeliveryState::Delivered => "Delivered",
-            DeliveryState::Dead => "Dead",
-            DeliveryState::Skipped => "Skipped",
-        }
-    }
-}
-
-impl TryFrom<i16> for DeliveryState {
-    type Error = String;
-
-    fn try_from(v: i16) -> std::result::Result<DeliveryState, String> {
-        DeliveryState::ALL
-            .into_iter()
-            .find(|s| *s as i16 == v)
-            .ok_or_else(|| format!("no delivery state {v}"))
-    }
-}
-
 /// Where a delivery goes, once the notifier has resolved it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeliveryTarget {
-    /// `Url` or `TDMQ`.
-    pub kind: String,
+    pub kind: CallbackKind,
     /// The URL, or the topic.
     pub address: String,
-    /// `XML` or `JSON`.
-    pub format: String,
+    pub format: CallbackFormat,
 }
 
 /// A delivery a notifier holds under a lease, with the finished job it reports.
@@ -87,11 +47,13 @@ pub struct ClaimedDelivery {
 }
 
 impl ClaimedDelivery {
+    /// The target an earlier attempt resolved, if any (one spelled unknowably counts as none:
+    /// it is resolved again).
     pub fn target(&self) -> Option<DeliveryTarget> {
         Some(DeliveryTarget {
-            kind: self.kind.clone()?,
+            kind: CallbackKind::from_name(self.kind.as_deref()?)?,
             address: self.address.clone()?,
-            format: self.format.clone()?,
+            format: CallbackFormat::from_name(self.format.as_deref()?)?,
         })
     }
 }
@@ -145,7 +107,7 @@ pub struct DeliveryRecord {
 /// The settings of a claim's transaction.
 /// - Plan with indexes only. After a burst of deliveries, before autovacuum's next ANALYZE, stale
 ///   statistics made the planner read every due row through a bitmap and sort them on each
-///   claim (2.5k callbacks/s at 100k queued); index plans are right at any size.
+///   claim; index plans are right at any size.
 /// - Commit without waiting for the WAL flush. Safe for the notifier's own writes: the delivery
 ///   row was committed durably with its job, and a claim or an outcome lost in a database crash
 ///   only means the callback is sent again (same `webhook-id`).
@@ -159,30 +121,32 @@ const CLAIM_SETTINGS: &str = claim_settings!();
 
 /// The settings of an outcome batch's transaction: a claim's, and no nested loops. The same
 /// stale statistics put one row where a notifier holds thousands, and the planner scanned them
-/// all once per outcome (1,000 × 16,000 comparisons, 1–7 s per batch). Without nested loops it
+/// all once per outcome (seconds per batch). Without nested loops it
 /// finds the batch's rows by primary key and joins them to the outcomes by hash, in linear time.
 const FINISH_SETTINGS: &str = concat!(claim_settings!(), ", set_config('enable_nestloop', 'off', true)");
 
-/// `state = 1`, written so that the planner cannot match it to `deliveries_leased`'s predicate
+/// Still Sending, written so that the planner cannot match it to `deliveries_leased`'s predicate
 /// and scan every leased row (its row count is what the stale statistics get wrong).
-const STILL_SENDING: &str = "d.state::int4 = 1";
+const STILL_SENDING: &str = concat!("d.state::int4 = ", delivery_state!(Sending));
 
 /// The claim statement, built once.
 static CLAIM_DELIVERIES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     let job_columns = record_columns_of("j");
     format!(
         "WITH c AS MATERIALIZED (
-                 SELECT job_id FROM deliveries WHERE state = 0 AND next_at <= now()
+                 SELECT job_id FROM deliveries WHERE state = {pending} AND next_at <= now()
                  ORDER BY next_at LIMIT $1 FOR UPDATE SKIP LOCKED),
              d AS (
-                 UPDATE deliveries SET state = 1, attempt = attempt + 1, locked_by = $2,
+                 UPDATE deliveries SET state = {sending}, attempt = attempt + 1, locked_by = $2,
                         locked_until = now() + make_interval(secs => $3)
                  WHERE job_id = ANY(ARRAY(SELECT job_id FROM c))
                  RETURNING webhook_id, job_id, attempt, schedule_from, kind, address, format)
              SELECT d.job_id AS delivery_id, d.webhook_id, d.attempt, d.schedule_from, d.kind, d.address,
                     d.format, q.notify_config, {job_columns}
              FROM d CROSS JOIN LATERAL (SELECT * FROM jobs WHERE id = d.job_id) j
-             JOIN queues q ON q.queue_id = j.queue_id"
+             JOIN queues q ON q.queue_id = j.queue_id",
+        pending = delivery_state!(Pending),
+        sending = delivery_state!(Sending),
     )
 });
 
@@ -217,8 +181,8 @@ impl Store {
     /// delivery rescued from this notifier meanwhile keeps its new state (and this attempt goes
     /// unlogged). Returns the delivery ids that were finished.
     pub async fn finish_deliveries(&self, notifier: Uuid, outcomes: &[DeliveryOutcome]) -> Result<Vec<i64>> {
-        let target = |f: fn(&DeliveryTarget) -> &String| {
-            outcomes.iter().map(|o| o.target.as_ref().map(|t| f(t).clone())).collect::<Vec<_>>()
+        let target = |f: fn(&DeliveryTarget) -> &str| {
+            outcomes.iter().map(|o| o.target.as_ref().map(|t| f(t).to_string())).collect::<Vec<_>>()
         };
         let logs: Vec<Option<Value>> = outcomes
             .iter()
@@ -228,9 +192,9 @@ impl Store {
         sqlx::query(FINISH_SETTINGS).execute(&mut *tx).await?;
         let finished = sqlx::query_scalar(&format!(
             "UPDATE deliveries d SET state = o.state, locked_by = NULL, locked_until = NULL,
-                    next_at = CASE WHEN o.state = 0
+                    next_at = CASE WHEN o.state = {pending}
                                    THEN now() + make_interval(secs => o.retry_secs) ELSE d.next_at END,
-                    finished_at = CASE WHEN o.state IN (2, 3, 4) THEN now() END,
+                    finished_at = CASE WHEN o.state IN ({finished}) THEN now() END,
                     kind = coalesce(o.kind, d.kind), address = coalesce(o.address, d.address),
                     format = coalesce(o.format, d.format), last_error = o.error,
                     attempts = CASE WHEN o.log IS NULL THEN d.attempts
@@ -240,15 +204,17 @@ impl Store {
                   AS o(id, attempt, state, retry_secs, kind, address, format, error, log)
              WHERE d.job_id = ANY($1) AND d.job_id = o.id AND d.attempt = o.attempt
                AND d.locked_by = $10 AND {STILL_SENDING}
-             RETURNING d.job_id"
+             RETURNING d.job_id",
+            pending = delivery_state!(Pending),
+            finished = delivery_state!(Delivered, Dead, Skipped),
         ))
         .bind(outcomes.iter().map(|o| o.delivery_id).collect::<Vec<_>>())
         .bind(outcomes.iter().map(|o| o.attempt).collect::<Vec<_>>())
         .bind(outcomes.iter().map(|o| o.state as i16).collect::<Vec<_>>())
         .bind(outcomes.iter().map(|o| o.retry_in.as_secs_f64()).collect::<Vec<_>>())
-        .bind(target(|t| &t.kind))
+        .bind(target(|t| t.kind.as_str()))
         .bind(target(|t| &t.address))
-        .bind(target(|t| &t.format))
+        .bind(target(|t| t.format.as_str()))
         .bind(outcomes.iter().map(|o| o.log.as_ref().and_then(|l| l.error.clone())).collect::<Vec<_>>())
         .bind(logs)
         .bind(notifier)
@@ -260,23 +226,27 @@ impl Store {
 
     /// Hands deliveries back unsent (graceful shutdown), due at once, without using up an attempt.
     pub async fn release_deliveries(&self, notifier: Uuid, ids: &[i64]) -> Result<u64> {
-        self.requeue("job_id = ANY($1) AND locked_by = $2 AND state = 1", ids, Some(notifier)).await
+        let condition = concat!("job_id = ANY($1) AND locked_by = $2 AND state = ", delivery_state!(Sending));
+        self.requeue(condition, ids, Some(notifier)).await
     }
 
     /// Returns deliveries whose lease expired (their notifier died, perhaps between sending and
     /// recording) to Pending, due at once: the receiver may see them twice, with the same
     /// `webhook-id`, never zero times.
     pub async fn rescue_deliveries(&self) -> Result<u64> {
-        self.requeue("state = 1 AND locked_until < now()", &[], None).await
+        self.requeue(concat!("state = ", delivery_state!(Sending), " AND locked_until < now()"), &[], None)
+            .await
     }
 
     async fn requeue(&self, condition: &str, ids: &[i64], notifier: Option<Uuid>) -> Result<u64> {
         let (n,): (i64,) = sqlx::query_as(&format!(
             "WITH r AS (
-                 UPDATE deliveries SET state = 0, next_at = now(), locked_by = NULL, locked_until = NULL,
+                 UPDATE deliveries SET state = {pending}, next_at = now(), locked_by = NULL,
+                        locked_until = NULL,
                         attempt = CASE WHEN $2::uuid IS NULL THEN attempt ELSE attempt - 1 END
                  WHERE {condition} RETURNING 1)
-             SELECT count(*) FROM r"
+             SELECT count(*) FROM r",
+            pending = delivery_state!(Pending),
         ))
         .bind(ids)
         .bind(notifier)
@@ -312,16 +282,19 @@ impl Store {
     /// resolved anew if it had none). A delivery still Pending or Sending is left as it is.
     /// Returns false when the bucket's job has no such delivery.
     pub async fn resend_delivery(&self, bucket: &str, job_id: &str, webhook_id: Uuid) -> Result<bool> {
-        let found: Option<(i16,)> = sqlx::query_as(
+        let found: Option<(i16,)> = sqlx::query_as(concat!(
             "WITH target AS (
                  SELECT d.job_id, d.state FROM deliveries d JOIN jobs j ON j.id = d.job_id
                  WHERE j.bucket = $1 AND j.job_id = $2 AND d.webhook_id = $3 FOR UPDATE OF d),
              r AS (
-                 UPDATE deliveries d SET state = 0, next_at = now(), schedule_from = d.attempt,
-                        finished_at = NULL, last_error = NULL
-                 FROM target t WHERE d.job_id = t.job_id AND t.state IN (2, 3, 4))
+                 UPDATE deliveries d SET state = ",
+            delivery_state!(Pending),
+            ", next_at = now(), schedule_from = d.attempt, finished_at = NULL, last_error = NULL
+                 FROM target t WHERE d.job_id = t.job_id AND t.state IN (",
+            delivery_state!(Delivered, Dead, Skipped),
+            "))
              SELECT state FROM target",
-        )
+        ))
         .bind(bucket)
         .bind(job_id)
         .bind(webhook_id)

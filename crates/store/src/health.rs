@@ -1,6 +1,7 @@
 //! What operators ask of the database: is it reachable and migrated (`/readyz`), and how much
 //! work is waiting (`/metrics`). Each count reads a partial index, so a scrape stays cheap however
 //! large the history grows.
+use crate::model::{delivery_state, job_state};
 use crate::{Result, Store, MIGRATOR};
 
 /// Work waiting, at one moment.
@@ -16,15 +17,33 @@ pub struct Backlog {
     pub callbacks: i64,
 }
 
-const BACKLOG: &str = "SELECT \
-    (SELECT count(*) FROM jobs WHERE state = 0), \
-    (SELECT count(*) FROM jobs WHERE state = 1), \
-    COALESCE(EXTRACT(EPOCH FROM now() - LEAST( \
-        (SELECT created_at FROM jobs WHERE state = 0 AND job_level = 2 ORDER BY job_level DESC, created_at LIMIT 1), \
-        (SELECT created_at FROM jobs WHERE state = 0 AND job_level = 1 ORDER BY job_level DESC, created_at LIMIT 1), \
-        (SELECT created_at FROM jobs WHERE state = 0 AND job_level = 0 ORDER BY job_level DESC, created_at LIMIT 1) \
-    ))::float8, 0), \
-    (SELECT count(*) FROM deliveries WHERE state IN (0, 1))";
+/// One statement, one count or age per partial index.
+macro_rules! oldest_submitted {
+    ($level:literal) => {
+        concat!(
+            "(SELECT created_at FROM jobs WHERE state = ",
+            job_state!(Submitted),
+            " AND job_level = ",
+            $level,
+            " ORDER BY job_level DESC, created_at LIMIT 1)"
+        )
+    };
+}
+const BACKLOG: &str = concat!(
+    "SELECT (SELECT count(*) FROM jobs WHERE state = ",
+    job_state!(Submitted),
+    "), (SELECT count(*) FROM jobs WHERE state = ",
+    job_state!(Running),
+    "), COALESCE(EXTRACT(EPOCH FROM now() - LEAST(",
+    oldest_submitted!("2"),
+    ", ",
+    oldest_submitted!("1"),
+    ", ",
+    oldest_submitted!("0"),
+    "))::float8, 0), (SELECT count(*) FROM deliveries WHERE state IN (",
+    delivery_state!(Pending, Sending),
+    "))"
+);
 
 impl Store {
     /// A round trip to the database.

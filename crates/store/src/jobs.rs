@@ -8,58 +8,10 @@ use sqlx::{FromRow, Row};
 use uuid::Uuid;
 
 use crate::handoff::{Reservation, Taker};
+use crate::model::{delivery_state, job_state};
+use crate::outbox::{due_from_done, QUEUE_DELIVERIES};
 use crate::records::record_columns_of;
-use crate::{ClaimedDelivery, Result, Store};
-
-/// A job's state, stored as `smallint`; `as_str` is Tencent's spelling.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum JobState {
-    Submitted = 0,
-    Running = 1,
-    Success = 2,
-    Failed = 3,
-    Cancel = 4,
-    Pause = 5,
-}
-
-impl JobState {
-    pub const ALL: [JobState; 6] = {
-        use JobState::*;
-        [Submitted, Running, Success, Failed, Cancel, Pause]
-    };
-
-    pub fn from_i16(v: i16) -> Option<JobState> {
-        JobState::ALL.into_iter().find(|s| *s as i16 == v)
-    }
-
-    /// Tencent's spelling back to the state (`Submitted`, `Pause`, …).
-    pub fn from_name(name: &str) -> Option<JobState> {
-        JobState::ALL.into_iter().find(|s| s.as_str() == name)
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobState::Submitted => "Submitted",
-            JobState::Running => "Running",
-            JobState::Success => "Success",
-            JobState::Failed => "Failed",
-            JobState::Cancel => "Cancel",
-            JobState::Pause => "Pause",
-        }
-    }
-
-    pub fn is_terminal(self) -> bool {
-        matches!(self, JobState::Success | JobState::Failed | JobState::Cancel)
-    }
-}
-
-impl TryFrom<i16> for JobState {
-    type Error = String;
-
-    fn try_from(v: i16) -> std::result::Result<JobState, String> {
-        JobState::from_i16(v).ok_or_else(|| format!("no job state {v}"))
-    }
-}
+use crate::{ClaimedDelivery, JobState, Result, Store};
 
 /// A job a worker now holds under a lease.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -104,25 +56,6 @@ impl Completion {
     }
 }
 
-/// The jobs among `done` (the updated jobs' id, queue_id, request and state) that finished and
-/// may need a callback (`callback_due`, migration 0003), as `d`, with their queue as `q`.
-macro_rules! due_from_done {
-    () => {
-        "FROM done d JOIN queues q USING (queue_id)
-         WHERE d.state IN (2, 3, 4) AND callback_due(d.request, q.notify_config)"
-    };
-}
-
-/// The outbox half of every statement that makes jobs terminal (but `complete` handing its
-/// deliveries to a notifier in the process, `COMPLETE_HANDING_OVER`): a CTE after `done` that
-/// queues a delivery for each job that may need a callback, in the same transaction.
-/// `EXISTS (SELECT 1 FROM queued)` says whether to wake the notifiers once it committed.
-pub(crate) const QUEUE_DELIVERIES: &str = concat!(
-    "queued AS (INSERT INTO deliveries (job_id) SELECT d.id ",
-    due_from_done!(),
-    " RETURNING job_id)"
-);
-
 /// The verdicts' update (`complete_jobs`, migration 0007: fenced, planned without nested loops)
 /// as the `done` CTE's source, aliased `j`, for `complete`'s statements.
 const RECORD_VERDICTS: &str = "complete_jobs($1, $2, $3, $4, $5, $6) j";
@@ -143,20 +76,21 @@ static COMPLETE_HANDING_OVER: std::sync::LazyLock<String> = std::sync::LazyLock:
         "WITH done AS (SELECT {} FROM {RECORD_VERDICTS}),
          queued AS (
              INSERT INTO deliveries (job_id, state, attempt, locked_by, locked_until)
-             SELECT d.id, 1, 1, $7, now() + make_interval(secs => $8) {due}
+             SELECT d.id, {sending}, 1, $7, now() + make_interval(secs => $8) {due}
              RETURNING job_id, webhook_id, attempt, schedule_from, kind, address, format)
          SELECT l.job_id AS delivery_id, l.webhook_id, l.attempt, l.schedule_from, l.kind, l.address,
                 l.format, q.notify_config, d.*
          FROM done d LEFT JOIN queued l ON l.job_id = d.id JOIN queues q ON q.queue_id = d.queue_id",
         record_columns_of("j"),
         due = due_from_done!(),
+        sending = delivery_state!(Sending),
     )
 });
 
 impl Store {
     /// Claims up to `k` Submitted jobs (JobLevel 2 first, then oldest) under a lease held by
     /// `worker`, in one statement. `id = ANY(ARRAY(...))` rather than a join: joining the CTE made
-    /// the planner hash a sequential scan of the whole table (33 ms per 1,000 claims, 9 ms now).
+    /// the planner hash a sequential scan of the whole table on every claim.
     ///
     /// Committed without waiting for the WAL flush: a claim lost to a database crash leaves the
     /// job Submitted with its old attempt. Claimed again by another worker, the lost attempt's
@@ -168,15 +102,17 @@ impl Store {
         let claim = format!(
             "SELECT set_config('synchronous_commit', 'off', true);
              WITH c AS MATERIALIZED (
-                 SELECT id FROM jobs WHERE state = 0
+                 SELECT id FROM jobs WHERE state = {submitted}
                  ORDER BY job_level DESC, created_at, id
                  LIMIT {k} FOR UPDATE SKIP LOCKED)
-             UPDATE jobs j SET state = 1, attempt = j.attempt + 1, locked_by = '{worker}'::uuid,
+             UPDATE jobs j SET state = {running}, attempt = j.attempt + 1, locked_by = '{worker}'::uuid,
                     locked_until = now() + make_interval(secs => {:.3}),
                     started_at = coalesce(j.started_at, now())
              WHERE j.id = ANY(ARRAY(SELECT id FROM c))
              RETURNING j.id, j.job_id, j.attempt, j.bucket, j.region, j.object, j.request, j.result",
-            lease.as_secs_f64()
+            lease.as_secs_f64(),
+            submitted = job_state!(Submitted),
+            running = job_state!(Running),
         );
         let rows = sqlx::raw_sql(&claim).fetch_all(&self.pool).await?;
         // The settings statement's row comes first; only the claim's rows have an id.
@@ -263,9 +199,10 @@ impl Store {
     /// Records a verdict on a job still held (fenced like `complete`) before acting on it, so an
     /// attempt after a crash does not need the object the first attempt already moved or deleted.
     pub async fn checkpoint(&self, worker: Uuid, id: i64, attempt: i32, result: &Value) -> Result<bool> {
-        let r = sqlx::query(
-            "UPDATE jobs SET result = $4 WHERE id = $1 AND attempt = $2 AND locked_by = $3 AND state = 1",
-        )
+        let r = sqlx::query(concat!(
+            "UPDATE jobs SET result = $4 WHERE id = $1 AND attempt = $2 AND locked_by = $3 AND state = ",
+            job_state!(Running)
+        ))
         .bind(id)
         .bind(attempt)
         .bind(worker)
@@ -277,10 +214,12 @@ impl Store {
 
     /// Extends the lease on jobs this worker still holds; returns the ids it still holds.
     pub async fn heartbeat(&self, worker: Uuid, ids: &[i64], lease: Duration) -> Result<Vec<i64>> {
-        sqlx::query_scalar(
+        sqlx::query_scalar(concat!(
             "UPDATE jobs SET locked_until = now() + make_interval(secs => $3)
-             WHERE id = ANY($1) AND locked_by = $2 AND state = 1 RETURNING id",
-        )
+                 WHERE id = ANY($1) AND locked_by = $2 AND state = ",
+            job_state!(Running),
+            " RETURNING id"
+        ))
         .bind(ids)
         .bind(worker)
         .bind(lease.as_secs_f64())
@@ -292,12 +231,16 @@ impl Store {
     /// Hands jobs back unstarted (graceful shutdown): Running → Submitted (Pause if the queue is
     /// paused).
     pub async fn release(&self, worker: Uuid, ids: &[i64]) -> Result<u64> {
-        let r = sqlx::query(
-            "UPDATE jobs j SET state = CASE WHEN q.paused THEN 5 ELSE 0 END,
-                    locked_by = NULL, locked_until = NULL
-             FROM queues q
-             WHERE q.queue_id = j.queue_id AND j.id = ANY($1) AND j.locked_by = $2 AND j.state = 1",
-        )
+        let r = sqlx::query(concat!(
+            "UPDATE jobs j SET state = CASE WHEN q.paused THEN ",
+            job_state!(Pause),
+            " ELSE ",
+            job_state!(Submitted),
+            " END, locked_by = NULL, locked_until = NULL
+                 FROM queues q
+                 WHERE q.queue_id = j.queue_id AND j.id = ANY($1) AND j.locked_by = $2 AND j.state = ",
+            job_state!(Running)
+        ))
         .bind(ids)
         .bind(worker)
         .execute(&self.pool)

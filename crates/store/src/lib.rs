@@ -15,19 +15,21 @@ mod handoff;
 mod health;
 mod jobs;
 mod maintenance;
+mod model;
+mod outbox;
 mod queues;
 mod records;
 mod submit;
 mod wake;
 
 pub use deliveries::{
-    AttemptLog, ClaimedDelivery, DeliveryOutcome, DeliveryRecord, DeliveryState, DeliveryTarget,
-    CALLBACKS_CHANNEL,
+    AttemptLog, ClaimedDelivery, DeliveryOutcome, DeliveryRecord, DeliveryTarget, CALLBACKS_CHANNEL,
 };
 pub use error::{Error, Result};
 pub use handoff::{Direct, DirectDeliveries, DirectJobs, DirectRoom, Leased};
 pub use health::Backlog;
-pub use jobs::{Claimed, Completion, JobState};
+pub use jobs::{Claimed, Completion};
+pub use model::{DeliveryState, JobState};
 pub use queues::{Queue, QueueChange};
 pub use records::{CancelRefused, JobFilter, JobRecord};
 pub use submit::NewJob;
@@ -80,9 +82,9 @@ impl Store {
     }
 
     /// Session settings for every connection: plan each execution with its real arguments. The
-    /// batch statements take arrays whose length a cached generic plan cannot know (one joined
-    /// 1,000 × 1,000 rows: 10.6k jobs/s against 47k), while prepared statements save the
-    /// Parse round trip an unnamed statement costs on every call.
+    /// batch statements take arrays whose length a cached generic plan cannot know (it joined a
+    /// batch to itself row by row: BENCHMARKS.md), while prepared statements save the Parse round
+    /// trip an unnamed statement costs on every call.
     pub fn session_options(options: PgConnectOptions) -> PgConnectOptions {
         options.options([("plan_cache_mode", "force_custom_plan")])
     }

@@ -1,8 +1,9 @@
 //! Maintenance services' statements: the rescuer (expired leases) and the pruner (old history).
 use std::time::Duration;
 
-use crate::jobs::QUEUE_DELIVERIES;
-use crate::{Result, Store};
+use crate::model::job_state;
+use crate::outbox::QUEUE_DELIVERIES;
+use crate::{JobState, Result, Store};
 
 impl Store {
     /// Returns Running jobs whose lease expired (their worker died) to their queue (Submitted, or
@@ -12,22 +13,27 @@ impl Store {
         let rows: Vec<(i16, bool)> = sqlx::query_as(&format!(
             "WITH done AS (
                  UPDATE jobs j SET
-                     state = CASE WHEN j.attempt >= $1 THEN 3 WHEN q.paused THEN 5 ELSE 0 END,
+                     state = CASE WHEN j.attempt >= $1 THEN {failed} WHEN q.paused THEN {pause}
+                                  ELSE {submitted} END,
                      finished_at = CASE WHEN j.attempt >= $1 THEN now() END,
                      last_error = CASE WHEN j.attempt >= $1
                          THEN 'worker lost the job ' || j.attempt || ' times' ELSE j.last_error END,
                      locked_by = NULL, locked_until = NULL
                  FROM queues q
-                 WHERE q.queue_id = j.queue_id AND j.state = 1 AND j.locked_until < now()
+                 WHERE q.queue_id = j.queue_id AND j.state = {running} AND j.locked_until < now()
                  RETURNING j.id, j.queue_id, j.request, j.state),
              {QUEUE_DELIVERIES}
-             SELECT state, EXISTS (SELECT 1 FROM queued) FROM done"
+             SELECT state, EXISTS (SELECT 1 FROM queued) FROM done",
+            failed = job_state!(Failed),
+            pause = job_state!(Pause),
+            submitted = job_state!(Submitted),
+            running = job_state!(Running),
         ))
         .bind(max_attempts)
         .fetch_all(&self.pool)
         .await?;
-        let failed = rows.iter().filter(|r| r.0 == 3).count() as u64;
-        if rows.iter().any(|r| r.0 == 0) {
+        let failed = rows.iter().filter(|r| r.0 == JobState::Failed as i16).count() as u64;
+        if rows.iter().any(|r| r.0 == JobState::Submitted as i16) {
             self.wake_workers();
         }
         if rows.iter().any(|r| r.1) {
@@ -39,16 +45,18 @@ impl Store {
     /// Deletes up to `limit` finished jobs older than `retention`, with their callback deliveries;
     /// call until it returns 0.
     pub async fn prune_finished(&self, retention: Duration, limit: i64) -> Result<u64> {
-        let (n,): (i64,) = sqlx::query_as(
+        let (n,): (i64,) = sqlx::query_as(concat!(
             "WITH gone AS (
                  DELETE FROM jobs WHERE id IN (
                      SELECT id FROM jobs
-                     WHERE state IN (2, 3, 4) AND finished_at < now() - make_interval(secs => $1)
+                     WHERE state IN (",
+            job_state!(Success, Failed, Cancel),
+            ") AND finished_at < now() - make_interval(secs => $1)
                      LIMIT $2)
                  RETURNING id),
              deliveries AS (DELETE FROM deliveries WHERE job_id IN (SELECT id FROM gone))
              SELECT count(*) FROM gone",
-        )
+        ))
         .bind(retention.as_secs_f64())
         .bind(limit)
         .fetch_one(&self.pool)

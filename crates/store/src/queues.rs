@@ -3,7 +3,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::submit::QUEUE_LOCK_NS;
-use crate::{Result, Store};
+use crate::{JobState, Result, Store};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Queue {
@@ -123,11 +123,14 @@ impl Store {
         .await?;
         let mut resumed = false;
         if let (Some(_), Some(paused)) = (&queue, change.paused) {
-            let (from, to): (i16, i16) = if paused { (0, 5) } else { (5, 0) };
+            let (from, to) = match paused {
+                true => (JobState::Submitted, JobState::Pause),
+                false => (JobState::Pause, JobState::Submitted),
+            };
             let moved = sqlx::query("UPDATE jobs SET state = $3 WHERE queue_id = $1 AND state = $2")
                 .bind(queue_id)
-                .bind(from)
-                .bind(to)
+                .bind(from as i16)
+                .bind(to as i16)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();

@@ -2,7 +2,9 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::jobs::{JobState, QUEUE_DELIVERIES};
+use crate::model::job_state;
+use crate::outbox::QUEUE_DELIVERIES;
+use crate::JobState;
 use crate::{Result, Store};
 
 /// A job as the API shows it.
@@ -133,10 +135,11 @@ impl Store {
         }
         let (queued,): (bool,) = sqlx::query_as(&format!(
             "WITH done AS (
-                 UPDATE jobs SET state = 4, finished_at = now() WHERE bucket = $1 AND job_id = ANY($2)
+                 UPDATE jobs SET state = {cancel}, finished_at = now() WHERE bucket = $1 AND job_id = ANY($2)
                  RETURNING id, queue_id, request, state),
              {QUEUE_DELIVERIES}
-             SELECT EXISTS (SELECT 1 FROM queued)"
+             SELECT EXISTS (SELECT 1 FROM queued)",
+            cancel = job_state!(Cancel),
         ))
         .bind(bucket)
         .bind(job_ids)

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::handoff::Reservation;
-use crate::{Claimed, JobState, Result, Store};
+use crate::{Claimed, JobRecord, JobState, Result, Store};
 
 /// A job to submit. `request` holds the Operation and callback settings as the API parsed them.
 #[derive(Clone, Debug)]
@@ -29,9 +29,10 @@ pub(crate) const QUEUE_LOCK_NS: i32 = 0x5707;
 impl Store {
     /// Inserts jobs in one call; jobs into a paused queue start as Pause. The others start
     /// Running under the worker in this process if it has room for the whole batch (it then runs
-    /// them at once), else Submitted, and the workers are woken. Returns (job_id, state,
-    /// created_at) in input order.
-    pub async fn insert_jobs(&self, jobs: &[NewJob]) -> Result<Vec<(String, JobState, DateTime<Utc>)>> {
+    /// them at once), else Submitted, and the workers are woken. Returns the inserted jobs'
+    /// records in input order, as they were committed; a job whose queue is gone (deleted
+    /// meanwhile) is not inserted and has none.
+    pub async fn insert_jobs(&self, jobs: &[NewJob]) -> Result<Vec<JobRecord>> {
         let reservation = self.handoffs.jobs.reserve(jobs.len());
         let (worker, lease) = match &reservation {
             Some(r) => (Some(r.taker.holder), r.taker.lease.as_secs_f64()),
@@ -52,51 +53,80 @@ impl Store {
                 .bind(jobs.iter().map(|j| j.request.clone()).collect::<Vec<_>>())
                 .fetch_all(&self.pool)
                 .await?;
+        let mut by_id: HashMap<String, (i16, DateTime<Utc>, i64)> = rows
+            .into_iter()
+            .map(|(job_id, state, created_at, id)| (job_id, (state, created_at, id)))
+            .collect();
+        let records: Vec<JobRecord> = jobs
+            .iter()
+            .filter_map(|j| {
+                let (state, created_at, id) = by_id.remove(&j.job_id)?;
+                Some(inserted(j, state, created_at, id))
+            })
+            .collect();
         if let Some(reservation) = reservation {
-            self.hand_over_jobs(reservation, jobs, &rows).await;
+            // Rows left over are not the batch's: cannot be, but never leave a job leased.
+            let strays = by_id.into_values().filter(|r| r.0 == JobState::Running as i16).map(|r| r.2);
+            self.hand_over_jobs(reservation, &records, strays.collect()).await;
         }
-        if rows.iter().any(|r| r.1 == JobState::Submitted as i16) {
+        if records.iter().any(|r| r.state == JobState::Submitted) {
             self.wake_workers();
         }
-        // RETURNING follows the insert order, which follows ORDER BY t.n.
-        Ok(rows
-            .into_iter()
-            .map(|(id, s, t, _)| (id, JobState::from_i16(s).unwrap_or(JobState::Submitted), t))
-            .collect())
+        Ok(records)
     }
 
     /// Hands the jobs `submit_jobs` claimed for the reservation's worker over, as its claim
-    /// would have returned them; those it will no longer take are handed back to the queue.
+    /// would have returned them; those it will no longer take, and `strays`, are handed back to
+    /// the queue.
     async fn hand_over_jobs(
         &self,
         reservation: Reservation<Claimed>,
-        jobs: &[NewJob],
-        rows: &[(String, i16, DateTime<Utc>, i64)],
+        records: &[JobRecord],
+        strays: Vec<i64>,
     ) {
-        let by_id: HashMap<&str, &NewJob> = jobs.iter().map(|j| (j.job_id.as_str(), j)).collect();
-        let (mut claimed, mut unsent) = (Vec::new(), Vec::new());
-        for (job_id, _, _, id) in rows.iter().filter(|r| r.1 == JobState::Running as i16) {
-            let Some(j) = by_id.get(job_id.as_str()) else {
-                unsent.push(*id); // not one of ours: cannot be, but never leave a job leased
-                continue;
-            };
-            claimed.push(Claimed {
-                id: *id,
-                job_id: j.job_id.clone(),
+        let claimed: Vec<Claimed> = records
+            .iter()
+            .filter(|r| r.state == JobState::Running)
+            .map(|r| Claimed {
+                id: r.id,
+                job_id: r.job_id.clone(),
                 attempt: 1,
-                bucket: j.bucket.clone(),
-                region: j.region.clone(),
-                object: j.object.clone(),
-                request: j.request.clone(),
+                bucket: r.bucket.clone(),
+                region: r.region.clone(),
+                object: r.object.clone(),
+                request: r.request.clone(),
                 result: None,
-            });
-        }
+            })
+            .collect();
         let worker = reservation.taker.holder;
+        let mut unsent = strays;
         unsent.extend(reservation.hand_over(claimed));
         if !unsent.is_empty() {
             if let Err(e) = self.release(worker, &unsent).await {
                 tracing::error!(error = %e, "could not hand jobs back; the rescuer will");
             }
         }
+    }
+}
+
+/// The record of `job` as `submit_jobs` inserted it: a Running job (handed to a worker) started
+/// in the inserting transaction, as it was created (`now()` both).
+fn inserted(job: &NewJob, state: i16, created_at: DateTime<Utc>, id: i64) -> JobRecord {
+    let state = JobState::from_i16(state).unwrap_or(JobState::Submitted);
+    JobRecord {
+        id,
+        job_id: job.job_id.clone(),
+        queue_id: job.queue_id.clone(),
+        bucket: job.bucket.clone(),
+        region: job.region.clone(),
+        object: job.object.clone(),
+        job_level: job.job_level,
+        state,
+        created_at,
+        started_at: (state == JobState::Running).then_some(created_at),
+        finished_at: None,
+        request: job.request.clone(),
+        result: None,
+        last_error: None,
     }
 }

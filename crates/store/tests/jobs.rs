@@ -137,20 +137,20 @@ async fn a_submit_racing_a_pause_waits_for_it_and_starts_paused(pool: PgPool) {
     let submitted = submit.await.unwrap().unwrap();
     // Read after the lock, not before it: a job started as Submitted here would run in a
     // paused queue.
-    assert_eq!(submitted[0].1, JobState::Pause);
+    assert_eq!(submitted[0].state, JobState::Pause);
 }
 
 #[sqlx::test(migrator = "stowaway_store::MIGRATOR")]
 async fn paused_queues_hold_their_jobs(pool: PgPool) {
     let (store, q) = setup(pool).await;
     let before = store.insert_jobs(&[job(&q, 0, 0)]).await.unwrap();
-    assert_eq!(before[0].1, JobState::Submitted);
+    assert_eq!(before[0].state, JobState::Submitted);
     assert!(store.set_paused(&q, true).await.unwrap());
     let during = store.insert_jobs(&[job(&q, 1, 2)]).await.unwrap();
-    assert_eq!(during[0].1, JobState::Pause, "a job submitted to a paused queue waits");
+    assert_eq!(during[0].state, JobState::Pause, "a job submitted to a paused queue waits");
     let w = Uuid::new_v4();
     assert!(store.claim(w, 10, LEASE).await.unwrap().is_empty(), "nothing starts while paused");
-    let ids = [before[0].0.clone(), during[0].0.clone()];
+    let ids = [before[0].job_id.clone(), during[0].job_id.clone()];
     assert!(store.states(&ids).await.unwrap().iter().all(|s| s.1 == JobState::Pause));
     store.set_paused(&q, false).await.unwrap();
     let held = store.claim(w, 10, LEASE).await.unwrap();
@@ -173,8 +173,13 @@ async fn paused_queues_hold_their_jobs(pool: PgPool) {
 #[sqlx::test(migrator = "stowaway_store::MIGRATOR")]
 async fn only_unstarted_jobs_cancel(pool: PgPool) {
     let (store, q) = setup(pool).await;
-    let ids: Vec<String> =
-        store.insert_jobs(&[job(&q, 0, 0), job(&q, 1, 0)]).await.unwrap().into_iter().map(|r| r.0).collect();
+    let ids: Vec<String> = store
+        .insert_jobs(&[job(&q, 0, 0), job(&q, 1, 0)])
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.job_id)
+        .collect();
     let w = Uuid::new_v4();
     let running = store.claim(w, 1, LEASE).await.unwrap().remove(0);
     let other = ids.iter().find(|i| **i != running.job_id).unwrap().clone();
@@ -308,6 +313,27 @@ async fn verdicts_hand_their_deliveries_to_a_notifier_in_the_process_while_it_ha
 }
 
 #[sqlx::test(migrator = "stowaway_store::MIGRATOR")]
+async fn inserts_return_the_records_as_committed(pool: PgPool) {
+    let (store, q) = setup(pool).await;
+    let paused = store.ensure_queue("paused-1250000000", "ap-chongqing").await.unwrap().queue_id;
+    store.set_paused(&paused, true).await.unwrap();
+    let direct = store.take_jobs_directly(Uuid::new_v4(), LEASE);
+    direct.room().offer(2);
+    // Running (handed to the worker) and Pause (its room given back), then Submitted: two jobs
+    // and room for one. In input order.
+    let mut jobs = vec![job(&q, 0, 0), job(&paused, 1, 2)];
+    let mut inserted = store.insert_jobs(&jobs).await.unwrap();
+    let later = [job(&q, 2, 1), job(&q, 3, 0)];
+    inserted.extend(store.insert_jobs(&later).await.unwrap());
+    jobs.extend(later);
+    let states: Vec<JobState> = inserted.iter().map(|r| r.state).collect();
+    assert_eq!(states, [JobState::Running, JobState::Pause, JobState::Submitted, JobState::Submitted]);
+    let ids: Vec<String> = jobs.iter().map(|j| j.job_id.clone()).collect();
+    let stored = store.jobs_by_id("examplebucket-1250000000", &ids).await.unwrap();
+    assert_eq!(format!("{inserted:?}"), format!("{stored:?}"), "every field as stored, ids included");
+}
+
+#[sqlx::test(migrator = "stowaway_store::MIGRATOR")]
 async fn submits_hand_their_jobs_to_a_worker_in_the_process_while_it_has_room(pool: PgPool) {
     let (store, q) = setup(pool).await;
     let paused = store.ensure_queue("paused-1250000000", "ap-chongqing").await.unwrap().queue_id;
@@ -321,7 +347,7 @@ async fn submits_hand_their_jobs_to_a_worker_in_the_process_while_it_has_room(po
     // its claim would leave them; the paused queue's job waits as Pause and gives its room back.
     let jobs = [job(&q, 0, 0), job(&q, 1, 2), job(&paused, 2, 0)];
     let submitted = store.insert_jobs(&jobs).await.unwrap();
-    let states: Vec<JobState> = submitted.iter().map(|s| s.1).collect();
+    let states: Vec<JobState> = submitted.iter().map(|s| s.state).collect();
     assert_eq!(states, [JobState::Running, JobState::Running, JobState::Pause]);
     assert_eq!(room.free(), 1, "two promised until the worker has taken them");
     let handed =
@@ -350,15 +376,15 @@ async fn submits_hand_their_jobs_to_a_worker_in_the_process_while_it_has_room(po
     // Without room for the whole batch, jobs go to the table for any worker to claim.
     room.offer(1);
     let later = store.insert_jobs(&[job(&q, 3, 0), job(&q, 4, 0)]).await.unwrap();
-    assert!(later.iter().all(|s| s.1 == JobState::Submitted));
+    assert!(later.iter().all(|s| s.state == JobState::Submitted));
     assert_eq!(store.claim(Uuid::new_v4(), 10, LEASE).await.unwrap().len(), 2);
 
     // Closing returns what was handed over but not yet taken, for the worker to release.
     let last = store.insert_jobs(&[job(&q, 5, 0)]).await.unwrap();
-    assert_eq!(last[0].1, JobState::Running);
+    assert_eq!(last[0].state, JobState::Running);
     let left = direct.close().await;
     assert_eq!(store.release(worker, &left).await.unwrap(), 1);
-    assert_eq!(store.states(&[last[0].0.clone()]).await.unwrap()[0].1, JobState::Submitted);
+    assert_eq!(store.states(&[last[0].job_id.clone()]).await.unwrap()[0].1, JobState::Submitted);
     let after = store.insert_jobs(&[job(&q, 6, 0)]).await.unwrap();
-    assert_eq!(after[0].1, JobState::Submitted, "nothing is handed to a closed worker");
+    assert_eq!(after[0].state, JobState::Submitted, "nothing is handed to a closed worker");
 }

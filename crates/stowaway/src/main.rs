@@ -4,7 +4,6 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod auth_args;
-mod bench;
 mod callback_args;
 mod migrate;
 mod output;
@@ -47,9 +46,6 @@ enum Command {
     /// Print an `Authorization` header value for one request, signed with STOWAWAY_SECRET_ID and
     /// STOWAWAY_SECRET_KEY (for curl).
     Sign(tools::SignArgs),
-    /// Measure Stowaway against baselines on this machine (see BENCHMARKS.md).
-    #[command(subcommand)]
-    Bench(bench::BenchCommand),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +59,5 @@ fn main() -> ExitCode {
         Command::Migrate(args) => migrate::run(args),
         Command::Probe(args) => tools::probe(args),
         Command::Sign(args) => tools::sign_request(args),
-        Command::Bench(cmd) => bench::run(cmd),
     }
 }

@@ -99,7 +99,7 @@ impl AuthError {
                     .into(),
             ),
         };
-        WireError { status: 403, code, message }
+        WireError::forbidden(code, message)
     }
 }
 

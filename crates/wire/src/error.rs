@@ -10,11 +10,53 @@ pub struct WireError {
 }
 
 impl WireError {
-    pub fn invalid_argument(message: impl Into<String>) -> WireError {
-        WireError { status: 400, code: "InvalidArgument", message: message.into() }
+    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> WireError {
+        WireError { status, code, message: message.into() }
     }
+
+    /// 400 with `code`.
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> WireError {
+        WireError::new(400, code, message)
+    }
+
+    /// 400 `InvalidArgument`.
+    pub fn invalid_argument(message: impl Into<String>) -> WireError {
+        WireError::bad_request("InvalidArgument", message)
+    }
+
+    /// 400 `MalformedXML`.
     pub fn malformed_xml(message: impl Into<String>) -> WireError {
-        WireError { status: 400, code: "MalformedXML", message: message.into() }
+        WireError::bad_request("MalformedXML", message)
+    }
+
+    /// 403 with `code` (`AccessDenied`, or COS's signature codes).
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> WireError {
+        WireError::new(403, code, message)
+    }
+
+    /// 404 with `code` (`NoSuchJob`, `NoSuchQueue`, `NoSuchKey`, …).
+    pub fn not_found(code: &'static str, message: impl Into<String>) -> WireError {
+        WireError::new(404, code, message)
+    }
+
+    /// 405 `MethodNotAllowed`.
+    pub fn method_not_allowed(message: impl Into<String>) -> WireError {
+        WireError::new(405, "MethodNotAllowed", message)
+    }
+
+    /// 500 `InternalError`.
+    pub fn internal(message: impl Into<String>) -> WireError {
+        WireError::new(500, "InternalError", message)
+    }
+
+    /// 501 `NotImplemented`.
+    pub fn not_implemented(message: impl Into<String>) -> WireError {
+        WireError::new(501, "NotImplemented", message)
+    }
+
+    /// 503 `ServiceUnavailable`: the caller may retry later.
+    pub fn unavailable(message: impl Into<String>) -> WireError {
+        WireError::new(503, "ServiceUnavailable", message)
     }
 }
 

@@ -134,11 +134,7 @@ pub(crate) fn parse_xml<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T
         return Err(WireError::malformed_xml("DTDs and entity declarations are not accepted"));
     }
     if text.trim().is_empty() {
-        return Err(WireError {
-            status: 400,
-            code: "MissingRequestBodyError",
-            message: "the request body is empty".into(),
-        });
+        return Err(WireError::bad_request("MissingRequestBodyError", "the request body is empty"));
     }
     quick_xml::de::from_str(text)
         .map_err(|e| WireError::malformed_xml(format!("the request body is not the expected XML: {e}")))

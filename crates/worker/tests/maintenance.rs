@@ -22,7 +22,7 @@ async fn jobs(store: &Store, n: usize) -> Vec<String> {
             request: json!({}),
         })
         .collect();
-    store.insert_jobs(&new).await.unwrap().into_iter().map(|r| r.0).collect()
+    store.insert_jobs(&new).await.unwrap().into_iter().map(|r| r.job_id).collect()
 }
 
 async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {

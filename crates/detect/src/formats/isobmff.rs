@@ -2,7 +2,6 @@
 //! chunk offsets), not the last top-level box: an appended MP4 is itself a valid box sequence.
 use super::{Claim, Region, Walk};
 use crate::bytes::*;
-use crate::payload::box_header;
 use crate::report::PicType;
 
 /// HEIC or AVIF from the `ftyp` brands.

@@ -3,7 +3,6 @@
 use super::{Claim, Region, Walk};
 use crate::bytes::*;
 use crate::claims::{zlib_end, Zlib};
-use crate::payload::crc32;
 
 pub const SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
 

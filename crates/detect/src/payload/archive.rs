@@ -154,25 +154,6 @@ pub fn pdf(d: &[u8], p: usize) -> Option<Ident> {
     Ident::new(K::Pdf, p, len)
 }
 
-pub fn crc32(data: &[u8]) -> u32 {
-    static TABLE: [u32; 256] = {
-        let mut t = [0u32; 256];
-        let mut i = 0;
-        while i < 256 {
-            let mut c = i as u32;
-            let mut k = 0;
-            while k < 8 {
-                c = if c & 1 != 0 { 0xedb8_8320 ^ (c >> 1) } else { c >> 1 };
-                k += 1;
-            }
-            t[i] = c;
-            i += 1;
-        }
-        t
-    };
-    !data.iter().fold(!0u32, |c, &b| TABLE[((c ^ b as u32) & 0xff) as usize] ^ (c >> 8))
-}
-
 /// A Microsoft cabinet: `MSCF`, zero reserved fields, version 1.3, and its total size.
 pub fn cab(d: &[u8], p: usize) -> Option<Ident> {
     let h = slice(d, p, 36)?;

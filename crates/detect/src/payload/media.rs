@@ -54,10 +54,6 @@ pub fn ts_run(d: &[u8], sync: usize, pkt: usize) -> Option<usize> {
     Some((n * pkt).min(d.len() - (sync - head)))
 }
 
-pub fn printable4(t: &[u8]) -> bool {
-    t.len() == 4 && t.iter().all(|&c| c.is_ascii_alphanumeric() || c == b' ' || c == b'-')
-}
-
 /// Length of the chain of plausible ISO-BMFF boxes starting at `p`.
 pub fn box_chain(d: &[u8], p: usize) -> usize {
     let mut q = p;
@@ -71,28 +67,6 @@ pub fn box_chain(d: &[u8], p: usize) -> usize {
         }
     }
     q - p
-}
-
-/// (size, type) of a box at `p`; size 0 means "to the end of the file".
-pub fn box_header(d: &[u8], p: usize) -> Option<(usize, [u8; 4])> {
-    let size = be32(d, p)? as u64;
-    let ty: [u8; 4] = slice(d, p + 4, 4)?.try_into().ok()?;
-    if !printable4(&ty) {
-        return None;
-    }
-    let size = match size {
-        0 => 0,
-        1 => {
-            let large = be64(d, p + 8)?;
-            if large < 16 {
-                return None;
-            }
-            large
-        }
-        s if s < 8 => return None,
-        s => s,
-    };
-    Some((usize::try_from(size).ok()?, ty))
 }
 
 pub fn brand_kind(d: &[u8], p: usize, size: usize) -> PayloadKind {

@@ -13,13 +13,11 @@ mod executable;
 mod markup;
 mod media;
 
-pub use archive::crc32;
 use archive::*;
 use document::*;
 use executable::*;
 pub use markup::markup;
 pub use markup::{looks_like_javascript, looks_like_short_script, text_run};
-pub use media::box_header;
 use media::*;
 
 /// A recognised payload: kind, first byte, and length when the format tells where it ends.

@@ -1,4 +1,4 @@
-//! `stowaway bench callbacks`: TaskFinish callbacks/s from the outbox to a local HTTP receiver
+//! `stowaway-bench callbacks`: TaskFinish callbacks/s from the outbox to a local HTTP receiver
 //! and to Kafka, each against the same client sending the same bodies without the outbox (no
 //! claims, no outcome records), in the same process.
 use std::sync::Arc;

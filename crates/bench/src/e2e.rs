@@ -1,4 +1,4 @@
-//! `stowaway bench e2e`: ImageInspect jobs/s through the whole worker path (claim, S3 fetch,
+//! `stowaway-bench e2e`: ImageInspect jobs/s through the whole worker path (claim, S3 fetch,
 //! detector, verdict recorded) on small images, against the same fetches and inspections done by
 //! plain tasks without the queue, on the same S3 server in the same process.
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! `stowaway bench http`: `POST /jobs` requests/s with many concurrent keep-alive clients, against
+//! `stowaway-bench http`: `POST /jobs` requests/s with many concurrent keep-alive clients, against
 //! a no-op route on the same server (same middleware, no database) in the same process.
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};

@@ -1,4 +1,4 @@
-//! `stowaway bench queue`: claim→complete throughput against the raw-SQL ceiling.
+//! `stowaway-bench queue`: claim→complete throughput against the raw-SQL ceiling.
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -6,7 +6,7 @@ use sqlx::PgPool;
 use stowaway_store::{Completion, NewJob, Store};
 use uuid::Uuid;
 
-use super::{median, BoxError, Scratch};
+use super::{median, BelowFloor, BoxError, Scratch};
 
 #[derive(clap::Args)]
 pub struct QueueArgs {
@@ -23,6 +23,10 @@ pub struct QueueArgs {
     workers: usize,
     #[arg(long, default_value_t = 3)]
     runs: usize,
+    /// Exit with status 1 (after the figures) when the median ratio stowaway / raw is below R:
+    /// CI's floor against regressions of the store's claim→complete path.
+    #[arg(long, value_name = "R")]
+    min_ratio: Option<f64>,
 }
 
 pub async fn queue(a: QueueArgs) -> Result<(), BoxError> {
@@ -55,11 +59,19 @@ async fn queue_runs(a: &QueueArgs, pool: &PgPool) -> Result<(), BoxError> {
         println!("  run {}: stowaway {:.0} jobs/s, raw SQL {:.0} jobs/s", run + 1, ours[run], raw[run]);
     }
     let (o, r) = (median(&mut ours), median(&mut raw));
+    let ratio = o / r;
     println!("stowaway claim→complete: median {o:.0} jobs/s");
     println!("raw SQL baseline:        median {r:.0} jobs/s");
-    println!("ratio stowaway / raw:    {:.2}", o / r);
+    println!("ratio stowaway / raw:    {ratio:.2}");
     println!("stowaway batch insert:   median {:.0} jobs/s (1,000 per statement)", median(&mut inserts));
-    Ok(())
+    match a.min_ratio {
+        Some(floor) if ratio.is_nan() || ratio < floor => Err(BelowFloor(format!(
+            "queue: median ratio stowaway / raw {ratio:.3} is below --min-ratio {floor} \
+             ({o:.0} against {r:.0} jobs/s)"
+        ))
+        .into()),
+        _ => Ok(()),
+    }
 }
 
 /// Inserts `jobs` through the store, then drains them with `workers` claim/complete loops.

@@ -1,4 +1,4 @@
-//! `stowaway bench callback-latency`: submit→callback latency through the whole service in one
+//! `stowaway-bench callback-latency`: submit→callback latency through the whole service in one
 //! process (API on loopback, worker fetching from S3, notifier, a loopback receiver), at half the
 //! maximum rate measured first; against the floor of the same work done directly (fetch, inspect,
 //! POST the callback) one job at a time.

@@ -1,0 +1,166 @@
+//! The states jobs and deliveries move through, named once (River's explicit job states). Both
+//! are stored as `smallint`. SQL spells a state with `job_state!` / `delivery_state!`, which expand
+//! to string literals: statements stay constants, and the planner still matches them to the
+//! partial indexes' predicates (`WHERE state = 0`). The tests below hold the spellings to the
+//! enums and to the migrations' CHECK constraints; the migrations themselves are history and keep
+//! their numbers.
+//!
+//! Jobs: Submitted → Running → Success | Failed; Submitted ↔ Pause while the queue is paused;
+//! Submitted | Pause → Cancel. Deliveries: Pending → Sending → Delivered | Dead | Skipped, or back
+//! to Pending to retry.
+
+/// A job's state, stored as `smallint`; `as_str` is Tencent's spelling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum JobState {
+    Submitted = 0,
+    Running = 1,
+    Success = 2,
+    Failed = 3,
+    Cancel = 4,
+    Pause = 5,
+}
+
+impl JobState {
+    pub const ALL: [JobState; 6] = {
+        use JobState::*;
+        [Submitted, Running, Success, Failed, Cancel, Pause]
+    };
+
+    pub fn from_i16(v: i16) -> Option<JobState> {
+        JobState::ALL.into_iter().find(|s| *s as i16 == v)
+    }
+
+    /// Tencent's spelling back to the state (`Submitted`, `Pause`, …).
+    pub fn from_name(name: &str) -> Option<JobState> {
+        JobState::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Submitted => "Submitted",
+            JobState::Running => "Running",
+            JobState::Success => "Success",
+            JobState::Failed => "Failed",
+            JobState::Cancel => "Cancel",
+            JobState::Pause => "Pause",
+        }
+    }
+
+    pub fn is_terminal(self) -> bool {
+        matches!(self, JobState::Success | JobState::Failed | JobState::Cancel)
+    }
+}
+
+impl TryFrom<i16> for JobState {
+    type Error = String;
+
+    fn try_from(v: i16) -> std::result::Result<JobState, String> {
+        JobState::from_i16(v).ok_or_else(|| format!("no job state {v}"))
+    }
+}
+
+/// A delivery's state, stored as `smallint`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeliveryState {
+    Pending = 0,
+    Sending = 1,
+    Delivered = 2,
+    /// Retries exhausted, or the receiver answered 410 Gone. Kept, and can be resent.
+    Dead = 3,
+    /// Resolved to no callback (e.g. the queue's NotifyConfig was turned off meanwhile).
+    Skipped = 4,
+}
+
+impl DeliveryState {
+    pub const ALL: [DeliveryState; 5] = {
+        use DeliveryState::*;
+        [Pending, Sending, Delivered, Dead, Skipped]
+    };
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "Pending",
+            DeliveryState::Sending => "Sending",
+            DeliveryState::Delivered => "Delivered",
+            DeliveryState::Dead => "Dead",
+            DeliveryState::Skipped => "Skipped",
+        }
+    }
+}
+
+impl TryFrom<i16> for DeliveryState {
+    type Error = String;
+
+    fn try_from(v: i16) -> std::result::Result<DeliveryState, String> {
+        DeliveryState::ALL
+            .into_iter()
+            .find(|s| *s as i16 == v)
+            .ok_or_else(|| format!("no delivery state {v}"))
+    }
+}
+
+/// A job state as SQL spells it (`job_state!(Running)` is `"1"`); several make a list for `IN (…)`.
+macro_rules! job_state {
+    (Submitted) => { "0" };
+    (Running) => { "1" };
+    (Success) => { "2" };
+    (Failed) => { "3" };
+    (Cancel) => { "4" };
+    (Pause) => { "5" };
+    ($first:ident, $($rest:ident),+) => { concat!(job_state!($first), $(", ", job_state!($rest)),+) };
+}
+pub(crate) use job_state;
+
+/// A delivery state as SQL spells it, like [`job_state!`].
+macro_rules! delivery_state {
+    (Pending) => { "0" };
+    (Sending) => { "1" };
+    (Delivered) => { "2" };
+    (Dead) => { "3" };
+    (Skipped) => { "4" };
+    ($first:ident, $($rest:ident),+) => { concat!(delivery_state!($first), $(", ", delivery_state!($rest)),+) };
+}
+pub(crate) use delivery_state;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sql_spells_each_state_as_the_enum_stores_it() {
+        use JobState::*;
+        let jobs = [
+            (Submitted, job_state!(Submitted)),
+            (Running, job_state!(Running)),
+            (Success, job_state!(Success)),
+            (Failed, job_state!(Failed)),
+            (Cancel, job_state!(Cancel)),
+            (Pause, job_state!(Pause)),
+        ];
+        assert_eq!(jobs.len(), JobState::ALL.len());
+        for (state, sql) in jobs {
+            assert_eq!(sql, (state as i16).to_string(), "{state:?}");
+        }
+        assert_eq!(job_state!(Success, Failed, Cancel), "2, 3, 4");
+        use DeliveryState::*;
+        let deliveries = [
+            (Pending, delivery_state!(Pending)),
+            (Sending, delivery_state!(Sending)),
+            (Delivered, delivery_state!(Delivered)),
+            (Dead, delivery_state!(Dead)),
+            (Skipped, delivery_state!(Skipped)),
+        ];
+        assert_eq!(deliveries.len(), DeliveryState::ALL.len());
+        for (state, sql) in deliveries {
+            assert_eq!(sql, (state as i16).to_string(), "{state:?}");
+        }
+    }
+
+    #[test]
+    fn the_migrations_check_constraints_allow_exactly_these_states() {
+        let jobs = include_str!("../../../migrations/0001_jobs.sql");
+        assert!(jobs.contains(&format!("CHECK (state BETWEEN 0 AND {})", JobState::ALL.len() - 1)));
+        let deliveries = include_str!("../../../migrations/0003_deliveries.sql");
+        assert!(deliveries.contains(&format!("CHECK (state BETWEEN 0 AND {})", DeliveryState::ALL.len() - 1)));
+    }
+}
