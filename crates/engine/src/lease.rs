@@ -72,10 +72,12 @@ pub trait Capacity<Class>: Send + 'static {
     /// without waiting for the flush was lost in a database crash and this loop claimed the
     /// item again, with the same attempt: the run going on finishes it).
     fn take(&mut self, lease: (i64, i32), class: Class) -> bool;
-    /// The run of this lease ended; its outcome, if any, is on its way to the recorder.
-    fn finished(&mut self, lease: (i64, i32));
-    /// Its outcome was recorded, or lost to a rescue: no longer this loop's either way.
-    fn recorded(&mut self, lease: (i64, i32));
+    /// The run of this lease ended; its outcome, if any, is on its way to the recorder. True if
+    /// that freed room (the loop may claim again).
+    fn finished(&mut self, lease: (i64, i32)) -> bool;
+    /// Its outcome was recorded, or lost to a rescue: no longer this loop's either way. True if
+    /// that freed room.
+    fn recorded(&mut self, lease: (i64, i32)) -> bool;
     /// The ids whose leases the heartbeat extends.
     fn held(&self) -> Vec<i64>;
     /// Shutdown: the ids held and unfinished, to hand back. Nothing more is offered.
@@ -117,8 +119,9 @@ pub async fn run<C: Consumer, K: Capacity<C::Class>>(
             let recorded = consumer.record(batch).await;
             if recorded.is_ok() {
                 let mut c = lock(&capacity);
-                batch.iter().for_each(|o| c.recorded(o.lease()));
-                freed.notify_one();
+                if batch.iter().fold(false, |any, o| c.recorded(o.lease()) | any) {
+                    freed.notify_one();
+                }
             }
             recorded
         }
@@ -217,15 +220,18 @@ impl<C: Consumer, K: Capacity<C::Class>> Starter<C, K> {
         let (capacity, freed, done) = (self.capacity.clone(), self.freed.clone(), self.done.clone());
         // Boxed: a run's state machine can be large, and spawning moves it.
         running.spawn(Box::pin(async move {
-            match work.await {
+            let room = match work.await {
                 Ran::Done(outcome) => {
-                    lock(&capacity).finished(lease);
+                    let room = lock(&capacity).finished(lease);
                     let _ = done.send(outcome);
+                    room
                 }
                 Ran::Lost => lock(&capacity).finished(lease),
-                Ran::Unstarted => return,
+                Ran::Unstarted => false,
+            };
+            if room {
+                freed.notify_one();
             }
-            freed.notify_one();
         }));
     }
 }

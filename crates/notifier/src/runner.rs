@@ -117,22 +117,26 @@ impl Capacity<bool> for Window {
     }
 
     /// Sent: its outcome is on its way to the recorder; the place is held until it is recorded.
-    fn finished(&mut self, (id, attempt): (i64, i32)) {
+    fn finished(&mut self, (id, attempt): (i64, i32)) -> bool {
         if self.sending.get(&id) == Some(&attempt) {
             self.sending.remove(&id);
         }
+        false
     }
 
-    fn recorded(&mut self, (id, attempt): (i64, i32)) {
+    fn recorded(&mut self, (id, attempt): (i64, i32)) -> bool {
+        let mut freed = false;
         if let Some(&(held, kafka)) = self.claimed.get(&id) {
             if held == attempt {
                 self.claimed.remove(&id);
+                freed = true;
                 if !kafka {
                     self.url -= 1;
                 }
             }
         }
         self.publish();
+        freed
     }
 
     /// No heartbeat: a delivery's lease outlasts any attempt (`NotifierConfig::check`).
@@ -265,11 +269,11 @@ mod tests {
         assert_eq!((w.claimed.len(), w.url), (2, 1));
         w.finished((1, 1));
         assert_eq!(w.sending.get(&1), Some(&2), "the second attempt is still being sent");
-        w.recorded((1, 1));
-        w.recorded((2, 1));
+        assert!(!w.recorded((1, 1)), "a late outcome frees nothing");
+        assert!(!w.recorded((2, 1)));
         assert_eq!((w.claimed.len(), w.url), (2, 1), "late outcomes of earlier attempts free nothing");
-        w.recorded((1, 2));
-        w.recorded((2, 2));
+        assert!(w.recorded((1, 2)));
+        assert!(w.recorded((2, 2)));
         assert_eq!((w.claimed.len(), w.url), (0, 0));
     }
 
@@ -290,7 +294,7 @@ mod tests {
         (31..=36).for_each(|id| assert!(w.take((id, 1), true))); // Kafka ones hold no Url place
         (37..=40).for_each(|id| assert!(w.take((id, 1), false)));
         assert_eq!((w.room(), room()), (6, 0), "what is left goes to claims");
-        (1..=40).for_each(|id| w.recorded((id, 1)));
+        (1..=40).for_each(|id| assert!(w.recorded((id, 1))));
         assert_eq!(room(), 8);
 
         // A verdict's statement has 8 promised when a claim starts: the claim gets the other 8

@@ -107,12 +107,16 @@ impl Capacity<()> for Slots {
         new
     }
 
-    fn finished(&mut self, (id, _): (i64, i32)) {
+    fn finished(&mut self, (id, _): (i64, i32)) -> bool {
         self.held.remove(&id);
         self.publish();
+        true
     }
 
-    fn recorded(&mut self, _: (i64, i32)) {}
+    /// A slot frees when its job ends; recording the verdict is the recorder's business.
+    fn recorded(&mut self, _: (i64, i32)) -> bool {
+        false
+    }
 
     fn held(&self) -> Vec<i64> {
         self.held.iter().copied().collect()
