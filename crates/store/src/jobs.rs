@@ -97,7 +97,8 @@ impl Store {
     /// checkpoint and verdict fail `complete`'s fence; claimed again by the same worker, the
     /// attempt is the same, and the worker, which still runs it, does not start it twice. A
     /// checkpoint commits durably, so AutoProcess never acts on a lost claim. Settings and claim
-    /// go in one round trip, as the notifier's claim does (see `claim_deliveries`).
+    /// go in one round trip, as the notifier's claim does (see `claim_deliveries`). The jobs come
+    /// back in claim order (JobLevel, then age): a worker starts them in that order.
     pub async fn claim(&self, worker: Uuid, k: i64, lease: Duration) -> Result<Vec<Claimed>> {
         let claim = format!(
             "SELECT set_config('synchronous_commit', 'off', true);
@@ -105,11 +106,14 @@ impl Store {
                  SELECT id FROM jobs WHERE state = {submitted}
                  ORDER BY job_level DESC, created_at, id
                  LIMIT {k} FOR UPDATE SKIP LOCKED)
-             UPDATE jobs j SET state = {running}, attempt = j.attempt + 1, locked_by = '{worker}'::uuid,
-                    locked_until = now() + make_interval(secs => {:.3}),
-                    started_at = coalesce(j.started_at, now())
-             WHERE j.id = ANY(ARRAY(SELECT id FROM c))
-             RETURNING j.id, j.job_id, j.attempt, j.bucket, j.region, j.object, j.request, j.result",
+             , u AS (
+                 UPDATE jobs j SET state = {running}, attempt = j.attempt + 1,
+                        locked_by = '{worker}'::uuid, locked_until = now() + make_interval(secs => {:.3}),
+                        started_at = coalesce(j.started_at, now())
+                 WHERE j.id = ANY(ARRAY(SELECT id FROM c))
+                 RETURNING j.*)
+             SELECT id, job_id, attempt, bucket, region, object, request, result FROM u
+             ORDER BY job_level DESC, created_at, id",
             lease.as_secs_f64(),
             submitted = job_state!(Submitted),
             running = job_state!(Running),

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use stowaway_engine::{Capacity, Consumer, LoopConfig, Ran};
 use stowaway_store::{Claimed, Completion, DirectRoom, Result};
-use tokio::sync::watch;
+use tokio::sync::{watch, Semaphore};
 use tracing::Instrument;
 
 use crate::inspect_job::{self, JobContext};
@@ -36,9 +36,9 @@ impl Default for WorkerConfig {
     }
 }
 
-/// The jobs this worker holds, and the room it offers to submits in this process
-/// (`store`'s `handoff.rs`). Held, being claimed and promised to submits together never exceed
-/// the concurrency.
+/// The jobs this worker holds (running, or claimed and waiting for a turn), and the room it
+/// offers to submits in this process (`store`'s `handoff.rs`). Held, being claimed and promised
+/// to submits together never exceed [`Slots::hold`].
 struct Slots {
     held: HashSet<i64>,
     /// Slots the claim under way may fill.
@@ -47,6 +47,11 @@ struct Slots {
     /// so nothing is handed over until a claim finds the table drained.
     backlog: bool,
     concurrency: usize,
+    /// Jobs held beyond the concurrency while jobs wait in the table: the next ones are claimed
+    /// before slots free, in batches of half of it, so a freed slot never waits for a claim's
+    /// round trip. None without a backlog, where a job held and waiting for a turn would only
+    /// wait longer than one left in the table for a hand-over or a claim.
+    spare: usize,
     /// Slots kept for claims: hand-overs get only the rest, so jobs waiting in the table (other
     /// processes' submits, rescued jobs, a resumed queue) always find room here.
     kept_for_claims: usize,
@@ -60,11 +65,17 @@ impl Slots {
             claiming: 0,
             backlog: false,
             concurrency,
+            spare: concurrency,
             kept_for_claims: (concurrency / 4).max(1),
             direct,
         };
         slots.publish();
         slots
+    }
+
+    /// The most jobs held now.
+    fn hold(&self) -> usize {
+        self.concurrency + if self.backlog { self.spare } else { 0 }
     }
 
     /// Offers the room beyond what claims keep.
@@ -81,14 +92,20 @@ impl Slots {
 }
 
 impl Capacity<()> for Slots {
-    /// Slots neither held nor promised to submits.
+    /// Room neither held nor promised to submits; with a backlog, once half the spare is free.
     fn wanted(&self) -> usize {
-        self.concurrency.saturating_sub(self.held.len()).saturating_sub(self.direct.promised())
+        let room = self.hold().saturating_sub(self.held.len()).saturating_sub(self.direct.promised());
+        let batch = if self.backlog { self.spare.div_ceil(2) } else { 1 };
+        if room >= batch || self.held.is_empty() {
+            room
+        } else {
+            0
+        }
     }
 
     fn begin_claim(&mut self, _want: usize) -> usize {
         let promised = self.direct.withdraw();
-        self.claiming = self.concurrency.saturating_sub(self.held.len()).saturating_sub(promised);
+        self.claiming = self.hold().saturating_sub(self.held.len()).saturating_sub(promised);
         self.publish();
         self.claiming
     }
@@ -133,6 +150,8 @@ impl Capacity<()> for Slots {
 struct Jobs {
     ctx: JobContext,
     lease: Duration,
+    /// Jobs running; tokio's semaphore is fair, so held jobs start in claim order.
+    turns: Arc<Semaphore>,
 }
 
 impl Consumer for Jobs {
@@ -147,7 +166,13 @@ impl Consumer for Jobs {
     }
 
     fn start(&self, job: Claimed) -> ((), impl Future<Output = Ran<Completion>> + Send + 'static) {
-        ((), run_one(self.ctx.clone(), job))
+        let (ctx, turns) = (self.ctx.clone(), self.turns.clone());
+        ((), async move {
+            let Ok(_turn) = turns.acquire().await else {
+                return Ran::Unstarted; // shutting down: handed back unstarted
+            };
+            run_one(ctx, job).await
+        })
     }
 
     async fn record(&self, batch: &[Completion]) -> Result<usize> {
@@ -161,6 +186,11 @@ impl Consumer for Jobs {
     async fn heartbeat(&self, ids: &[i64]) -> Result<Vec<i64>> {
         self.ctx.store.heartbeat(self.ctx.worker, ids, self.lease).await
     }
+
+    /// Jobs still waiting for a turn start none.
+    fn stop_starting(&self) {
+        self.turns.close();
+    }
 }
 
 /// Runs jobs until `shutdown` turns true, then drains: running jobs get `drain` to finish, the
@@ -170,7 +200,8 @@ pub async fn run_worker(ctx: JobContext, cfg: WorkerConfig, shutdown: watch::Rec
     let direct = ctx.store.take_jobs_directly(ctx.worker, cfg.lease);
     let slots = Slots::new(cfg.concurrency, direct.room());
     let loop_cfg = LoopConfig { poll: cfg.poll, drain: cfg.drain, heartbeat: Some(cfg.lease / 3) };
-    let jobs = Arc::new(Jobs { ctx, lease: cfg.lease });
+    let turns = Arc::new(Semaphore::new(cfg.concurrency));
+    let jobs = Arc::new(Jobs { ctx, lease: cfg.lease, turns });
     stowaway_engine::run(jobs, slots, direct, listener, loop_cfg, shutdown).await;
 }
 
@@ -214,7 +245,11 @@ mod tests {
         assert_eq!(room.free(), 0, "a full claim: jobs wait in the table, and they go first");
         slots.finished((1, 1));
         assert_eq!(room.free(), 0);
-        assert_eq!(slots.begin_claim(usize::MAX), 7);
+        assert_eq!(
+            slots.begin_claim(usize::MAX),
+            15,
+            "a backlog: the concurrency and the spare, less one held"
+        );
         slots.end_claim(Some(false));
         assert_eq!(room.free(), 5);
         assert_eq!(slots.drain(), [2]);
@@ -250,5 +285,25 @@ mod tests {
         (1..=5).for_each(|id| assert!(slots.take((id, 1), ())));
         slots.end_claim(Some(false));
         assert_eq!(room.free(), 1, "eight less five held less two kept");
+    }
+
+    #[test]
+    fn with_a_backlog_a_worker_holds_the_next_jobs_and_claims_them_in_batches() {
+        let room = DirectRoom::default();
+        let mut slots = Slots::new(4, room.clone());
+        assert_eq!(slots.begin_claim(4), 4);
+        (1..=4).for_each(|id| assert!(slots.take((id, 1), ())));
+        slots.end_claim(Some(true));
+        assert_eq!(slots.wanted(), 4, "jobs wait in the table: hold the next four");
+        assert_eq!(slots.begin_claim(4), 4);
+        (5..=8).for_each(|id| assert!(slots.take((id, 1), ())));
+        slots.end_claim(Some(true));
+        slots.finished((1, 1));
+        assert_eq!(slots.wanted(), 0, "one freed: a held job takes the turn, no claim yet");
+        slots.finished((2, 1));
+        assert_eq!(slots.wanted(), 2, "half the spare freed: claim again");
+        assert_eq!(slots.begin_claim(2), 2);
+        slots.end_claim(Some(false));
+        assert_eq!(slots.wanted(), 0, "the table is drained: hold no more than the concurrency");
     }
 }
