@@ -56,8 +56,8 @@ README = "README.md"
 DEPLOY_SECTION = "## Deploy with docker-compose"
 
 # The subcommands a Stowaway container may run (`stowaway <subcommand>`).
-SUBCOMMANDS = {"migrate", "api", "worker", "notifier", "serve", "probe"}
-ONE_SHOT_SUBCOMMANDS = {"migrate", "probe"}
+SUBCOMMANDS = {"migrate", "api", "worker", "notifier", "serve", "probe", "workflow"}
+ONE_SHOT_SUBCOMMANDS = {"migrate", "probe", "workflow"}
 # What each part needs to start at all (it exits with a configuration error otherwise).
 REQUIRED_ENV = {
     "migrate": ["DATABASE_URL"],
@@ -65,7 +65,12 @@ REQUIRED_ENV = {
     "serve": ["DATABASE_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"],
     "worker": ["DATABASE_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"],
     "notifier": ["DATABASE_URL"],
+    "workflow": ["DATABASE_URL", "STOWAWAY_DEFAULT_BUCKET"],
 }
+# Where an API takes bucket events, and the variable holding the bearer token they must carry.
+EVENTS_PATH = "/events/s3"
+EVENTS_TOKEN = "STOWAWAY_EVENTS_TOKEN"
+WEBHOOK_PREFIX = "MINIO_NOTIFY_WEBHOOK_"
 # Parts that serve the API (and its /healthz, /readyz, /metrics) on STOWAWAY_LISTEN.
 API_PARTS = {"api", "serve"}
 DEFAULT_LISTEN = "127.0.0.1:8080"
@@ -507,6 +512,59 @@ def check_compose(root, config, readme, binary, problems):
 
     for volume in sorted(declared_volumes - used_volumes):
         problems.add(COMPOSE, f"declares the volume {volume!r}, which no service uses")
+    check_bucket_events(services, parts, problems)
+
+
+def check_bucket_events(services, parts, problems):
+    """MinIO's webhook targets (MINIO_NOTIFY_WEBHOOK_*_<ID>, triggers spec §3.5, §3.7) reach a
+    Stowaway API's /events/s3 on the port it listens on, with its token, queue to a volume, and
+    `mc event add` subscribes the bucket to the target's ARN; a `stowaway workflow` one-shot gives
+    the events an Active workflow of that bucket to start."""
+    apis = {n: environment_of(services[n]) for n, p in parts.items() if p in API_PARTS}
+    for name, svc in services.items():
+        env = environment_of(svc)
+        for key, endpoint in env.items():
+            if not key.startswith(WEBHOOK_PREFIX + "ENDPOINT_"):
+                continue
+            target = key[len(WEBHOOK_PREFIX + "ENDPOINT_"):]
+            where = f"{COMPOSE}: service {name!r}: webhook target {target!r}"
+            setting = lambda field: env.get(f"{WEBHOOK_PREFIX}{field}_{target}")
+            if (setting("ENABLE") or "").lower() != "on":
+                problems.add(where, f"is not enabled ({WEBHOOK_PREFIX}ENABLE_{target}: on)")
+            url = urlsplit(endpoint or "")
+            api_env = apis.get(url.hostname or "")
+            if api_env is None:
+                problems.add(where, f"posts to {endpoint!r}, whose host is no Stowaway API service ({', '.join(sorted(apis)) or 'none'})")
+                continue
+            listen = port_of_listen(api_env.get("STOWAWAY_LISTEN") or DEFAULT_LISTEN)
+            if listen is None or (url.port or 80) != listen[1]:
+                problems.add(where, f"posts to port {url.port or 80}, but {url.hostname!r} listens on {api_env.get('STOWAWAY_LISTEN') or DEFAULT_LISTEN}")
+            if url.path != EVENTS_PATH:
+                problems.add(where, f"posts to {url.path or '/'!r}; Stowaway takes bucket events at {EVENTS_PATH}")
+            token = setting("AUTH_TOKEN") or ""
+            if not api_env.get(EVENTS_TOKEN):
+                problems.add(where, f"has nowhere to go: {url.hostname!r} sets no {EVENTS_TOKEN} and refuses every event")
+            elif token != api_env.get(EVENTS_TOKEN):
+                problems.add(where, f"sends an auth token other than {url.hostname!r}'s {EVENTS_TOKEN}")
+            elif len(token.split()) != 1:
+                problems.add(where, "has an auth token with spaces: MinIO then sends it verbatim, not as Bearer")
+            queue_dir = setting("QUEUE_DIR")
+            mounts = [str(v).split(":")[1] for v in svc.get("volumes") or [] if isinstance(v, str) and ":" in v]
+            if not queue_dir:
+                problems.add(where, "has no queue_dir: MinIO drops every event the API misses")
+            elif not any(queue_dir == m or queue_dir.startswith(m.rstrip("/") + "/") for m in mounts):
+                problems.add(where, f"queues events in {queue_dir}, which is on no volume (lost with the container)")
+            arn = f"arn:minio:sqs::{target}:webhook"
+            subscribed = set()
+            for other in services.values():
+                command = as_command(other.get("command")) or []
+                if command[:2] == ["event", "add"] and arn in command and len(command) > 2:
+                    subscribed.add(command[2].split("/", 1)[-1])
+            if not subscribed:
+                problems.add(where, f"has no `mc event add <alias>/<bucket> {arn}` subscribing a bucket")
+            buckets = {environment_of(services[n]).get("STOWAWAY_DEFAULT_BUCKET") for n, p in parts.items() if p == "workflow"}
+            for bucket in sorted(subscribed - buckets):
+                problems.add(where, f"sends bucket {bucket!r}'s events, but no `stowaway workflow` one-shot gives that bucket a workflow")
 
 
 def check_stowaway_service(name, svc, part, one_shot, documented, binary, problems):

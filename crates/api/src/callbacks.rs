@@ -44,7 +44,7 @@ impl AppState {
         Ok(())
     }
 
-    fn check_tdmq(&self, field: &str) -> ApiResult<()> {
+    pub(crate) fn check_tdmq(&self, field: &str) -> ApiResult<()> {
         if self.config.kafka_enabled {
             return Ok(());
         }
@@ -53,7 +53,7 @@ impl AppState {
         )))
     }
 
-    fn check_url(&self, field: &str, url: &str) -> ApiResult<()> {
+    pub(crate) fn check_url(&self, field: &str, url: &str) -> ApiResult<()> {
         self.config.callback_addresses.check_url(url).map_err(|e| ApiError::invalid(format!("{field}: {e}")))
     }
 }

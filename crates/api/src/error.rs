@@ -33,6 +33,11 @@ impl ApiError {
         ApiError::Client(WireError::bad_request(code, message))
     }
 
+    /// 401 `AccessDenied`: no credentials at all.
+    pub fn unauthorized(message: impl Into<String>) -> ApiError {
+        ApiError::Client(WireError::new(401, "AccessDenied", message))
+    }
+
     /// 403 with `code`.
     pub fn forbidden(code: &'static str, message: impl Into<String>) -> ApiError {
         ApiError::Client(WireError::forbidden(code, message))

@@ -32,6 +32,7 @@ async fn submit(State(app): State<AppState>, target: Target, body: Bytes) -> Api
         object: request.object.clone(),
         job_level: request.job_level,
         request: serde_json::to_value(&request).expect("plain data"),
+        once: false,
     };
     let mut record = app.submitter.submit(job).await?;
     // A job handed straight to the worker in this process is Running once committed; the answer
@@ -134,18 +135,11 @@ async fn list(
     Query(q): Query<Vec<(String, String)>>,
 ) -> ApiResult<Response> {
     let filter = list_filter(&q, target.bucket)?;
-    let Some(mut filter) = filter else {
+    let Some(filter) = filter else {
         return Ok(respond(JobsResponse { next_token: Some(String::new()), ..JobsResponse::default() }));
     };
-    let size = filter.limit;
-    filter.limit = size + 1; // one more tells whether there is a next page
     let mut records = app.store.list_jobs(&filter).await?;
-    let next_token = if records.len() as i64 > size {
-        records.truncate(size as usize);
-        records.last().map(|r| format!("{}-{}", r.created_at.timestamp_micros(), r.id)).unwrap_or_default()
-    } else {
-        String::new()
-    };
+    let next_token = next_token(&mut records, &filter);
     Ok(respond(JobsResponse {
         jobs_detail: records.iter().map(JobRecord::jobs_detail).collect(),
         non_exist_job_ids: Vec::new(),
@@ -154,27 +148,12 @@ async fn list(
 }
 
 /// The filter a list query asks for; `None` when it can match no job here (another tag, or jobs
-/// started by workflows or batch triggers, which Stowaway does not have).
+/// started by batch triggers, which Stowaway does not have yet).
 fn list_filter(q: &[(String, String)], bucket: String) -> ApiResult<Option<JobFilter>> {
     let v = |name| query_value(q, name);
-    if v("tag").is_some_and(|t| t != "ImageInspect")
-        || v("workflowId").is_some()
-        || v("inventoryTriggerJobId").is_some()
-    {
+    if v("tag").is_some_and(|t| t != "ImageInspect") || v("inventoryTriggerJobId").is_some() {
         return Ok(None);
     }
-    let ascending = match v("orderByTime") {
-        None | Some("Desc") => false,
-        Some("Asc") => true,
-        Some(o) => return Err(ApiError::invalid(format!("orderByTime must be Desc or Asc, not {o:?}"))),
-    };
-    let limit = match v("size") {
-        None => 10,
-        Some(s) => match s.parse::<i64>() {
-            Ok(n @ 1..=100) => n,
-            _ => return Err(ApiError::invalid(format!("size must be 1 to 100, not {s:?}"))),
-        },
-    };
     let states = match v("states") {
         None => None,
         Some(s) => {
@@ -193,18 +172,57 @@ fn list_filter(q: &[(String, String)], bucket: String) -> ApiResult<Option<JobFi
             (!out.is_empty()).then_some(out)
         }
     };
-    let after = v("nextToken").map(parse_token).transpose()?;
     Ok(Some(JobFilter {
-        bucket,
         queue_id: v("queueId").map(String::from),
         states,
         object: v("inputObject").map(String::from),
+        workflow_id: v("workflowId").map(String::from),
+        ..listing(q, bucket)?
+    }))
+}
+
+/// What every listing by creation time takes (`GET /jobs`, `GET /workflowexecution`):
+/// `orderByTime`, `size`, `nextToken`, `startCreationTime`, `endCreationTime`; the limit is one
+/// more than the page, which tells whether there is a next one ([`next_token`]).
+pub(crate) fn listing(q: &[(String, String)], bucket: String) -> ApiResult<JobFilter> {
+    let v = |name| query_value(q, name);
+    let ascending = match v("orderByTime") {
+        None | Some("Desc") => false,
+        Some("Asc") => true,
+        Some(o) => return Err(ApiError::invalid(format!("orderByTime must be Desc or Asc, not {o:?}"))),
+    };
+    let size = match v("size") {
+        None => 10,
+        Some(s) => match s.parse::<i64>() {
+            Ok(n @ 1..=100) => n,
+            _ => return Err(ApiError::invalid(format!("size must be 1 to 100, not {s:?}"))),
+        },
+    };
+    Ok(JobFilter {
+        bucket,
         created_from: v("startCreationTime").map(|t| parse_time("startCreationTime", t)).transpose()?,
         created_to: v("endCreationTime").map(|t| parse_time("endCreationTime", t)).transpose()?,
         ascending,
-        after,
-        limit,
-    }))
+        after: v("nextToken").map(parse_token).transpose()?,
+        limit: size + 1,
+        ..JobFilter::default()
+    })
+}
+
+/// Cuts `records` (listed with [`listing`]'s limit) to the page and returns the `NextToken`:
+/// empty on the last page.
+pub(crate) fn next_token(records: &mut Vec<JobRecord>, filter: &JobFilter) -> String {
+    let size = (filter.limit - 1) as usize;
+    if records.len() <= size {
+        return String::new();
+    }
+    records.truncate(size);
+    records.last().map(token_of).unwrap_or_default()
+}
+
+/// The list cursor after `r`: its creation time and id.
+fn token_of(r: &JobRecord) -> String {
+    format!("{}-{}", r.created_at.timestamp_micros(), r.id)
 }
 
 fn parse_token(t: &str) -> ApiResult<(DateTime<Utc>, i64)> {
@@ -216,7 +234,7 @@ fn parse_token(t: &str) -> ApiResult<(DateTime<Utc>, i64)> {
 }
 
 /// `2001-01-01T00:00:00+0800` as Tencent documents it; RFC 3339 (`+08:00`, `Z`) too.
-fn parse_time(name: &str, t: &str) -> ApiResult<DateTime<Utc>> {
+pub(crate) fn parse_time(name: &str, t: &str) -> ApiResult<DateTime<Utc>> {
     let fixed = t.replace(' ', "+"); // an unescaped `+` arrives as a space
     DateTime::parse_from_str(&fixed, "%Y-%m-%dT%H:%M:%S%z")
         .or_else(|_| DateTime::parse_from_rfc3339(&fixed))

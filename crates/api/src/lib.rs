@@ -7,13 +7,16 @@ mod buckets;
 mod callbacks;
 mod context;
 mod error;
+mod events;
 mod inspect;
 mod jobs;
 mod ops;
 mod queues;
+mod runs;
 mod serve;
 mod state;
 mod submitter;
+mod workflows;
 
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
@@ -35,6 +38,9 @@ pub fn router(state: AppState) -> Router {
         .merge(callbacks::router())
         .merge(queues::router())
         .merge(buckets::router())
+        .merge(workflows::router())
+        .merge(runs::router())
+        .merge(events::router())
         .merge(ops::routes())
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), inspect::object_processing))

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use axum::extract::FromRef;
 use stowaway_objects::Objects;
-use stowaway_store::{Queue, Store};
+use stowaway_store::{Queue, Store, WorkflowRecord};
 use stowaway_wire::AddressPolicy;
 
 use crate::auth::KeyRing;
@@ -32,6 +32,8 @@ pub struct ApiConfig {
     pub kafka_enabled: bool,
     /// The keys requests must be signed with; `None` turns authentication off.
     pub keys: Option<KeyRing>,
+    /// The bearer token bucket notifications (`POST /events/s3`) must carry; `None` refuses them.
+    pub events_token: Option<String>,
 }
 
 impl Default for ApiConfig {
@@ -45,6 +47,7 @@ impl Default for ApiConfig {
             callback_addresses: AddressPolicy::public_only(),
             kafka_enabled: false,
             keys: None,
+            events_token: None,
         }
     }
 }
@@ -62,8 +65,11 @@ pub struct AppState {
     /// Synchronous inspections running at once; more wait.
     pub(crate) sync_inspections: Arc<tokio::sync::Semaphore>,
     ops_cache: OpsCache,
-    /// Active queues by bucket, for submits.
-    pub(crate) queues: QueueCache,
+    /// Active queues by bucket, for submits (a deactivation or a new queue is seen within the
+    /// TTL; pausing needs no cache: the insert reads it).
+    pub(crate) queues: BucketCache<Queue>,
+    /// Active workflows by bucket, for bucket events.
+    pub(crate) workflows: BucketCache<Arc<Vec<WorkflowRecord>>>,
 }
 
 /// Synchronous inspections an API process runs at once (fetch + detector), per process.
@@ -81,7 +87,8 @@ impl AppState {
             metrics: None,
             sync_inspections: Arc::new(tokio::sync::Semaphore::new(SYNC_INSPECTIONS)),
             ops_cache: OpsCache::default(),
-            queues: QueueCache::default(),
+            queues: BucketCache::default(),
+            workflows: BucketCache::default(),
         }
     }
 
@@ -110,31 +117,37 @@ impl FromRef<AppState> for OpsState {
     }
 }
 
-/// Active queues by bucket, briefly: saves a query per submit. A deactivation or a new queue is
-/// seen within [`QueueCache::TTL`]; pausing needs no cache (the insert reads it). This process
-/// sees its own changes at once ([`QueueCache::forget`]).
-#[derive(Clone, Default)]
-pub(crate) struct QueueCache(Arc<Mutex<HashMap<String, (Queue, Instant)>>>);
+/// Something per bucket, briefly: saves a query per submit or event. A change made by another
+/// process is seen within [`BucketCache::TTL`]; this process sees its own at once
+/// ([`BucketCache::forget`]).
+#[derive(Clone)]
+pub(crate) struct BucketCache<V>(Arc<Mutex<HashMap<String, (V, Instant)>>>);
 
-impl QueueCache {
+impl<V> Default for BucketCache<V> {
+    fn default() -> Self {
+        BucketCache(Arc::default())
+    }
+}
+
+impl<V: Clone> BucketCache<V> {
     const TTL: Duration = Duration::from_secs(1);
     const MAX: usize = 10_000;
 
-    /// The bucket's queue, if cached within the TTL.
-    pub(crate) fn get(&self, bucket: &str) -> Option<Queue> {
+    /// The bucket's value, if cached within the TTL.
+    pub(crate) fn get(&self, bucket: &str) -> Option<V> {
         let cache = self.0.lock().expect("cache");
-        cache.get(bucket).filter(|(_, at)| at.elapsed() < Self::TTL).map(|(q, _)| q.clone())
+        cache.get(bucket).filter(|(_, at)| at.elapsed() < Self::TTL).map(|(v, _)| v.clone())
     }
 
-    pub(crate) fn insert(&self, bucket: &str, queue: &Queue) {
+    pub(crate) fn insert(&self, bucket: &str, value: &V) {
         let mut cache = self.0.lock().expect("cache");
         if cache.len() >= Self::MAX {
             cache.clear();
         }
-        cache.insert(bucket.to_string(), (queue.clone(), Instant::now()));
+        cache.insert(bucket.to_string(), (value.clone(), Instant::now()));
     }
 
-    /// Drops the cached queue of `bucket`.
+    /// Drops the cached value of `bucket`.
     pub(crate) fn forget(&self, bucket: &str) {
         self.0.lock().expect("cache").remove(bucket);
     }

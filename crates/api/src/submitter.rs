@@ -37,6 +37,24 @@ impl Submitter {
         self.tx.send((job, reply)).await.map_err(|_| closed())?;
         answer.await.unwrap_or_else(|_| Err(closed()))
     }
+
+    /// Inserts `jobs` (in whatever batches they fall into); resolves, in order, once all are
+    /// committed or failed.
+    pub async fn submit_all(&self, jobs: Vec<NewJob>) -> Vec<Result<JobRecord, Error>> {
+        let mut answers = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let (reply, answer) = oneshot::channel();
+            if self.tx.send((job, reply)).await.is_err() {
+                break;
+            }
+            answers.push(answer);
+        }
+        let mut out = Vec::with_capacity(answers.len());
+        for answer in answers {
+            out.push(answer.await.unwrap_or_else(|_| Err(Error::closed())));
+        }
+        out
+    }
 }
 
 async fn insert_batches(store: Store, rx: Arc<Mutex<mpsc::Receiver<(NewJob, Reply)>>>) {

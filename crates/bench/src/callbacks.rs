@@ -185,6 +185,7 @@ async fn finish_jobs(store: &Store, request: &SubmitRequest, n: usize) -> Result
                 object: "bench.png".into(),
                 job_level: 0,
                 request: serde_json::to_value(request).expect("plain data"),
+                once: false,
             })
             .collect();
         store.insert_jobs(&jobs).await?;
@@ -271,6 +272,7 @@ fn sample_body() -> String {
             job_level: 0,
             image_inspect_result: Some(example_result()),
         },
+        workflow: None,
     };
     stowaway_wire::callback_xml(&detail)
 }

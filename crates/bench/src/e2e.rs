@@ -103,6 +103,7 @@ async fn through_queue(
                 object: key.clone(),
                 job_level: 0,
                 request: serde_json::to_value(request).expect("plain data"),
+                once: false,
             }
         })
         .collect();

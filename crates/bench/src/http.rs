@@ -40,10 +40,8 @@ pub async fn http(a: HttpArgs) -> Result<(), BoxError> {
 
 async fn runs(a: &HttpArgs, scratch: &Scratch) -> Result<(), BoxError> {
     let state = AppState::new(Store::from_pool(scratch.pool.clone()), ApiConfig::default());
-    let app = router(state).route("/bench/noop", axum::routing::post(|| async { "" }));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    tokio::spawn(stowaway_api::serve(listener, app, std::future::pending()));
+    let addr =
+        serve_on_loopback(router(state).route("/bench/noop", axum::routing::post(|| async { "" }))).await?;
     let per = Duration::from_secs_f64(a.seconds);
     println!(
         "POST /jobs, seed body, {} keep-alive clients, {:.0} s per run, {} runs",
@@ -53,7 +51,7 @@ async fn runs(a: &HttpArgs, scratch: &Scratch) -> Result<(), BoxError> {
     for run in 0..a.runs {
         for side in if run % 2 == 0 { [0, 1] } else { [1, 0] } {
             let path = if side == 0 { "/jobs" } else { "/bench/noop" };
-            let rate = load(addr, path, a.clients, per).await?;
+            let rate = load(addr, seed_requests(path), a.clients, per).await?;
             if side == 0 {
                 jobs.push(rate)
             } else {
@@ -70,21 +68,43 @@ async fn runs(a: &HttpArgs, scratch: &Scratch) -> Result<(), BoxError> {
     Ok(())
 }
 
+/// Serves `app` on a free loopback port until the process ends.
+pub(crate) async fn serve_on_loopback(app: axum::Router) -> Result<SocketAddr, BoxError> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(stowaway_api::serve(listener, app, std::future::pending()));
+    Ok(addr)
+}
+
+/// What client `c` sends as its `n`th request.
+pub(crate) type Requests = std::sync::Arc<dyn Fn(usize, u64) -> String + Send + Sync>;
+
+/// The seed's `POST path` on every request.
+pub(crate) fn seed_requests(path: &'static str) -> Requests {
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {HOST}\r\nContent-Type: application/xml\r\nContent-Length: {}\r\n\r\n{SEED}",
+        SEED.len()
+    );
+    std::sync::Arc::new(move |_, _| request.clone())
+}
+
 /// `clients` loops of request → full response on one connection each, for `per`; requests/s.
-async fn load(addr: SocketAddr, path: &'static str, clients: usize, per: Duration) -> Result<f64, BoxError> {
+pub(crate) async fn load(
+    addr: SocketAddr,
+    requests: Requests,
+    clients: usize,
+    per: Duration,
+) -> Result<f64, BoxError> {
     let started = Instant::now();
     let until = started + per;
     let handles: Vec<_> = (0..clients)
-        .map(|_| {
+        .map(|c| {
+            let requests = requests.clone();
             tokio::spawn(async move {
                 let mut conn = BufReader::new(TcpStream::connect(addr).await?);
-                let request = format!(
-                    "POST {path} HTTP/1.1\r\nHost: {HOST}\r\nContent-Type: application/xml\r\nContent-Length: {}\r\n\r\n{SEED}",
-                    SEED.len()
-                );
                 let mut n = 0u64;
                 while Instant::now() < until {
-                    conn.get_mut().write_all(request.as_bytes()).await?;
+                    conn.get_mut().write_all(requests(c, n).as_bytes()).await?;
                     read_response(&mut conn).await?;
                     n += 1;
                 }

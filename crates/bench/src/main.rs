@@ -11,6 +11,7 @@ use sqlx::{ConnectOptions, Connection, PgPool};
 
 mod callbacks;
 mod e2e;
+mod events;
 mod http;
 mod latency;
 mod queue;
@@ -38,6 +39,9 @@ enum BenchCommand {
     /// `POST /jobs` requests/s from concurrent keep-alive clients, against a no-op route on the
     /// same server.
     Http(http::HttpArgs),
+    /// Bucket events/s into jobs through `POST /events/s3` (MinIO's bodies, an Active workflow
+    /// matching each), against `POST /jobs` on the same server.
+    Events(events::EventsArgs),
     /// ImageInspect jobs/s end to end (queue, S3 fetch, detector, verdict) on small images from
     /// the S3 server in STOWAWAY_S3_ENDPOINT, against fetch+inspect without the queue.
     E2e(e2e::E2eArgs),
@@ -57,6 +61,7 @@ fn main() -> ExitCode {
             BenchCommand::Queue(a) => queue::queue(a).await,
             BenchCommand::Http(a) => http::http(a).await,
             BenchCommand::E2e(a) => e2e::e2e(a).await,
+            BenchCommand::Events(a) => events::events(a).await,
             BenchCommand::Callbacks(a) => callbacks::callbacks(a).await,
             BenchCommand::CallbackLatency(a) => latency::latency(a).await,
         }

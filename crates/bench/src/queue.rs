@@ -90,6 +90,7 @@ async fn ours_once(a: &QueueArgs, store: &Store, queue_id: &str) -> Result<(f64,
                 object: format!("input/{n}.png"),
                 job_level: (n % 3) as i16,
                 request: json!({"UserData": "bench", "JobLevel": n % 3}),
+                once: false,
             })
             .collect();
         store.insert_jobs(&batch).await?;

@@ -4,10 +4,10 @@ use std::time::Duration;
 
 use chrono::Utc;
 use serde::Deserialize;
-use stowaway_store::{AttemptLog, ClaimedDelivery, DeliveryOutcome, DeliveryState, DeliveryTarget};
+use stowaway_store::{AttemptLog, ClaimedDelivery, DeliveryOutcome, DeliveryState, DeliveryTarget, Message};
 use stowaway_wire::{
-    callback_json, callback_xml, select_callback, CallbackFormat, CallbackKind, NotifyConfig, SubmitRequest,
-    TASK_FINISH,
+    callback_json, callback_xml, select_callback, workflow_finish_json, workflow_finish_xml, CallbackFormat,
+    CallbackKind, NotifyConfig, SubmitRequest, TASK_FINISH, WORKFLOW_FINISH,
 };
 
 use crate::kafka::KafkaSender;
@@ -24,6 +24,7 @@ pub(crate) struct Senders {
 }
 
 /// How one send went, whatever the channel.
+#[derive(Default)]
 struct Sent {
     error: Option<String>,
     status: Option<u16>,
@@ -31,6 +32,13 @@ struct Sent {
     /// Retrying cannot help (410 Gone, an address the policy refuses).
     permanent: bool,
     latency: Duration,
+}
+
+impl Sent {
+    /// Nothing was owed: a delivery whose messages were all acknowledged before.
+    fn nothing() -> Sent {
+        Sent::default()
+    }
 }
 
 /// Where a claimed delivery goes: the target recorded on an earlier attempt, or one resolved now
@@ -62,22 +70,37 @@ pub(crate) async fn attempt(
             retry_in: Duration::ZERO,
             target: None,
             log: None,
+            sent: d.sent,
         };
     };
     let format = target.format;
-    let detail = d.job.jobs_detail();
-    let body = match format {
-        CallbackFormat::Xml => callback_xml(&detail),
-        CallbackFormat::Json => callback_json(&detail),
-    };
-    let webhook_id = format!("msg_{}", d.webhook_id.simple());
-    let at = Utc::now();
     let kafka = is_kafka(&target);
-    let sent = if kafka {
-        send_kafka(s, &target, &d.job.job_id, &webhook_id, format, body).await
-    } else {
-        send_url(s, &target, &webhook_id, format, body).await
-    };
+    let at = Utc::now();
+    // A workflow's job may owe TaskFinish and WorkflowFinish: sent in that order, each once
+    // acknowledged, so a retry sends only what is still owed.
+    let mut acked = d.sent;
+    let mut sent: Option<Sent> = None;
+    for message in d.owed() {
+        let (body, webhook_id) = render(d, message, format);
+        let this = if kafka {
+            send_kafka(s, &target, &d.job.job_id, &webhook_id, message, format, body).await
+        } else {
+            send_url(s, &target, &webhook_id, format, body).await
+        };
+        let failed = this.error.is_some();
+        if !failed {
+            acked |= message as i16;
+        }
+        sent = Some(match sent {
+            None => this,
+            Some(before) => Sent { latency: before.latency + this.latency, ..this },
+        });
+        if failed {
+            break;
+        }
+    }
+    let sent = sent.unwrap_or(Sent::nothing());
+    let webhook_id = format!("msg_{}", d.webhook_id.simple());
 
     let (state, retry_in) = if sent.error.is_none() {
         (DeliveryState::Delivered, Duration::ZERO)
@@ -109,6 +132,7 @@ pub(crate) async fn attempt(
         state,
         retry_in,
         target: resolved.then_some(target),
+        sent: acked,
         log: Some(AttemptLog {
             number: d.attempt,
             at,
@@ -116,6 +140,32 @@ pub(crate) async fn attempt(
             latency_ms: sent.latency.as_millis().min(i32::MAX as u128) as i32,
             error: sent.error,
         }),
+    }
+}
+
+/// One message's body and `webhook-id` (the delivery's, with a suffix for WorkflowFinish, so a
+/// receiver deduplicates each message on its own).
+fn render(d: &ClaimedDelivery, message: Message, format: CallbackFormat) -> (String, String) {
+    let id = format!("msg_{}", d.webhook_id.simple());
+    match message {
+        Message::TaskFinish => {
+            let detail = d.job.jobs_detail();
+            let body = match format {
+                CallbackFormat::Xml => callback_xml(&detail),
+                CallbackFormat::Json => callback_json(&detail),
+            };
+            (body, id)
+        }
+        Message::WorkflowFinish => {
+            let body = match d.job.run() {
+                Some(run) => match format {
+                    CallbackFormat::Xml => workflow_finish_xml(&run.view(true)),
+                    CallbackFormat::Json => workflow_finish_json(&run.view(true)),
+                },
+                None => String::new(), // owed only by a workflow's job
+            };
+            (body, format!("{id}_wf"))
+        }
     }
 }
 
@@ -158,14 +208,19 @@ async fn send_kafka(
     target: &DeliveryTarget,
     job_id: &str,
     webhook_id: &str,
+    message: Message,
     format: CallbackFormat,
     body: String,
 ) -> Sent {
     let started = std::time::Instant::now();
+    let event = match message {
+        Message::TaskFinish => TASK_FINISH,
+        Message::WorkflowFinish => WORKFLOW_FINISH,
+    };
     let result = match &s.kafka {
         Some(k) => {
             let headers = [
-                ("EventName", TASK_FINISH),
+                ("EventName", event),
                 ("ResultFormat", format.as_str()),
                 ("content-type", format.content_type()),
                 ("webhook-id", webhook_id),

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::model::delivery_state;
 use crate::records::record_columns_of;
+use crate::triggers::REQUEST_EVENTS;
 use crate::{DeliveryState, JobRecord, Result, Store};
 
 /// Channel the store notifies on (after the commit, coalesced: see `wake.rs`) when deliveries
@@ -42,6 +43,8 @@ pub struct ClaimedDelivery {
     pub format: Option<String>,
     /// The job's queue's NotifyConfig now, for a delivery not yet resolved.
     pub notify_config: Option<Value>,
+    /// The messages acknowledged on earlier attempts ([`Message`] bits).
+    pub sent: i16,
     #[sqlx(flatten)]
     pub job: JobRecord,
 }
@@ -55,6 +58,31 @@ impl ClaimedDelivery {
             address: self.address.clone()?,
             format: CallbackFormat::from_name(self.format.as_deref()?)?,
         })
+    }
+}
+
+/// One callback a delivery owes; its value is its bit in `sent`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Message {
+    TaskFinish = 1,
+    WorkflowFinish = 2,
+}
+
+impl ClaimedDelivery {
+    /// What this delivery still owes, in sending order: a client's job, TaskFinish; a
+    /// workflow's, those its NotifyConfig asked for (`triggers.rs`). Acknowledged ones are left out.
+    pub fn owed(&self) -> Vec<Message> {
+        let asked: Vec<Message> = match self.job.request.get(REQUEST_EVENTS).and_then(Value::as_array) {
+            None => vec![Message::TaskFinish],
+            Some(events) => {
+                [("TaskFinish", Message::TaskFinish), ("WorkflowFinish", Message::WorkflowFinish)]
+                    .into_iter()
+                    .filter(|(name, _)| events.iter().any(|e| e.as_str() == Some(name)))
+                    .map(|(_, m)| m)
+                    .collect()
+            }
+        };
+        asked.into_iter().filter(|m| self.sent & *m as i16 == 0).collect()
     }
 }
 
@@ -82,6 +110,8 @@ pub struct DeliveryOutcome {
     pub target: Option<DeliveryTarget>,
     /// None when nothing was sent (Skipped).
     pub log: Option<AttemptLog>,
+    /// The messages acknowledged so far, this attempt's included ([`Message`] bits).
+    pub sent: i16,
 }
 
 /// A delivery as `GET /jobs/<id>/callbacks` shows it.
@@ -140,9 +170,9 @@ static CLAIM_DELIVERIES: std::sync::LazyLock<String> = std::sync::LazyLock::new(
                  UPDATE deliveries SET state = {sending}, attempt = attempt + 1, locked_by = $2,
                         locked_until = now() + make_interval(secs => $3)
                  WHERE job_id = ANY(ARRAY(SELECT job_id FROM c))
-                 RETURNING webhook_id, job_id, attempt, schedule_from, kind, address, format)
+                 RETURNING webhook_id, job_id, attempt, schedule_from, kind, address, format, sent)
              SELECT d.job_id AS delivery_id, d.webhook_id, d.attempt, d.schedule_from, d.kind, d.address,
-                    d.format, q.notify_config, {job_columns}
+                    d.format, q.notify_config, d.sent, {job_columns}
              FROM d CROSS JOIN LATERAL (SELECT * FROM jobs WHERE id = d.job_id) j
              JOIN queues q ON q.queue_id = j.queue_id",
         pending = delivery_state!(Pending),
@@ -196,12 +226,12 @@ impl Store {
                                    THEN now() + make_interval(secs => o.retry_secs) ELSE d.next_at END,
                     finished_at = CASE WHEN o.state IN ({finished}) THEN now() END,
                     kind = coalesce(o.kind, d.kind), address = coalesce(o.address, d.address),
-                    format = coalesce(o.format, d.format), last_error = o.error,
+                    format = coalesce(o.format, d.format), last_error = o.error, sent = o.sent,
                     attempts = CASE WHEN o.log IS NULL THEN d.attempts
                                     ELSE d.attempts || jsonb_build_array(o.log) END
              FROM unnest($1::int8[], $2::int4[], $3::int2[], $4::float8[], $5::text[], $6::text[],
-                         $7::text[], $8::text[], $9::jsonb[])
-                  AS o(id, attempt, state, retry_secs, kind, address, format, error, log)
+                         $7::text[], $8::text[], $9::jsonb[], $11::int2[])
+                  AS o(id, attempt, state, retry_secs, kind, address, format, error, log, sent)
              WHERE d.job_id = ANY($1) AND d.job_id = o.id AND d.attempt = o.attempt
                AND d.locked_by = $10 AND {STILL_SENDING}
              RETURNING d.job_id",
@@ -218,6 +248,7 @@ impl Store {
         .bind(outcomes.iter().map(|o| o.log.as_ref().and_then(|l| l.error.clone())).collect::<Vec<_>>())
         .bind(logs)
         .bind(notifier)
+        .bind(outcomes.iter().map(|o| o.sent).collect::<Vec<_>>())
         .fetch_all(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -289,7 +320,7 @@ impl Store {
              r AS (
                  UPDATE deliveries d SET state = ",
             delivery_state!(Pending),
-            ", next_at = now(), schedule_from = d.attempt, finished_at = NULL, last_error = NULL
+            ", next_at = now(), schedule_from = d.attempt, finished_at = NULL, last_error = NULL, sent = 0
                  FROM target t WHERE d.job_id = t.job_id AND t.state IN (",
             delivery_state!(Delivered, Dead, Skipped),
             "))

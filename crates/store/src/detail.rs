@@ -1,6 +1,11 @@
 //! A stored job as Tencent's `JobsDetail`: shared by the API's answers and the callbacks.
 use serde::Deserialize;
-use stowaway_wire::{tencent_time, ImageInspectResult, Input, JobsDetail, Operation, SubmitRequest};
+use stowaway_wire::{
+    tencent_time, ExecutionView, ImageInspectResult, Input, JobWorkflow, JobsDetail, Operation,
+    SubmitRequest, TaskView,
+};
+
+use crate::triggers::REQUEST_WORKFLOW;
 
 use crate::{JobRecord, JobState};
 
@@ -8,6 +13,11 @@ impl JobRecord {
     /// The job as Tencent shows it: in `GET /jobs` answers and in TaskFinish callbacks.
     pub fn jobs_detail(&self) -> JobsDetail {
         jobs_detail(self)
+    }
+
+    /// The workflow run this job is, if a workflow made it.
+    pub fn workflow(&self) -> Option<JobWorkflow> {
+        self.request.get(REQUEST_WORKFLOW).and_then(|v| JobWorkflow::deserialize(v).ok())
     }
 }
 
@@ -46,5 +56,52 @@ fn jobs_detail(r: &JobRecord) -> JobsDetail {
             job_level: r.job_level,
             image_inspect_result: result,
         },
+        workflow: r.workflow(),
+    }
+}
+
+/// A job a workflow made, read as the run it is (a run has one task: this job).
+pub struct Run<'a> {
+    job: &'a JobRecord,
+    pub workflow: JobWorkflow,
+    detail: JobsDetail,
+}
+
+impl JobRecord {
+    /// The run this job is; `None` for a job no workflow made.
+    pub fn run(&self) -> Option<Run<'_>> {
+        Some(Run { job: self, workflow: self.workflow()?, detail: self.jobs_detail() })
+    }
+}
+
+impl Run<'_> {
+    /// The run as Tencent shows an execution: its state is the job's, with Submitted, Running and
+    /// Pause shown as Running; with the task (`GET /workflowexecution/<RunId>`, WorkflowFinish)
+    /// or without (lists).
+    pub fn view(&self, with_task: bool) -> ExecutionView<'_> {
+        let job = self.job;
+        let state = match job.state {
+            JobState::Submitted | JobState::Running | JobState::Pause => "Running",
+            done => done.as_str(),
+        };
+        ExecutionView {
+            run_id: &self.workflow.run_id,
+            workflow_id: &self.workflow.workflow_id,
+            workflow_name: &self.workflow.workflow_name,
+            object: &job.object,
+            bucket_id: &job.bucket,
+            state,
+            create_time: job.created_at,
+            task: with_task.then(|| TaskView {
+                node_name: &self.workflow.name,
+                job_id: &job.job_id,
+                state: job.state.as_str(),
+                create_time: job.created_at,
+                start_time: job.started_at,
+                end_time: job.finished_at.filter(|_| job.state.is_terminal()),
+                code: &self.detail.code,
+                message: &self.detail.message,
+            }),
+        }
     }
 }

@@ -26,6 +26,11 @@ impl Error {
     pub fn closed() -> Error {
         Error::Unavailable(Arc::new(sqlx::Error::PoolClosed))
     }
+
+    /// A stored value this version cannot read (`what`: the table and column).
+    pub(crate) fn unreadable(what: &str, e: impl fmt::Display) -> Error {
+        Error::Database(Arc::new(sqlx::Error::Decode(format!("{what}: {e}").into())))
+    }
 }
 
 impl From<sqlx::Error> for Error {

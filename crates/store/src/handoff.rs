@@ -274,6 +274,7 @@ mod tests {
             object: "a.png".into(),
             job_level: 0,
             request,
+            once: false,
         };
         store.insert_jobs(&[job]).await.unwrap();
         "c1".into()

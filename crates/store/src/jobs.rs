@@ -77,9 +77,9 @@ static COMPLETE_HANDING_OVER: std::sync::LazyLock<String> = std::sync::LazyLock:
          queued AS (
              INSERT INTO deliveries (job_id, state, attempt, locked_by, locked_until)
              SELECT d.id, {sending}, 1, $7, now() + make_interval(secs => $8) {due}
-             RETURNING job_id, webhook_id, attempt, schedule_from, kind, address, format)
+             RETURNING job_id, webhook_id, attempt, schedule_from, kind, address, format, sent)
          SELECT l.job_id AS delivery_id, l.webhook_id, l.attempt, l.schedule_from, l.kind, l.address,
-                l.format, q.notify_config, d.*
+                l.format, q.notify_config, l.sent, d.*
          FROM done d LEFT JOIN queued l ON l.job_id = d.id JOIN queues q ON q.queue_id = d.queue_id",
         record_columns_of("j"),
         due = due_from_done!(),

@@ -20,11 +20,14 @@ mod outbox;
 mod queues;
 mod records;
 mod submit;
+mod triggers;
 mod wake;
+mod workflows;
 
 pub use deliveries::{
-    AttemptLog, ClaimedDelivery, DeliveryOutcome, DeliveryRecord, DeliveryTarget, CALLBACKS_CHANNEL,
+    AttemptLog, ClaimedDelivery, DeliveryOutcome, DeliveryRecord, DeliveryTarget, Message, CALLBACKS_CHANNEL,
 };
+pub use detail::Run;
 pub use error::{Error, Result};
 pub use handoff::{Direct, DirectDeliveries, DirectJobs, DirectRoom, Leased};
 pub use health::Backlog;
@@ -33,7 +36,9 @@ pub use model::{DeliveryState, JobState};
 pub use queues::{Queue, QueueChange};
 pub use records::{CancelRefused, JobFilter, JobRecord};
 pub use submit::NewJob;
+pub use triggers::{job_id_of, run_id_of, REQUEST_EVENTS, REQUEST_WORKFLOW};
 pub use wake::Listener;
+pub use workflows::{UpdateRefused, WorkflowFilter, WorkflowRecord};
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -4,6 +4,7 @@ use serde_json::Value;
 
 use crate::model::job_state;
 use crate::outbox::QUEUE_DELIVERIES;
+use crate::triggers::REQUEST_BATCH;
 use crate::JobState;
 use crate::{Result, Store};
 
@@ -45,6 +46,10 @@ pub struct JobFilter {
     pub queue_id: Option<String>,
     pub states: Option<Vec<JobState>>,
     pub object: Option<String>,
+    /// Only the runs of this workflow.
+    pub workflow_id: Option<String>,
+    /// Only the jobs this batch (`b…`) started.
+    pub batch_id: Option<String>,
     pub created_from: Option<DateTime<Utc>>,
     pub created_to: Option<DateTime<Utc>>,
     pub ascending: bool,
@@ -86,6 +91,8 @@ impl Store {
                AND ($5::timestamptz IS NULL OR created_at >= $5)
                AND ($6::timestamptz IS NULL OR created_at <= $6)
                AND ($7::timestamptz IS NULL OR (created_at, id) {cmp} ($7, $8))
+               AND ($10::text IS NULL OR (request ? 'workflow' AND request->'workflow'->>'WorkflowId' = $10))
+               AND ($11::text IS NULL OR request->>'{REQUEST_BATCH}' = $11)
              ORDER BY created_at {order}, id {order} LIMIT $9"
         ))
         .bind(&f.bucket)
@@ -97,6 +104,8 @@ impl Store {
         .bind(f.after.map(|a| a.0))
         .bind(f.after.map(|a| a.1).unwrap_or(0))
         .bind(f.limit)
+        .bind(&f.workflow_id)
+        .bind(&f.batch_id)
         // Planned with the real values, so the "not given" branches fold away.
         .persistent(false)
         .fetch_all(&self.pool)

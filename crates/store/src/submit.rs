@@ -1,4 +1,4 @@
-//! Submitting jobs: one statement per batch (`submit_jobs`, migrations 0005 and 0006), which
+//! Submitting jobs: one statement per batch (`submit_jobs`, migrations 0005, 0006 and 0008), which
 //! takes the queues' locks and inserts. While the worker in this process has room, the batch's
 //! jobs are inserted already claimed by it and handed over once committed (`handoff.rs`), so a
 //! job starts without a wake-up and a claim round trip.
@@ -20,6 +20,9 @@ pub struct NewJob {
     pub object: String,
     pub job_level: i16,
     pub request: Value,
+    /// Its id is derived from what started it (an upload, a batch's object): inserted at most
+    /// once, a second insert does nothing and returns no record.
+    pub once: bool,
 }
 
 /// Advisory-lock namespace for queues: submits hold it shared, pausing holds it exclusively, so a
@@ -39,20 +42,24 @@ impl Store {
             None => (None, 0.0),
         };
         let col = |f: fn(&NewJob) -> String| jobs.iter().map(f).collect::<Vec<_>>();
-        let rows: Vec<(String, i16, DateTime<Utc>, i64)> =
-            sqlx::query_as("SELECT * FROM submit_jobs($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
-                .bind(QUEUE_LOCK_NS)
-                .bind(worker)
-                .bind(lease)
-                .bind(col(|j| j.job_id.clone()))
-                .bind(col(|j| j.queue_id.clone()))
-                .bind(col(|j| j.bucket.clone()))
-                .bind(col(|j| j.region.clone()))
-                .bind(col(|j| j.object.clone()))
-                .bind(jobs.iter().map(|j| j.job_level).collect::<Vec<_>>())
-                .bind(jobs.iter().map(|j| j.request.clone()).collect::<Vec<_>>())
-                .fetch_all(&self.pool)
-                .await?;
+        // Runs whose id names their upload go in at most once (migration 0008).
+        let statement = match jobs.iter().any(|j| j.once) {
+            false => "SELECT * FROM submit_jobs($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            true => "SELECT * FROM submit_runs($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        };
+        let rows: Vec<(String, i16, DateTime<Utc>, i64)> = sqlx::query_as(statement)
+            .bind(QUEUE_LOCK_NS)
+            .bind(worker)
+            .bind(lease)
+            .bind(col(|j| j.job_id.clone()))
+            .bind(col(|j| j.queue_id.clone()))
+            .bind(col(|j| j.bucket.clone()))
+            .bind(col(|j| j.region.clone()))
+            .bind(col(|j| j.object.clone()))
+            .bind(jobs.iter().map(|j| j.job_level).collect::<Vec<_>>())
+            .bind(jobs.iter().map(|j| j.request.clone()).collect::<Vec<_>>())
+            .fetch_all(&self.pool)
+            .await?;
         let mut by_id: HashMap<String, (i16, DateTime<Utc>, i64)> = rows
             .into_iter()
             .map(|(job_id, state, created_at, id)| (job_id, (state, created_at, id)))

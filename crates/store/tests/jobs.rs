@@ -18,6 +18,7 @@ fn job(queue: &str, n: usize, level: i16) -> NewJob {
         object: format!("input/{n}.png"),
         job_level: level,
         request: json!({"UserData": n}),
+        once: false,
     }
 }
 

@@ -11,6 +11,7 @@ mod scan;
 mod service;
 mod telemetry;
 mod tools;
+mod workflow_cli;
 
 /// Every part allocates per request, job and callback; glibc's malloc took 40 % of the notifier's
 /// CPU under load, mimalloc a fraction of that (BENCHMARKS.md).
@@ -46,6 +47,9 @@ enum Command {
     /// Print an `Authorization` header value for one request, signed with STOWAWAY_SECRET_ID and
     /// STOWAWAY_SECRET_KEY (for curl).
     Sign(tools::SignArgs),
+    /// Make sure a bucket has an Active ImageInspect workflow of a given name (uploads its bucket
+    /// events or polls report start runs of it), then exit.
+    Workflow(workflow_cli::WorkflowArgs),
 }
 
 fn main() -> ExitCode {
@@ -59,5 +63,6 @@ fn main() -> ExitCode {
         Command::Migrate(args) => migrate::run(args),
         Command::Probe(args) => tools::probe(args),
         Command::Sign(args) => tools::sign_request(args),
+        Command::Workflow(args) => workflow_cli::run(args),
     }
 }

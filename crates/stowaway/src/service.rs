@@ -35,6 +35,9 @@ pub struct ServiceArgs {
     /// Refuse jobs for buckets not activated with `POST /picbucket`.
     #[arg(long, env = "STOWAWAY_REQUIRE_ACTIVATION", default_value_t = false)]
     require_activation: bool,
+    /// Bearer token bucket notifications (`POST /events/s3`) must carry; unset refuses them.
+    #[arg(long, env = "STOWAWAY_EVENTS_TOKEN", hide_env_values = true)]
+    events_token: Option<String>,
     /// Jobs a worker runs at once.
     #[arg(long, env = "STOWAWAY_WORKER_CONCURRENCY", default_value_t = 8)]
     concurrency: usize,
@@ -231,6 +234,7 @@ async fn serve(args: ServiceArgs, parts: Parts) -> Result<(), String> {
             callback_addresses,
             kafka_enabled: args.callbacks.kafka_enabled(),
             keys,
+            events_token: args.events_token.clone().filter(|t| !t.is_empty()),
             ..ApiConfig::default()
         };
         let state =

@@ -101,7 +101,7 @@ const BREAKAGES: &[Breakage] = &[
         COMPOSE,
         "    depends_on:\n      migrate:\n",
         "    depends_on:\n      echo:\n        condition: service_started\n      migrate:\n",
-        "service 'api': depends on 'echo', which runs only under a profile",
+        "service 'workflow': depends on 'echo', which runs only under a profile",
     ),
     breaks(COMPOSE, "volumes:\n  pgdata:\n", "volumes:\n", "uses the volume 'pgdata', which is not declared"),
     // Ports, listen addresses and health checks of Stowaway's services.
@@ -204,6 +204,29 @@ const BREAKAGES: &[Breakage] = &[
         "      CARGO_BUILD_JOBS: ${CARGO_BUILD_JOBS:-default}\n",
         "      CARGO_BUILD_JOBS: ${CARGO_BUILD_JOBS:-default}\n      RUSTFLAGS: -Ctarget-cpu=native\n",
         "passes the build argument RUSTFLAGS, which deploy/Dockerfile does not declare",
+    ),
+    // MinIO's bucket events reach the API, authenticated and queued, for a bucket with a workflow.
+    breaks(
+        COMPOSE,
+        "http://api:8080/events/s3",
+        "http://api:8080/minio/events",
+        "Stowaway takes bucket events at /events/s3",
+    ),
+    breaks(COMPOSE, "http://api:8080/events/s3", "http://api:9000/events/s3", "posts to port 9000"),
+    breaks(
+        COMPOSE,
+        "MINIO_NOTIFY_WEBHOOK_AUTH_TOKEN_stowaway: ${STOWAWAY_EVENTS_TOKEN",
+        "MINIO_NOTIFY_WEBHOOK_AUTH_TOKEN_stowaway: x${STOWAWAY_EVENTS_TOKEN",
+        "sends an auth token other than 'api''s STOWAWAY_EVENTS_TOKEN",
+    ),
+    breaks(COMPOSE, "      MINIO_NOTIFY_WEBHOOK_QUEUE_DIR_stowaway: /events\n", "", "has no queue_dir"),
+    breaks(COMPOSE, "      - minio-events:/events\n", "", "queues events in /events, which is on no volume"),
+    breaks(COMPOSE, "      - arn:minio:sqs::stowaway:webhook\n", "      - arn:minio:sqs::ci:webhook\n", "has no `mc event add"),
+    breaks(
+        COMPOSE,
+        "    command: [\"workflow\", ",
+        "    command: [\"probe\", \"http://api:8080/healthz\", ",
+        "no `stowaway workflow` one-shot gives that bucket a workflow",
     ),
     breaks(".dockerignore", "\n.env\n", "\n", ".dockerignore: does not exclude .env"),
     breaks("README.md", "\n## Deploy with docker-compose\n", "\n## Deploying\n", "has no '## Deploy with docker-compose' section"),

@@ -1,7 +1,10 @@
 //! Test support shared by the integration tests: small sample images made in code, and handles on
 //! the real S3 servers that `scripts/start-services.sh` starts (s3s-fs: strict, no ACLs; moto:
 //! ACLs). Tests fail with a clear message when the servers are not configured; they never skip.
+pub mod minio;
 pub mod receiver;
+
+pub use minio::MinioEvent;
 
 use stowaway_objects::{ObjectStoreConfig, Objects};
 use stowaway_wire::{AutoProcessResult, ProcessResult};

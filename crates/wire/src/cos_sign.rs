@@ -18,19 +18,23 @@ pub fn url_encode(s: &str) -> String {
     utf8_percent_encode(s, UNRESERVED).to_string()
 }
 
-/// Percent-decodes (`+` stays `+`: the SDKs encode spaces as `%20`); invalid UTF-8 is replaced.
+/// Percent-decodes (`+` stays `+`: in a path the SDKs encode spaces as `%20`); invalid UTF-8 is
+/// replaced.
 pub fn url_decode(s: &str) -> String {
     percent_decode_str(s).decode_utf8_lossy().into_owned()
 }
 
-/// A query string as decoded `(name, value)` pairs, in order; `?acl` gives `("acl", "")`.
+/// A query string as decoded `(name, value)` pairs, in order; `?acl` gives `("acl", "")`. Form
+/// decoding (`+` is a space): the SDKs' HTTP libraries send `object=a+b.png` for the key
+/// `a b.png` (and `%2B` for a `+`), and sign it as `a%20b.png`.
 pub fn query_pairs(query: &str) -> Vec<(String, String)> {
+    let decode = |s: &str| url_decode(&s.replace('+', " "));
     query
         .split('&')
         .filter(|p| !p.is_empty())
         .map(|p| {
             let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (url_decode(k), url_decode(v))
+            (decode(k), decode(v))
         })
         .collect()
 }

@@ -40,6 +40,20 @@ pub struct JobsDetail {
     pub tag: String,
     pub input: Input,
     pub operation: Operation,
+    /// Only for jobs a workflow run created (spec §2.5).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workflow: Option<JobWorkflow>,
+}
+
+/// The workflow run a job belongs to: `<Workflow><RunId/><WorkflowId/><WorkflowName/><Name/></Workflow>`,
+/// `Name` being the node's. Also stored with the job, hence `Deserialize`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct JobWorkflow {
+    pub run_id: String,
+    pub workflow_id: String,
+    pub workflow_name: String,
+    pub name: String,
 }
 
 #[derive(Clone, Debug, Serialize)]

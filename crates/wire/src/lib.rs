@@ -7,16 +7,21 @@
 mod callback;
 pub mod cos_sign;
 mod error;
+mod events;
 mod job;
 mod notify;
 mod queue;
 mod submit;
 mod text;
+mod workflow;
 
 pub use callback::{callback_json, callback_xml, TASK_FINISH};
 pub use error::{ErrorBody, WireError};
+pub use events::{
+    form_decode, parse_bucket_events, BucketEvents, EventError, ObjectCreated, CREATION_EVENTS,
+};
 pub use job::{
-    tencent_time, AutoProcessResult, ImageInspectOptions, ImageInspectResult, Input, JobsDetail,
+    tencent_time, AutoProcessResult, ImageInspectOptions, ImageInspectResult, Input, JobWorkflow, JobsDetail,
     JobsResponse, Operation, ProcessResult, SyncResult,
 };
 pub use notify::{
@@ -27,6 +32,12 @@ pub use queue::{
     QueueListResponse, QueueResponse, QueueUpdate,
 };
 pub use submit::{parse_submit, validate_object_key, CallBackMqConfig, ProcessType, SubmitRequest};
+pub use workflow::{
+    media_workflow_response, parse_workflow, trigger_workflow_response, workflow_execution_list_response,
+    workflow_execution_response, workflow_finish_json, workflow_finish_xml, workflow_id_response,
+    workflow_list_response, ExecutionView, ExtFilter, StartInput, TaskView, WorkflowEvent, WorkflowNotify,
+    WorkflowSpec, WorkflowState, WorkflowView, AUDIO_EXTS, IMAGE_EXTS, VIDEO_EXTS, WORKFLOW_FINISH,
+};
 
 /// Renders a serializable element as XML (no declaration; Tencent's bodies carry none on success).
 pub fn to_xml<T: serde::Serialize>(value: &T) -> String {

@@ -63,7 +63,7 @@ struct RawNotify {
 }
 
 /// Picks `v` from `allowed` ignoring case, returning the canonical spelling.
-fn one_of(field: &str, v: &str, allowed: &[&'static str]) -> Result<&'static str, WireError> {
+pub(crate) fn one_of(field: &str, v: &str, allowed: &[&'static str]) -> Result<&'static str, WireError> {
     allowed.iter().find(|a| a.eq_ignore_ascii_case(v)).copied().ok_or_else(|| {
         WireError::invalid_argument(format!("{field} must be one of {}, not {v:?}", allowed.join(", ")))
     })

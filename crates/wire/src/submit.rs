@@ -33,7 +33,7 @@ struct RawOperation {
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "PascalCase", default)]
-struct RawInspect {
+pub(crate) struct RawInspect {
     auto_process: Option<String>,
     process_type: Option<String>,
 }
@@ -231,7 +231,7 @@ pub fn parse_submit(body: &[u8]) -> Result<SubmitRequest, WireError> {
     })
 }
 
-fn inspect_options(i: RawInspect) -> Result<ImageInspectOptions, WireError> {
+pub(crate) fn inspect_options(i: RawInspect) -> Result<ImageInspectOptions, WireError> {
     let auto_process = match trimmed(i.auto_process) {
         None => false,
         Some(v) if v.eq_ignore_ascii_case("true") => true,

@@ -48,6 +48,7 @@ fn example_detail() -> JobsDetail {
                 process_result: Some(stowaway_testkit::tencent_example_process_result()),
             }),
         },
+        workflow: None,
     }
 }
 

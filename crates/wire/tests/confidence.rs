@@ -147,6 +147,7 @@ fn finished_job(p: ProcessResult) -> JobsDetail {
                 process_result: Some(p),
             }),
         },
+        workflow: None,
     }
 }
 

@@ -73,6 +73,7 @@ fn seed_response_renders_element_for_element() {
             job_level: r.job_level,
             image_inspect_result: None,
         },
+        workflow: None,
     };
     assert_eq!(normalise(&to_xml(&Response { jobs_detail: detail })), normalise(SEED_RESPONSE));
 }

@@ -30,6 +30,7 @@ async fn submit(store: &Store, bucket: &str, object: &str, level: i16, auto: Opt
         object: object.into(),
         job_level: level,
         request: serde_json::to_value(&request).unwrap(),
+        once: false,
     };
     store.insert_jobs(std::slice::from_ref(&job)).await.unwrap();
     job.job_id

@@ -20,6 +20,7 @@ async fn jobs(store: &Store, n: usize) -> Vec<String> {
             object: format!("input/{i}.png"),
             job_level: 0,
             request: json!({}),
+            once: false,
         })
         .collect();
     store.insert_jobs(&new).await.unwrap().into_iter().map(|r| r.job_id).collect()

@@ -88,6 +88,7 @@ pub async fn finished_jobs(
             object: request.object.clone(),
             job_level: 0,
             request: serde_json::to_value(request).unwrap(),
+            once: false,
         })
         .collect();
     store.insert_jobs(&jobs).await.unwrap();
