@@ -60,7 +60,7 @@ impl AppState {
         let queue = self.queue_for_jobs(&target).await?;
         // Without a sequencer a key's next upload would look like this one: no dedupe then (a
         // retried event is inspected twice rather than a new upload not at all).
-        let occurrence = created.sequencer.is_some().then(|| created.dedupe_key());
+        let occurrence = created.occurrence();
         Ok(matching.into_iter().map(|w| w.run(&queue, &created.key, occurrence.as_deref())).collect())
     }
 

@@ -19,6 +19,7 @@
 mod config;
 mod error;
 mod fetch;
+mod list;
 mod ops;
 mod quickack;
 
@@ -35,6 +36,7 @@ use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
 pub use config::ObjectStoreConfig;
 pub use error::ObjectError;
 pub use fetch::{Fetched, SPOOL_THRESHOLD};
+pub use list::{Listed, Page};
 pub use ops::BACKUP_PREFIX;
 
 /// How long to wait for a TCP (and TLS) connection to the store.

@@ -222,4 +222,40 @@ impl Store {
         .await?;
         records(rows)
     }
+
+    /// Every bucket's Active workflows (what polls walk).
+    pub async fn all_active_workflows(&self) -> Result<Vec<WorkflowRecord>> {
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM workflows WHERE active ORDER BY bucket, created_at"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        records(rows)
+    }
+
+    /// Where a workflow's first poll found its prefix and how far it has been polled since (the
+    /// store's Last-Modified); `None` before its first poll.
+    pub async fn poll_cursor(&self, workflow_id: &str) -> Result<Option<(DateTime<Utc>, DateTime<Utc>)>> {
+        sqlx::query_as("SELECT since, seen_until FROM workflow_polls WHERE workflow_id = $1")
+            .bind(workflow_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(crate::Error::from)
+    }
+
+    /// Moves a workflow's poll cursor forward to `seen_until` (never back: two pollers may race);
+    /// the first call also sets where polling began.
+    pub async fn advance_poll_cursor(&self, workflow_id: &str, seen_until: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO workflow_polls (workflow_id, since, seen_until) SELECT $1, $2, $2
+             WHERE EXISTS (SELECT 1 FROM workflows WHERE workflow_id = $1)
+             ON CONFLICT (workflow_id) DO UPDATE
+             SET seen_until = greatest(workflow_polls.seen_until, EXCLUDED.seen_until), polled_at = now()",
+        )
+        .bind(workflow_id)
+        .bind(seen_until)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
 }

@@ -11,6 +11,7 @@ use stowaway_notifier::{run_notifier, DeliveryRescuer};
 use stowaway_objects::{ObjectStoreConfig, Objects};
 use stowaway_store::Store;
 use stowaway_worker::maintenance::{JobRescuer, Pruner, PrunerConfig, RescuerConfig};
+use stowaway_worker::poller::WorkflowPoller;
 use stowaway_worker::{run_worker, JobContext, WorkerConfig};
 use tokio::sync::watch;
 
@@ -49,6 +50,10 @@ pub struct ServiceArgs {
     /// left alone. `possible` acts on every suspicious verdict, as Tencent does.
     #[arg(long, env = "STOWAWAY_AUTOPROCESS_MIN_CONFIDENCE", default_value = "possible")]
     autoprocess_min_confidence: String,
+    /// Poll each Active workflow's prefix this often (seconds) for new objects, for stores that
+    /// send no bucket events; unset: no polling.
+    #[arg(long, env = "STOWAWAY_WORKFLOW_POLL_SECS")]
+    workflow_poll_secs: Option<u64>,
     /// Days finished jobs stay queryable before the pruner deletes them.
     #[arg(long, env = "STOWAWAY_RETENTION_DAYS", default_value_t = 7)]
     retention_days: u64,
@@ -213,6 +218,10 @@ async fn serve(args: ServiceArgs, parts: Parts) -> Result<(), String> {
         tasks.spawn(run_worker(ctx, worker_cfg, stopped.clone()));
         maintenance.start(JobRescuer { store: store.clone(), cfg: rescuer_cfg });
         maintenance.start(Pruner { store: store.clone(), cfg: pruner_cfg });
+        if let Some(secs) = args.workflow_poll_secs {
+            let every = Duration::from_secs(secs.max(1));
+            maintenance.start(WorkflowPoller { store: store.clone(), objects: objects.clone(), every });
+        }
     }
     if let Some(mut cfg) = notifier_cfg {
         cfg.drain = grace;

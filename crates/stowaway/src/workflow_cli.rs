@@ -14,6 +14,9 @@ pub struct WorkflowArgs {
     /// The bucket whose uploads the workflow inspects.
     #[arg(long, env = "STOWAWAY_DEFAULT_BUCKET")]
     bucket: String,
+    /// The bucket's region (its queue's, if this makes it).
+    #[arg(long, env = "STOWAWAY_DEFAULT_REGION", default_value = "ap-guangzhou")]
+    region: String,
     /// The workflow's name; one of that name in the bucket is kept as it is.
     #[arg(long, default_value = "uploads")]
     name: String,
@@ -65,6 +68,12 @@ pub fn run(args: WorkflowArgs) -> ExitCode {
         let store = Store::connect(&args.database_url, 2)
             .await
             .map_err(|e| format!("connecting to the database: {e}"))?;
+        // The bucket's queue too, so that a poll finds the bucket active (the API makes it on
+        // first use; this may run before any request).
+        store
+            .ensure_queue(&args.bucket, &args.region)
+            .await
+            .map_err(|e| format!("making the bucket's queue: {e}"))?;
         store.ensure_workflow(&args.bucket, &spec).await.map_err(|e| format!("storing the workflow: {e}"))
     });
     match result {

@@ -18,7 +18,8 @@ mod workflow;
 pub use callback::{callback_json, callback_xml, TASK_FINISH};
 pub use error::{ErrorBody, WireError};
 pub use events::{
-    form_decode, parse_bucket_events, BucketEvents, EventError, ObjectCreated, CREATION_EVENTS,
+    form_decode, parse_bucket_events, upload_occurrence, BucketEvents, EventError, ObjectCreated,
+    CREATION_EVENTS,
 };
 pub use job::{
     tencent_time, AutoProcessResult, ImageInspectOptions, ImageInspectResult, Input, JobWorkflow, JobsDetail,

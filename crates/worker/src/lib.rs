@@ -4,6 +4,7 @@
 
 pub mod inspect_job;
 pub mod maintenance;
+pub mod poller;
 pub mod runner;
 
 pub use inspect_job::JobContext;

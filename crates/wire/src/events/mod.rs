@@ -30,22 +30,26 @@ pub struct ObjectCreated {
 }
 
 impl ObjectCreated {
-    /// What makes two notifications the same upload (MinIO retries, an event and a poll): bucket,
-    /// key, version (else ETag), sequencer. A JSON array, so no key can make two tuples collide.
-    pub fn dedupe_key(&self) -> String {
-        let which = match (&self.version_id, &self.etag) {
-            (Some(v), _) => format!("v:{v}"),
-            (None, Some(e)) => format!("e:{e}"),
-            (None, None) => String::new(),
+    /// What names this upload among every upload of its bucket, for one run per upload: the same
+    /// for MinIO's retries of its event and for a poll that lists the object ([`upload_occurrence`]
+    /// of bucket, key, ETag and modification time in ms: MinIO's and SeaweedFS's sequencer is the
+    /// object's modification time in ns, a listing's Last-Modified the same time in ms). AWS's
+    /// opaque sequencer names the upload too, without matching a listing. `None` without a
+    /// sequencer: nothing tells one upload of a key from the next.
+    pub fn occurrence(&self) -> Option<String> {
+        let sequencer = self.sequencer.as_deref()?;
+        let time = match u128::from_str_radix(sequencer, 16) {
+            Ok(ns) => (ns / 1_000_000).to_string(),
+            Err(_) => sequencer.to_string(),
         };
-        let parts = [
-            self.bucket.as_str(),
-            self.key.as_str(),
-            which.as_str(),
-            self.sequencer.as_deref().unwrap_or(""),
-        ];
-        serde_json::to_string(&parts).unwrap_or_default()
+        Some(upload_occurrence(&self.bucket, &self.key, self.etag.as_deref().unwrap_or(""), &time))
     }
+}
+
+/// The name of one upload (see [`ObjectCreated::occurrence`]): a JSON array, so that no key can
+/// make two uploads collide. `modified` is the modification time in ms since the epoch.
+pub fn upload_occurrence(bucket: &str, key: &str, etag: &str, modified: &str) -> String {
+    serde_json::to_string(&[bucket, key, etag, modified]).unwrap_or_default()
 }
 
 /// What a body held: the creations to inspect, and how many records were ignored (removals,
@@ -321,24 +325,28 @@ mod tests {
     }
 
     #[test]
-    fn dedupe_keys_do_not_collide() {
+    fn occurrences_do_not_collide() {
         let a = ObjectCreated {
             bucket: "b".into(),
             key: "k\",\"x".into(),
             size: None,
             etag: Some("e".into()),
             version_id: None,
-            sequencer: None,
+            sequencer: Some("15C32494527B46C5".into()),
             content_type: None,
             event_name: "ObjectCreated:Put".into(),
         };
         let b = ObjectCreated { key: "k".into(), etag: Some("x\",\"e".into()), ..a.clone() };
-        assert_ne!(a.dedupe_key(), b.dedupe_key());
-        let v = ObjectCreated { version_id: Some("e".into()), etag: None, ..a.clone() };
-        assert_ne!(a.dedupe_key(), v.dedupe_key());
-        assert_eq!(
-            a.dedupe_key(),
-            ObjectCreated { size: Some(3), event_name: "x".into(), ..a.clone() }.dedupe_key()
-        );
+        assert_ne!(a.occurrence(), b.occurrence());
+        let same = ObjectCreated {
+            size: Some(3),
+            event_name: "x".into(),
+            version_id: Some("v".into()),
+            ..a.clone()
+        };
+        assert_eq!(a.occurrence(), same.occurrence());
+        // The sequencer's ns, in ms, as a listing's Last-Modified has it.
+        assert_eq!(a.occurrence(), Some(upload_occurrence("b", "k\",\"x", "e", "1568137314712")));
+        assert_eq!(ObjectCreated { sequencer: None, ..a }.occurrence(), None);
     }
 }
