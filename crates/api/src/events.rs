@@ -87,25 +87,34 @@ impl AppState {
 
 async fn receive(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
     app.check_events_token(&headers)?;
-    let events = match parse_bucket_events(&body) {
-        Ok(events) => events,
-        Err(e) => {
-            metrics::counter!("stowaway_bucket_events_total", "outcome" => "unreadable").increment(1);
-            tracing::warn!(error = %e, bytes = body.len(), "a bucket event that is no notification was dropped");
-            return Ok(StatusCode::OK.into_response());
-        }
-    };
-    metrics::counter!("stowaway_bucket_events_total", "outcome" => "ignored")
-        .increment(events.ignored as u64);
-    let mut jobs = Vec::new();
-    for created in &events.created {
-        jobs.extend(app.runs_for(created).await?);
-    }
-    let started = app.start_runs(jobs).await?;
-    metrics::counter!("stowaway_bucket_events_total", "outcome" => "created")
-        .increment(events.created.len() as u64);
-    tracing::debug!(objects = events.created.len(), started, "bucket event");
+    app.take_bucket_events(&body).await?;
     Ok(StatusCode::OK.into_response())
+}
+
+impl AppState {
+    /// One notification body, from a webhook or a Kafka message: the runs its uploads start,
+    /// committed. A body that is no notification is logged and counts as taken.
+    pub(crate) async fn take_bucket_events(&self, body: &[u8]) -> ApiResult<()> {
+        let events = match parse_bucket_events(body) {
+            Ok(events) => events,
+            Err(e) => {
+                metrics::counter!("stowaway_bucket_events_total", "outcome" => "unreadable").increment(1);
+                tracing::warn!(error = %e, bytes = body.len(), "a bucket event that is no notification was dropped");
+                return Ok(());
+            }
+        };
+        metrics::counter!("stowaway_bucket_events_total", "outcome" => "ignored")
+            .increment(events.ignored as u64);
+        let mut jobs = Vec::new();
+        for created in &events.created {
+            jobs.extend(self.runs_for(created).await?);
+        }
+        let started = self.start_runs(jobs).await?;
+        metrics::counter!("stowaway_bucket_events_total", "outcome" => "created")
+            .increment(events.created.len() as u64);
+        tracing::debug!(objects = events.created.len(), started, "bucket event");
+        Ok(())
+    }
 }
 
 /// Compares secrets in time that does not depend on where they differ.

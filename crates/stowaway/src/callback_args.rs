@@ -44,7 +44,12 @@ impl CallbackArgs {
     }
 
     pub fn kafka_enabled(&self) -> bool {
-        self.kafka_brokers.as_deref().is_some_and(|b| !b.trim().is_empty())
+        self.kafka_brokers().is_some()
+    }
+
+    /// The configured Kafka brokers, if any.
+    pub fn kafka_brokers(&self) -> Option<String> {
+        self.kafka_brokers.clone().filter(|b| !b.trim().is_empty())
     }
 
     pub fn notifier_config(&self) -> Result<NotifierConfig, String> {

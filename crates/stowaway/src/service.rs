@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use stowaway_api::{ApiConfig, AppState, OpsCache, OpsState};
+use stowaway_api::{ApiConfig, AppState, EventsKafka, OpsCache, OpsState};
 use stowaway_detect::Confidence;
 use stowaway_engine::Maintenance;
 use stowaway_notifier::{run_notifier, DeliveryRescuer};
@@ -39,6 +39,12 @@ pub struct ServiceArgs {
     /// Bearer token bucket notifications (`POST /events/s3`) must carry; unset refuses them.
     #[arg(long, env = "STOWAWAY_EVENTS_TOKEN", hide_env_values = true)]
     events_token: Option<String>,
+    /// Kafka topics (comma-separated) to read bucket events from (brokers: STOWAWAY_KAFKA_BROKERS).
+    #[arg(long, env = "STOWAWAY_EVENTS_KAFKA_TOPICS")]
+    events_kafka_topics: Option<String>,
+    /// The consumer group bucket events are read in.
+    #[arg(long, env = "STOWAWAY_EVENTS_KAFKA_GROUP", default_value = "stowaway-events")]
+    events_kafka_group: String,
     /// Jobs a worker runs at once.
     #[arg(long, env = "STOWAWAY_WORKER_CONCURRENCY", default_value_t = 8)]
     concurrency: usize,
@@ -122,6 +128,24 @@ pub fn run(args: ServiceArgs, parts: Parts) -> ExitCode {
     }
 }
 
+impl ServiceArgs {
+    /// Where bucket events are read from Kafka, if anywhere; topics without brokers is a
+    /// configuration error.
+    fn events_kafka(&self) -> Result<Option<EventsKafka>, String> {
+        let topics: Vec<String> = match &self.events_kafka_topics {
+            None => return Ok(None),
+            Some(t) => t.split(',').map(str::trim).filter(|t| !t.is_empty()).map(String::from).collect(),
+        };
+        if topics.is_empty() {
+            return Ok(None);
+        }
+        let Some(brokers) = self.callbacks.kafka_brokers() else {
+            return Err("STOWAWAY_EVENTS_KAFKA_TOPICS needs STOWAWAY_KAFKA_BROKERS".into());
+        };
+        Ok(Some(EventsKafka { brokers, topics, group: self.events_kafka_group.clone() }))
+    }
+}
+
 fn args_wants_json() -> bool {
     std::env::var("STOWAWAY_LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"))
 }
@@ -131,6 +155,7 @@ async fn serve(args: ServiceArgs, parts: Parts) -> Result<(), String> {
     let notifier_cfg = if parts.notifier { Some(args.callbacks.notifier_config()?) } else { None };
     let callback_addresses = args.callbacks.address_policy()?;
     let min_confidence = args.min_confidence()?;
+    let events_kafka = if parts.api { args.events_kafka()? } else { None };
     let keys = if parts.api { args.auth.key_ring(args.listen)? } else { None };
     let objects_cfg = if parts.api || parts.worker { Some(ObjectStoreConfig::from_env()?) } else { None };
     // Listeners too: a taken port is a configuration error like any other.
@@ -248,6 +273,14 @@ async fn serve(args: ServiceArgs, parts: Parts) -> Result<(), String> {
         };
         let state =
             AppState::new(store.clone(), config).with_objects(objects.clone()).with_metrics(metrics.clone());
+        if let Some(kafka) = events_kafka {
+            let (state, stopped) = (state.clone(), stopped.clone());
+            tasks.spawn(async move {
+                if let Err(e) = state.consume_bucket_events(kafka, stopped).await {
+                    tracing::error!("{e}");
+                }
+            });
+        }
         let app = stowaway_api::router(state);
         tracing::info!(listen = %args.listen, "API listening");
         let mut api_stopped = stopped.clone();

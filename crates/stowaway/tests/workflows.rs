@@ -151,3 +151,81 @@ async fn python_sdk_workflows_then_minio_events_start_each_run_once() {
     drop(serve);
     db.drop_it().await;
 }
+
+/// An Active workflow on `up/`, images only, no callbacks.
+const UPLOADS: &str = "<Request><MediaWorkflow><Name>uploads</Name><State>Active</State><Topology>\
+<Dependencies><Start>ImageInspectNode</Start><ImageInspectNode>End</ImageInspectNode></Dependencies>\
+<Nodes><Start><Type>Start</Type><Input><ObjectPrefix>up/</ObjectPrefix><ExtFilter><State>On</State>\
+<Image>true</Image></ExtFilter></Input></Start><ImageInspectNode><Type>ImageInspect</Type>\
+</ImageInspectNode></Nodes></Topology></MediaWorkflow></Request>";
+
+/// A topic of two partitions, as an operator makes it for MinIO's Kafka target.
+async fn create_topic(brokers: &str, topic: &str) {
+    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    let admin: AdminClient<rdkafka::client::DefaultClientContext> =
+        rdkafka::ClientConfig::new().set("bootstrap.servers", brokers).create().expect("admin client");
+    let topics = [NewTopic::new(topic, 2, TopicReplication::Fixed(1))];
+    for r in admin.create_topics(&topics, &AdminOptions::new()).await.expect("create topic") {
+        r.expect("topic created");
+    }
+}
+
+/// MinIO's Kafka target's messages (key `<bucket>/<key>`, value the webhook body) for `keys`.
+async fn produce(brokers: &str, topic: &str, bucket: &str, keys: &[&str]) {
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+    let producer: FutureProducer =
+        rdkafka::ClientConfig::new().set("bootstrap.servers", brokers).create().expect("producer");
+    for key in keys {
+        let event = MinioEvent::example(bucket, key);
+        let (k, v) = (event.kafka_key(), event.webhook_body());
+        let record = FutureRecord::to(topic).key(&k).payload(&v);
+        producer.send(record, Duration::from_secs(10)).await.expect("produced");
+    }
+}
+
+async fn objects_with_jobs(pool: &PgPool, want: usize) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let objects: Vec<String> =
+            sqlx::query_scalar("SELECT object FROM jobs ORDER BY object").fetch_all(pool).await.unwrap();
+        if objects.len() >= want || Instant::now() > deadline {
+            return objects;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// MinIO's Kafka target into `serve` (STOWAWAY_EVENTS_KAFKA_TOPICS, tansu): every upload starts
+/// one run, across a SIGKILL and a restart (offsets committed only after the runs), and a message
+/// read twice starts nothing more.
+#[tokio::test(flavor = "multi_thread")]
+async fn minio_events_from_kafka_start_each_run_once_across_a_crash() {
+    let db = Database::create().await;
+    let (_objects, bucket) = fresh_bucket(S3Server::Strict).await;
+    let brokers = stowaway_testkit::kafka_brokers();
+    let topic = format!("bucket-events-{}", uuid::Uuid::new_v4().simple());
+    create_topic(&brokers, &topic).await;
+    let settings =
+        [("STOWAWAY_KAFKA_BROKERS", brokers.as_str()), ("STOWAWAY_EVENTS_KAFKA_TOPICS", topic.as_str())];
+    let mut first = Process::start("serve", &db, &bucket, &settings);
+    let (status, answer) = common::http(first.port, "POST", "/workflow", UPLOADS);
+    assert_eq!(status, 200, "{answer}");
+    let pool = PgPool::connect(&db.url).await.unwrap();
+
+    produce(&brokers, &topic, &bucket, &["up/a 1.png", "up/照片/猫+1.png", "up/a 1.png", "up/notes.txt"])
+        .await;
+    assert_eq!(objects_with_jobs(&pool, 2).await, ["up/a 1.png", "up/照片/猫+1.png"]);
+    first.kill();
+
+    produce(&brokers, &topic, &bucket, &["up/b.png", "up/照片/猫+1.png", "up/c%.jpg"]).await;
+    let _second = Process::start("serve", &db, &bucket, &settings);
+    assert_eq!(
+        objects_with_jobs(&pool, 4).await,
+        ["up/a 1.png", "up/b.png", "up/c%.jpg", "up/照片/猫+1.png"]
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let jobs: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs").fetch_one(&pool).await.unwrap();
+    assert_eq!(jobs, 4, "nothing twice");
+    pool.close().await;
+    db.drop_it().await;
+}
