@@ -57,7 +57,16 @@ impl AppState {
             return Ok(Vec::new());
         }
         let target = Target { bucket: created.bucket.clone(), region: self.config.default_region.clone() };
-        let queue = self.queue_for_jobs(&target).await?;
+        let queue = match self.queue_for_jobs(&target).await {
+            Ok(queue) => queue,
+            // A bucket not activated (STOWAWAY_REQUIRE_ACTIVATION) takes no jobs: refusing the
+            // event would only hold up the sender's queue behind it.
+            Err(ApiError::Client(e)) => {
+                tracing::warn!(bucket = %created.bucket, key = %created.key, error = %e.message, "upload not inspected");
+                return Ok(Vec::new());
+            }
+            Err(e) => return Err(e),
+        };
         // Without a sequencer a key's next upload would look like this one: no dedupe then (a
         // retried event is inspected twice rather than a new upload not at all).
         let occurrence = created.occurrence();
