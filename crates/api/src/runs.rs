@@ -64,8 +64,8 @@ async fn one(State(app): State<AppState>, target: Target, Path(run_id): Path<Str
     let run = jobs.first().and_then(JobRecord::run).ok_or_else(missing)?;
     let e = run.view(true);
     let workflow = app.store.workflow(&target.bucket, &run.workflow.workflow_id).await?;
-    let queue = app.queue_for_jobs(&target).await?;
-    let topology = workflow.as_ref().map(|w| view(w, &queue));
+    let queue_id = app.store.queue_of_bucket(&target.bucket).await?.map(|q| q.queue_id).unwrap_or_default();
+    let topology = workflow.as_ref().map(|w| view(w, &queue_id));
     Ok(xml_response(workflow_execution_response(&request_id(), &e, topology.as_ref())))
 }
 

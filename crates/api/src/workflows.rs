@@ -25,12 +25,13 @@ pub(crate) fn request_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
-pub(crate) fn view<'a>(w: &'a WorkflowRecord, queue: &'a Queue) -> WorkflowView<'a> {
+/// `queue_id`: the bucket's queue, where its runs go.
+pub(crate) fn view<'a>(w: &'a WorkflowRecord, queue_id: &'a str) -> WorkflowView<'a> {
     WorkflowView {
         workflow_id: &w.workflow_id,
         bucket_id: &w.bucket,
         state: w.state,
-        queue_id: &queue.queue_id,
+        queue_id,
         spec: &w.spec,
         create_time: w.created_at,
         update_time: w.updated_at,
@@ -76,7 +77,7 @@ async fn create(State(app): State<AppState>, target: Target, body: Bytes) -> Api
     let w = app.store.create_workflow(&target.bucket, &spec).await?;
     app.workflows.forget(&target.bucket);
     tracing::info!(workflow_id = %w.workflow_id, bucket = %w.bucket, state = w.state.as_str(), "workflow created");
-    Ok(xml_response(media_workflow_response(&request_id(), &view(&w, &queue))))
+    Ok(xml_response(media_workflow_response(&request_id(), &view(&w, &queue.queue_id))))
 }
 
 /// `PUT /workflow/<id>?active` or `?paused` switches it; `PUT /workflow/<id>` with a body
@@ -109,7 +110,7 @@ async fn update(
     match app.store.update_workflow(&target.bucket, &id, &spec).await? {
         Ok(w) => {
             app.workflows.forget(&target.bucket);
-            Ok(xml_response(media_workflow_response(&request_id(), &view(&w, &queue))))
+            Ok(xml_response(media_workflow_response(&request_id(), &view(&w, &queue.queue_id))))
         }
         Err(UpdateRefused::Unknown) => Err(no_such_workflow(&id, &target.bucket)),
         Err(UpdateRefused::Active) => Err(ApiError::bad_request(
@@ -151,7 +152,8 @@ async fn list(
         offset: (page_number - 1) * page_size,
         limit: page_size,
     };
-    let queue = app.queue_for_jobs(&target).await?;
+    // Listing needs no queue (a deactivated bucket's workflows are still shown).
+    let queue_id = app.store.queue_of_bucket(&target.bucket).await?.map(|q| q.queue_id).unwrap_or_default();
     let (total, found) = app.store.workflows(&target.bucket, &filter).await?;
     let non_exist: Vec<String> = match &ids {
         None => Vec::new(),
@@ -162,6 +164,6 @@ async fn list(
             ids.iter().filter(|id| !known.iter().any(|w| w.workflow_id == **id)).cloned().collect()
         }
     };
-    let views: Vec<WorkflowView> = found.iter().map(|w| view(w, &queue)).collect();
+    let views: Vec<WorkflowView> = found.iter().map(|w| view(w, &queue_id)).collect();
     Ok(xml_response(workflow_list_response(&request_id(), &views, total, page_number, page_size, &non_exist)))
 }

@@ -27,9 +27,9 @@ const TRIGGER_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x5707_a3a4_7f1e_4c3
 
 impl WorkflowRecord {
     /// The job that runs this workflow on `object` in `queue`. `occurrence` names the upload
-    /// (bucket event or poll: bucket, key, version or ETag, time; batch: batch id and key): the
-    /// same occurrence always gives the same job id, so telling it twice inserts one job.
-    /// `None` (a person asking) gives a fresh one.
+    /// (`wire::upload_occurrence`, from a bucket event or a poll): the same occurrence always
+    /// gives the same job id, so telling it twice inserts one job (`NewJob::once`). `None` (a
+    /// person asking, or an event that cannot name its upload) gives a fresh one.
     pub fn run(&self, queue: &Queue, object: &str, occurrence: Option<&str>) -> NewJob {
         let id = match occurrence {
             Some(o) => {
