@@ -4,6 +4,7 @@
 //! Element names and order follow `shared/seed/ImageInspect-submit-task.txt` and
 //! `shared/spec/tencent-ci-spec.md` §1, §2 and §5.3.
 
+mod batch;
 mod callback;
 pub mod cos_sign;
 mod error;
@@ -15,6 +16,7 @@ mod submit;
 mod text;
 mod workflow;
 
+pub use batch::{batch_response, parse_batch, BatchInput, BatchKind, BatchSpec, BatchView, TimeInterval};
 pub use callback::{callback_json, callback_xml, TASK_FINISH};
 pub use error::{ErrorBody, WireError};
 pub use events::{

@@ -40,7 +40,7 @@ pub(crate) struct RawInspect {
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "PascalCase", default)]
-struct RawMq {
+pub(crate) struct RawMq {
     mq_mode: Option<String>,
     mq_region: Option<String>,
     mq_name: Option<String>,
@@ -159,66 +159,11 @@ pub fn parse_submit(body: &[u8]) -> Result<SubmitRequest, WireError> {
     validate_object_key(&object)?;
 
     let op = raw.operation.unwrap_or_default();
-    let user_data = op.user_data;
-    if let Some(u) = &user_data {
-        if u.chars().count() > 1024 {
-            return Err(WireError::invalid_argument("Operation/UserData is longer than 1024 characters"));
-        }
-        if !u.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
-            return Err(WireError::invalid_argument("Operation/UserData must be printable ASCII"));
-        }
-    }
-    let job_level = match trimmed(op.job_level).as_deref() {
-        None | Some("0") => 0,
-        Some("1") => 1,
-        Some("2") => 2,
-        Some(other) => {
-            return Err(WireError::invalid_argument(format!(
-                "Operation/JobLevel must be 0, 1 or 2, not {other:?}"
-            )))
-        }
-    };
+    let user_data = user_data("Operation/UserData", op.user_data)?;
+    let job_level = job_level("Operation/JobLevel", op.job_level)?;
     let image_inspect = op.image_inspect.map(inspect_options).transpose()?;
-
-    let callback = trimmed(raw.call_back);
-    if let Some(url) = callback.as_deref().filter(|u| *u != "no") {
-        check_url("CallBack", url)
-            .map_err(|e| WireError { message: format!("{}, or \"no\"", e.message), ..e })?;
-    }
-    let callback_format = match trimmed(raw.call_back_format) {
-        None => None,
-        Some(f) if f.eq_ignore_ascii_case("json") => Some("JSON".to_string()),
-        Some(f) if f.eq_ignore_ascii_case("xml") => Some("XML".to_string()),
-        Some(f) => {
-            return Err(WireError::invalid_argument(format!("CallBackFormat must be JSON or XML, not {f:?}")))
-        }
-    };
-    let callback_type = match trimmed(raw.call_back_type) {
-        None => None,
-        Some(t) if t.eq_ignore_ascii_case("url") => Some("Url".to_string()),
-        Some(t) if t.eq_ignore_ascii_case("tdmq") => Some("TDMQ".to_string()),
-        Some(t) => {
-            return Err(WireError::invalid_argument(format!("CallBackType must be Url or TDMQ, not {t:?}")))
-        }
-    };
-    let callback_mq = match raw.call_back_mq_config {
-        Some(mq) => Some(CallBackMqConfig {
-            mq_mode: trimmed(mq.mq_mode),
-            mq_region: trimmed(mq.mq_region),
-            mq_name: trimmed(mq.mq_name)
-                .ok_or_else(|| WireError::invalid_argument("CallBackMqConfig/MqName is required"))?,
-        }),
-        None => None,
-    };
-    if let Some(mq) = &callback_mq {
-        for (field, v) in [("MqMode", &mq.mq_mode), ("MqRegion", &mq.mq_region)] {
-            v.as_deref().map(|v| check_text(&format!("CallBackMqConfig/{field}"), v)).transpose()?;
-        }
-        check_text("CallBackMqConfig/MqName", &mq.mq_name)?;
-    }
-    if callback_type.as_deref() == Some("TDMQ") && callback_mq.is_none() {
-        return Err(WireError::invalid_argument("CallBackMqConfig is required when CallBackType is TDMQ"));
-    }
+    let Callbacks { callback, callback_format, callback_type, callback_mq } =
+        callbacks("", raw.call_back, raw.call_back_format, raw.call_back_type, raw.call_back_mq_config)?;
     Ok(SubmitRequest {
         object,
         user_data,
@@ -229,6 +174,95 @@ pub fn parse_submit(body: &[u8]) -> Result<SubmitRequest, WireError> {
         callback_type,
         callback_mq,
     })
+}
+
+/// UserData: at most 1024 printable ASCII characters, kept as given (callbacks echo it).
+pub(crate) fn user_data(field: &str, v: Option<String>) -> Result<Option<String>, WireError> {
+    if let Some(u) = &v {
+        if u.chars().count() > 1024 {
+            return Err(WireError::invalid_argument(format!("{field} is longer than 1024 characters")));
+        }
+        if !u.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
+            return Err(WireError::invalid_argument(format!("{field} must be printable ASCII")));
+        }
+    }
+    Ok(v)
+}
+
+/// JobLevel: 0 (the default, also when empty), 1 or 2.
+pub(crate) fn job_level(field: &str, v: Option<String>) -> Result<i16, WireError> {
+    match trimmed(v).as_deref() {
+        None | Some("0") => Ok(0),
+        Some("1") => Ok(1),
+        Some("2") => Ok(2),
+        Some(other) => Err(WireError::invalid_argument(format!("{field} must be 0, 1 or 2, not {other:?}"))),
+    }
+}
+
+/// A job's own callback settings, validated.
+pub(crate) struct Callbacks {
+    pub callback: Option<String>,
+    pub callback_format: Option<String>,
+    pub callback_type: Option<String>,
+    pub callback_mq: Option<CallBackMqConfig>,
+}
+
+/// The CallBack* elements under `at` (`""` for `POST /jobs`, `Operation/` for batches): a URL or
+/// `no`, the format and type normalised to Tencent's spelling, TDMQ only with an MqName.
+pub(crate) fn callbacks(
+    at: &str,
+    call_back: Option<String>,
+    call_back_format: Option<String>,
+    call_back_type: Option<String>,
+    call_back_mq_config: Option<RawMq>,
+) -> Result<Callbacks, WireError> {
+    let callback = trimmed(call_back);
+    if let Some(url) = callback.as_deref().filter(|u| *u != "no") {
+        check_url(&format!("{at}CallBack"), url)
+            .map_err(|e| WireError { message: format!("{}, or \"no\"", e.message), ..e })?;
+    }
+    let callback_format = match trimmed(call_back_format) {
+        None => None,
+        Some(f) if f.eq_ignore_ascii_case("json") => Some("JSON".to_string()),
+        Some(f) if f.eq_ignore_ascii_case("xml") => Some("XML".to_string()),
+        Some(f) => {
+            return Err(WireError::invalid_argument(format!(
+                "{at}CallBackFormat must be JSON or XML, not {f:?}"
+            )))
+        }
+    };
+    let callback_type = match trimmed(call_back_type) {
+        None => None,
+        Some(t) if t.eq_ignore_ascii_case("url") => Some("Url".to_string()),
+        Some(t) if t.eq_ignore_ascii_case("tdmq") => Some("TDMQ".to_string()),
+        Some(t) => {
+            return Err(WireError::invalid_argument(format!(
+                "{at}CallBackType must be Url or TDMQ, not {t:?}"
+            )))
+        }
+    };
+    let callback_mq = match call_back_mq_config {
+        Some(mq) => Some(CallBackMqConfig {
+            mq_mode: trimmed(mq.mq_mode),
+            mq_region: trimmed(mq.mq_region),
+            mq_name: trimmed(mq.mq_name).ok_or_else(|| {
+                WireError::invalid_argument(format!("{at}CallBackMqConfig/MqName is required"))
+            })?,
+        }),
+        None => None,
+    };
+    if let Some(mq) = &callback_mq {
+        for (field, v) in [("MqMode", &mq.mq_mode), ("MqRegion", &mq.mq_region)] {
+            v.as_deref().map(|v| check_text(&format!("{at}CallBackMqConfig/{field}"), v)).transpose()?;
+        }
+        check_text(&format!("{at}CallBackMqConfig/MqName"), &mq.mq_name)?;
+    }
+    if callback_type.as_deref() == Some("TDMQ") && callback_mq.is_none() {
+        return Err(WireError::invalid_argument(format!(
+            "{at}CallBackMqConfig is required when CallBackType is TDMQ"
+        )));
+    }
+    Ok(Callbacks { callback, callback_format, callback_type, callback_mq })
 }
 
 pub(crate) fn inspect_options(i: RawInspect) -> Result<ImageInspectOptions, WireError> {

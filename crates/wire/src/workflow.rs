@@ -50,7 +50,7 @@ const BACKUP_PREFIX: &str = "abnormal_images_backup/";
 
 /// Backups never trigger (a backup's copy would start a run that backs it up again, forever);
 /// nor do empty keys and folder placeholders (`dir/`), which hold no image.
-fn never_triggers(key: &str) -> bool {
+pub(crate) fn never_triggers(key: &str) -> bool {
     key.is_empty() || key.ends_with('/') || key.starts_with(BACKUP_PREFIX)
 }
 

@@ -1,8 +1,10 @@
 //! Workflows: bodies as the Python and Go SDKs send them, every refusal, which uploads trigger,
 //! and the answers read back the way the SDKs read them (spec triggers.md §2).
 use chrono::{TimeZone, Utc};
-use quick_xml::events::Event;
 use stowaway_wire::*;
+
+mod common;
+use common::leaves;
 
 /// Spec §2.2: the exact bytes Python's `ci_create_workflow` sends for the official demo.
 const PYTHON_BODY: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<Request><MediaWorkflow><Name>image-inspect</Name>\
@@ -333,34 +335,6 @@ fn which_uploads_trigger() {
     }
     let demo = parse_workflow(PYTHON_BODY.as_bytes()).unwrap();
     assert!(demo.triggers("test/cat.webp", None) && !demo.triggers("test/clip.mp4", None));
-}
-
-/// Every element as `path = text` in document order; empty elements as `path = `.
-fn leaves(xml: &str) -> Vec<String> {
-    let mut reader = quick_xml::Reader::from_str(xml);
-    let (mut path, mut out, mut text) = (Vec::<String>::new(), Vec::new(), None::<String>);
-    loop {
-        match reader.read_event().unwrap() {
-            Event::Start(e) => {
-                path.push(String::from_utf8(e.name().as_ref().to_vec()).unwrap());
-                text = Some(String::new());
-            }
-            Event::Empty(e) => {
-                out.push(format!("{}/{} = ", path.join("/"), String::from_utf8_lossy(e.name().as_ref())));
-                text = None;
-            }
-            Event::Text(t) => text = Some(t.unescape().unwrap().into_owned()),
-            Event::End(_) => {
-                if let Some(t) = text.take() {
-                    out.push(format!("{} = {}", path.join("/"), t));
-                }
-                path.pop();
-            }
-            Event::Eof => break,
-            _ => {}
-        }
-    }
-    out
 }
 
 fn at(h: u32, m: u32, s: u32) -> chrono::DateTime<Utc> {
