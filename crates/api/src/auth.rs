@@ -189,6 +189,10 @@ pub fn action_of(method: &Method, path: &str, raw_query: Option<&str>) -> &'stat
         ("POST", ["triggerworkflow"]) => "ci:TriggerMediaWorkflow",
         ("GET", ["workflowexecution"]) => "ci:DescribeWorkflowExecutions",
         ("GET", ["workflowexecution", _]) => "ci:DescribeWorkflowExecution",
+        ("POST", ["inventorytriggerjob"]) => "ci:CreateInventoryTriggerJob",
+        ("GET", ["inventorytriggerjob"]) => "ci:DescribeInventoryTriggerJobs",
+        ("GET", ["inventorytriggerjob", _]) => "ci:DescribeInventoryTriggerJob",
+        ("PUT", ["inventorytriggerjob", _]) => "ci:CancelInventoryTriggerJob",
         _ => "ci:Unknown",
     }
 }

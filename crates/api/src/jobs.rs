@@ -147,11 +147,10 @@ async fn list(
     }))
 }
 
-/// The filter a list query asks for; `None` when it can match no job here (another tag, or jobs
-/// started by batch triggers, which Stowaway does not have yet).
+/// The filter a list query asks for; `None` when it can match no job here (another tag).
 fn list_filter(q: &[(String, String)], bucket: String) -> ApiResult<Option<JobFilter>> {
     let v = |name| query_value(q, name);
-    if v("tag").is_some_and(|t| t != "ImageInspect") || v("inventoryTriggerJobId").is_some() {
+    if v("tag").is_some_and(|t| t != "ImageInspect") {
         return Ok(None);
     }
     let states = match v("states") {
@@ -177,6 +176,7 @@ fn list_filter(q: &[(String, String)], bucket: String) -> ApiResult<Option<JobFi
         states,
         object: v("inputObject").map(String::from),
         workflow_id: v("workflowId").map(String::from),
+        batch_id: v("inventoryTriggerJobId").map(String::from),
         ..listing(q, bucket)?
     }))
 }

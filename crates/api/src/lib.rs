@@ -3,6 +3,7 @@
 //! per module merged here, one error type ([`ApiError`]) rendered as Tencent's `<Error>`.
 
 mod auth;
+mod batches;
 mod buckets;
 mod callbacks;
 mod context;
@@ -43,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .merge(workflows::router())
         .merge(runs::router())
         .merge(events::router())
+        .merge(batches::router())
         .merge(ops::routes())
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), inspect::object_processing))

@@ -20,13 +20,14 @@ pub struct Page {
 }
 
 impl Objects {
-    /// One page (up to 1,000 keys, in key order) of the objects under `prefix`, from the start or
-    /// from `continuation` (the previous page's `next`). Retried like every call.
+    /// One page (up to `max_keys`, at most 1,000, in key order) of the objects under `prefix`,
+    /// from the start or from `continuation` (the previous page's `next`). Retried like every call.
     pub async fn list_page(
         &self,
         bucket: &str,
         prefix: &str,
         continuation: Option<&str>,
+        max_keys: i32,
     ) -> Result<Page, ObjectError> {
         let output = self
             .retrying("ListObjectsV2", bucket, prefix, || async {
@@ -35,6 +36,7 @@ impl Objects {
                     .list_objects_v2()
                     .bucket(bucket)
                     .prefix(prefix)
+                    .max_keys(max_keys.clamp(1, 1000))
                     .set_continuation_token(continuation.map(String::from));
                 call.send().await.map_err(ObjectError::from_sdk)
             })

@@ -15,7 +15,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use crate::{Claimed, ClaimedDelivery, Completion, DeliveryOutcome, Store};
+use crate::{Claimed, ClaimedBatch, ClaimedDelivery, Completion, DeliveryOutcome, Store};
 
 /// The loop that takes rows of one kind (jobs or deliveries) directly, if one runs here.
 #[derive(Debug)]
@@ -246,6 +246,11 @@ impl Store {
     pub fn take_jobs_directly(&self, worker: Uuid, lease: Duration) -> DirectJobs {
         self.handoffs.jobs.register(worker, lease)
     }
+
+    /// The batch lister's end of the engine's hand-over (nothing is handed to it).
+    pub fn take_batches_directly(&self, lister: Uuid, lease: Duration) -> Direct<ClaimedBatch> {
+        self.handoffs.batches.register(lister, lease)
+    }
 }
 
 /// One hand-over per kind of row, shared by a store's clones.
@@ -253,6 +258,8 @@ impl Store {
 pub(crate) struct Handoffs {
     pub(crate) jobs: Arc<Handoff<Claimed>>,
     pub(crate) deliveries: Arc<Handoff<ClaimedDelivery>>,
+    /// Nothing hands batches over (a claim follows the wake-up); the lister still registers.
+    pub(crate) batches: Arc<Handoff<ClaimedBatch>>,
 }
 
 #[cfg(test)]

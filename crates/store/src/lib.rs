@@ -8,6 +8,7 @@
 //! Every statement that makes a job terminal also queues its callback delivery (the outbox);
 //! deliveries go Pending → Sending → Delivered | Pending (retry) | Dead | Skipped.
 
+mod batches;
 mod deliveries;
 mod detail;
 mod error;
@@ -24,6 +25,7 @@ mod triggers;
 mod wake;
 mod workflows;
 
+pub use batches::{BatchFilter, BatchRecord, ClaimedBatch, PageListed};
 pub use deliveries::{
     AttemptLog, ClaimedDelivery, DeliveryOutcome, DeliveryRecord, DeliveryTarget, Message, CALLBACKS_CHANNEL,
 };
@@ -32,11 +34,11 @@ pub use error::{Error, Result};
 pub use handoff::{Direct, DirectDeliveries, DirectJobs, DirectRoom, Leased};
 pub use health::Backlog;
 pub use jobs::{Claimed, Completion};
-pub use model::{DeliveryState, JobState};
+pub use model::{BatchState, DeliveryState, JobState};
 pub use queues::{Queue, QueueChange};
 pub use records::{CancelRefused, JobFilter, JobRecord};
 pub use submit::NewJob;
-pub use triggers::{job_id_of, run_id_of, REQUEST_EVENTS, REQUEST_WORKFLOW};
+pub use triggers::{batch_children, job_id_of, run_id_of, REQUEST_BATCH, REQUEST_EVENTS, REQUEST_WORKFLOW};
 pub use wake::Listener;
 pub use workflows::{UpdateRefused, WorkflowFilter, WorkflowRecord};
 
@@ -49,6 +51,9 @@ use sqlx::Connection;
 /// Channel the store notifies on (after the commit, coalesced: see `wake.rs`) when jobs become
 /// claimable; workers also poll as a backstop.
 pub const JOBS_CHANNEL: &str = "stowaway_jobs";
+
+/// Channel the store notifies on when batches are created or handed back; listers also poll.
+pub const BATCHES_CHANNEL: &str = "stowaway_batches";
 
 /// Handle to the database; cheap to clone.
 #[derive(Clone, Debug)]

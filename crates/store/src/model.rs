@@ -99,6 +99,34 @@ impl TryFrom<i16> for DeliveryState {
     }
 }
 
+/// A batch job's state, stored as `smallint`; what Tencent is shown is `BatchRecord::shown_state`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BatchState {
+    /// Not listed yet.
+    Submitted = 0,
+    Listing = 1,
+    /// Every page listed; the children may still run.
+    Listed = 2,
+    /// The listing cannot go on (the bucket is gone or not activated, a workflow was deleted).
+    Failed = 3,
+    Cancel = 4,
+}
+
+impl BatchState {
+    pub const ALL: [BatchState; 5] = {
+        use BatchState::*;
+        [Submitted, Listing, Listed, Failed, Cancel]
+    };
+}
+
+impl TryFrom<i16> for BatchState {
+    type Error = String;
+
+    fn try_from(v: i16) -> std::result::Result<BatchState, String> {
+        BatchState::ALL.into_iter().find(|s| *s as i16 == v).ok_or_else(|| format!("no batch state {v}"))
+    }
+}
+
 /// A job state as SQL spells it (`job_state!(Running)` is `"1"`); several make a list for `IN (…)`.
 macro_rules! job_state {
     (Submitted) => { "0" };
@@ -121,6 +149,17 @@ macro_rules! delivery_state {
     ($first:ident, $($rest:ident),+) => { concat!(delivery_state!($first), $(", ", delivery_state!($rest)),+) };
 }
 pub(crate) use delivery_state;
+
+/// A batch state as SQL spells it, like [`job_state!`].
+macro_rules! batch_state {
+    (Submitted) => { "0" };
+    (Listing) => { "1" };
+    (Listed) => { "2" };
+    (Failed) => { "3" };
+    (Cancel) => { "4" };
+    ($first:ident, $($rest:ident),+) => { concat!(batch_state!($first), $(", ", batch_state!($rest)),+) };
+}
+pub(crate) use batch_state;
 
 #[cfg(test)]
 mod tests {
@@ -154,6 +193,17 @@ mod tests {
         for (state, sql) in deliveries {
             assert_eq!(sql, (state as i16).to_string(), "{state:?}");
         }
+        let batches = [
+            (BatchState::Submitted, batch_state!(Submitted)),
+            (BatchState::Listing, batch_state!(Listing)),
+            (BatchState::Listed, batch_state!(Listed)),
+            (BatchState::Failed, batch_state!(Failed)),
+            (BatchState::Cancel, batch_state!(Cancel)),
+        ];
+        assert_eq!(batches.len(), BatchState::ALL.len());
+        for (state, sql) in batches {
+            assert_eq!(sql, (state as i16).to_string(), "{state:?}");
+        }
     }
 
     #[test]
@@ -162,5 +212,7 @@ mod tests {
         assert!(jobs.contains(&format!("CHECK (state BETWEEN 0 AND {})", JobState::ALL.len() - 1)));
         let deliveries = include_str!("../../../migrations/0003_deliveries.sql");
         assert!(deliveries.contains(&format!("CHECK (state BETWEEN 0 AND {})", DeliveryState::ALL.len() - 1)));
+        let batches = include_str!("../../../migrations/0010_batches.sql");
+        assert!(batches.contains(&format!("CHECK (state BETWEEN 0 AND {})", BatchState::ALL.len() - 1)));
     }
 }

@@ -1,9 +1,9 @@
 //! A workflow's run on one object, as the job that does it. Every path that starts runs (bucket
 //! events, polls, batches, `POST /triggerworkflow`) builds its jobs here.
 use serde_json::Value;
-use stowaway_wire::{CallBackMqConfig, CallbackKind, JobWorkflow, SubmitRequest, WorkflowEvent};
+use stowaway_wire::{BatchKind, CallBackMqConfig, CallbackKind, JobWorkflow, SubmitRequest, WorkflowEvent};
 
-use crate::{NewJob, Queue, WorkflowRecord};
+use crate::{ClaimedBatch, NewJob, Queue, WorkflowRecord};
 
 /// Keys of a workflow job's `request` beside the `SubmitRequest`: the run (`JobsDetail`'s
 /// `Workflow`) and the callbacks its NotifyConfig asked for.
@@ -101,4 +101,39 @@ impl WorkflowRecord {
         }
         r
     }
+}
+
+/// The jobs a batch makes for one object: a Type=Job batch, one ImageInspect job as `POST /jobs`
+/// would have made it; a Type=Workflow batch, one run of each of `workflows`. Each names its
+/// batch (`REQUEST_BATCH`) and has an id derived from the batch and the key, so a page listed
+/// again after a crash inserts nothing new.
+pub fn batch_children(
+    batch: &ClaimedBatch,
+    queue: &Queue,
+    workflows: &[WorkflowRecord],
+    key: &str,
+) -> Vec<NewJob> {
+    let occurrence = format!("batch\n{}\n{key}", batch.batch_id);
+    let mut jobs = match batch.spec.kind {
+        BatchKind::Job => {
+            let id = uuid::Uuid::new_v5(&TRIGGER_NAMESPACE, occurrence.as_bytes());
+            vec![NewJob {
+                job_id: format!("c{}", id.simple()),
+                queue_id: queue.queue_id.clone(),
+                bucket: queue.bucket.clone(),
+                region: queue.region.clone(),
+                object: key.to_string(),
+                job_level: batch.spec.job_level,
+                request: serde_json::to_value(batch.spec.child_request(key)).expect("plain data"),
+                once: true,
+            }]
+        }
+        BatchKind::Workflow => workflows.iter().map(|w| w.run(queue, key, Some(&occurrence))).collect(),
+    };
+    for job in &mut jobs {
+        if let Value::Object(map) = &mut job.request {
+            map.insert(REQUEST_BATCH.into(), batch.batch_id.clone().into());
+        }
+    }
+    jobs
 }

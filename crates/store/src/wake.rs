@@ -1,4 +1,5 @@
-//! Waking the workers (`JOBS_CHANNEL`) and notifiers (`CALLBACKS_CHANNEL`) after a commit.
+//! Waking the workers (`JOBS_CHANNEL`), notifiers (`CALLBACKS_CHANNEL`) and batch listers
+//! (`BATCHES_CHANNEL`) after a commit.
 //!
 //! A transaction that NOTIFYs holds a cluster-wide lock from just before its commit until the
 //! commit is done, WAL flush included, so notifying transactions commit one at a time (migration
@@ -14,7 +15,7 @@ use sqlx::postgres::PgListener;
 use sqlx::PgPool;
 use tokio::sync::{watch, Notify};
 
-use crate::{Store, CALLBACKS_CHANNEL, JOBS_CHANNEL};
+use crate::{Store, BATCHES_CHANNEL, CALLBACKS_CHANNEL, JOBS_CHANNEL};
 
 #[derive(Debug)]
 pub(crate) struct Wakers {
@@ -22,6 +23,7 @@ pub(crate) struct Wakers {
     origin: String,
     jobs: Wake,
     callbacks: Wake,
+    batches: Wake,
 }
 
 impl Default for Wakers {
@@ -30,6 +32,7 @@ impl Default for Wakers {
             origin: uuid::Uuid::new_v4().simple().to_string(),
             jobs: Wake::new(JOBS_CHANNEL),
             callbacks: Wake::new(CALLBACKS_CHANNEL),
+            batches: Wake::new(BATCHES_CHANNEL),
         }
     }
 }
@@ -59,6 +62,11 @@ impl Store {
         self.wake(&self.wakers.callbacks);
     }
 
+    /// Wakes the batch listers: a batch was created or handed back.
+    pub(crate) fn wake_listers(&self) {
+        self.wake(&self.wakers.batches);
+    }
+
     fn wake(&self, wake: &Wake) {
         wake.local.send_modify(|_| ());
         let remote = wake.remote.get_or_init(|| {
@@ -74,6 +82,11 @@ impl Store {
     /// Wake-ups for workers: new Submitted jobs, from any process.
     pub async fn listen_for_jobs(&self) -> Listener {
         self.listener(&self.wakers.jobs).await
+    }
+
+    /// Wake-ups for batch listers: batches to list, from any process.
+    pub async fn listen_for_batches(&self) -> Listener {
+        self.listener(&self.wakers.batches).await
     }
 
     /// Wake-ups for notifiers: due deliveries, from any process.

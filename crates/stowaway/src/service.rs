@@ -10,6 +10,7 @@ use stowaway_engine::Maintenance;
 use stowaway_notifier::{run_notifier, DeliveryRescuer};
 use stowaway_objects::{ObjectStoreConfig, Objects};
 use stowaway_store::Store;
+use stowaway_worker::lister::{run_lister, ListerConfig};
 use stowaway_worker::maintenance::{JobRescuer, Pruner, PrunerConfig, RescuerConfig};
 use stowaway_worker::poller::WorkflowPoller;
 use stowaway_worker::{run_worker, JobContext, WorkerConfig};
@@ -60,6 +61,10 @@ pub struct ServiceArgs {
     /// send no bucket events; unset: no polling.
     #[arg(long, env = "STOWAWAY_WORKFLOW_POLL_SECS")]
     workflow_poll_secs: Option<u64>,
+    /// Keys a batch job lists per step (1 to 1,000; each step's children and its place in the
+    /// listing are recorded before the next).
+    #[arg(long, env = "STOWAWAY_BATCH_PAGE_SIZE", default_value_t = 1000, value_parser = clap::value_parser!(i32).range(1..=1000))]
+    batch_page_size: i32,
     /// Days finished jobs stay queryable before the pruner deletes them.
     #[arg(long, env = "STOWAWAY_RETENTION_DAYS", default_value_t = 7)]
     retention_days: u64,
@@ -241,6 +246,9 @@ async fn serve(args: ServiceArgs, parts: Parts) -> Result<(), String> {
             "worker starting"
         );
         tasks.spawn(run_worker(ctx, worker_cfg, stopped.clone()));
+        let lister_cfg =
+            ListerConfig { drain: grace, page_size: args.batch_page_size, ..ListerConfig::default() };
+        tasks.spawn(run_lister(store.clone(), objects.clone(), lister_cfg, stopped.clone()));
         maintenance.start(JobRescuer { store: store.clone(), cfg: rescuer_cfg });
         maintenance.start(Pruner { store: store.clone(), cfg: pruner_cfg });
         if let Some(secs) = args.workflow_poll_secs {

@@ -3,6 +3,7 @@
 //! (River style), stopped by a shared shutdown signal.
 
 pub mod inspect_job;
+pub mod lister;
 pub mod maintenance;
 pub mod poller;
 pub mod runner;

@@ -88,7 +88,7 @@ impl WorkflowPoller {
         loop {
             let page = self
                 .objects
-                .list_page(&w.bucket, &w.spec.start.object_prefix, continuation.as_deref())
+                .list_page(&w.bucket, &w.spec.start.object_prefix, continuation.as_deref(), 1000)
                 .await?;
             for o in page.objects {
                 let Some(modified) = DateTime::<Utc>::from_timestamp_millis(o.modified_ms) else { continue };

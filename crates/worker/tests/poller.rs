@@ -56,7 +56,7 @@ async fn polls_start_one_run_per_new_upload(pool: PgPool) {
     assert_eq!(runs().await.len(), 2, "a later poll starts nothing twice");
 
     // MinIO's event of the same upload (sequencer: Last-Modified in ns) names the same run.
-    let listed = objects.list_page(&bucket, "up/new", None).await.unwrap().objects.remove(0);
+    let listed = objects.list_page(&bucket, "up/new", None, 1000).await.unwrap().objects.remove(0);
     let event = ObjectCreated {
         bucket: bucket.clone(),
         key: listed.key.clone(),

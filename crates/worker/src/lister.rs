@@ -1,0 +1,199 @@
+//! Batch jobs' lister: the lease engine's third consumer. An item is a batch still listing; a
+//! run lists one page (1,000 keys) from where the batch stopped, inserts that page's children,
+//! and its outcome records where the next page starts, so a crash lists the page again and its
+//! children (ids derived from the batch and the key) go in once. A batch waits while its queue
+//! holds more than [`MAX_BACKLOG`] jobs: children come at the rate the workers take them, and a
+//! client's job never queues behind a whole bucket (JobLevel first, then age).
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use stowaway_engine::{Capacity, Consumer, LoopConfig, Ran};
+use stowaway_objects::Objects;
+use stowaway_store::{batch_children, ClaimedBatch, PageListed, Result, Store, WorkflowRecord};
+use stowaway_wire::{BatchInput, BatchKind};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+/// Jobs a batch's queue may hold waiting before the batch lists its next page.
+pub const MAX_BACKLOG: i64 = 5_000;
+/// How long a batch waits for its queue to drain, or after a storage hiccup.
+const WAIT: Duration = Duration::from_secs(1);
+
+#[derive(Clone, Debug)]
+pub struct ListerConfig {
+    /// Batches listed at once.
+    pub concurrency: usize,
+    /// The hold on a batch while one page is listed.
+    pub lease: Duration,
+    pub drain: Duration,
+    /// Keys per listing page (S3's most, 1,000, by default).
+    pub page_size: i32,
+}
+
+impl Default for ListerConfig {
+    fn default() -> Self {
+        ListerConfig {
+            concurrency: 2,
+            lease: Duration::from_secs(60),
+            drain: Duration::from_secs(20),
+            page_size: 1000,
+        }
+    }
+}
+
+struct Batches {
+    store: Store,
+    objects: Objects,
+    lister: Uuid,
+    lease: Duration,
+    page_size: i32,
+}
+
+impl Consumer for Batches {
+    type Item = ClaimedBatch;
+    type Outcome = PageListed;
+    type Class = ();
+    const ITEMS: &'static str = "batches";
+    const OUTCOMES: &'static str = "listing steps";
+
+    async fn claim(&self, k: usize) -> Result<Vec<ClaimedBatch>> {
+        self.store.claim_batches(self.lister, k as i64, self.lease).await
+    }
+
+    fn start(
+        &self,
+        batch: ClaimedBatch,
+    ) -> ((), impl std::future::Future<Output = Ran<PageListed>> + Send + 'static) {
+        let (store, objects, page_size) = (self.store.clone(), self.objects.clone(), self.page_size);
+        ((), async move { Ran::Done(list_one_page(&store, &objects, batch, page_size).await) })
+    }
+
+    async fn record(&self, steps: &[PageListed]) -> Result<usize> {
+        self.store.record_pages(self.lister, steps).await
+    }
+
+    async fn release(&self, ids: &[i64]) -> Result<u64> {
+        self.store.release_batches(self.lister, ids).await
+    }
+}
+
+/// One listing step of `batch`; failures become the step's outcome (retry later, or the end).
+async fn list_one_page(store: &Store, objects: &Objects, batch: ClaimedBatch, page_size: i32) -> PageListed {
+    let step = |next_page, failed, wait| PageListed {
+        id: batch.id,
+        attempt: batch.attempt,
+        next_page,
+        failed,
+        wait,
+    };
+    let again = |why: String| {
+        tracing::warn!(batch_id = %batch.batch_id, error = %why, "batch listing step failed; retrying");
+        step(batch.next_page.clone(), None, WAIT)
+    };
+    let queue = match store.queue_of_bucket(&batch.bucket).await {
+        Ok(Some(q)) if q.activated => q,
+        Ok(_) => {
+            return step(None, Some(format!("bucket {} is not activated", batch.bucket)), Duration::ZERO)
+        }
+        Err(e) => return again(e.to_string()),
+    };
+    match store.queue_backlog(&queue.queue_id).await {
+        Ok(waiting) if waiting > MAX_BACKLOG => return step(batch.next_page.clone(), None, WAIT),
+        Ok(_) => {}
+        Err(e) => return again(e.to_string()),
+    }
+    let mut workflows: Vec<WorkflowRecord> = Vec::new();
+    if batch.spec.kind == BatchKind::Workflow {
+        for id in &batch.spec.workflow_ids {
+            match store.workflow(&batch.bucket, id).await {
+                Ok(Some(w)) => workflows.push(w),
+                Ok(None) => {
+                    return step(None, Some(format!("workflow {id} no longer exists")), Duration::ZERO)
+                }
+                Err(e) => return again(e.to_string()),
+            }
+        }
+    }
+    let (keys, next_page) = match &batch.spec.input {
+        BatchInput::Object(key) => (vec![key.clone()], None),
+        BatchInput::Prefix(prefix) => {
+            match objects.list_page(&batch.bucket, prefix, batch.next_page.as_deref(), page_size).await {
+                Ok(page) => {
+                    let keys = page
+                        .objects
+                        .into_iter()
+                        .filter(|o| batch.spec.includes(&o.key))
+                        .filter(|o| {
+                            chrono::DateTime::from_timestamp_millis(o.modified_ms)
+                                .is_some_and(|m| batch.spec.admits(m))
+                        })
+                        .map(|o| o.key)
+                        .collect();
+                    (keys, page.next)
+                }
+                Err(e) if e.transient => return again(e.to_string()),
+                Err(e) => return step(None, Some(format!("listing {}: {e}", batch.bucket)), Duration::ZERO),
+            }
+        }
+    };
+    let children: Vec<_> = keys.iter().flat_map(|k| batch_children(&batch, &queue, &workflows, k)).collect();
+    match store.insert_jobs(&children).await {
+        Ok(_) => step(next_page, None, Duration::ZERO),
+        Err(e) => again(e.to_string()),
+    }
+}
+
+/// How many batches the lister holds: up to `concurrency`, each from claim to recorded step.
+struct Listing {
+    concurrency: usize,
+    /// Held leases, and whether their run finished.
+    held: HashMap<(i64, i32), bool>,
+}
+
+impl Capacity<()> for Listing {
+    fn wanted(&self) -> usize {
+        self.concurrency.saturating_sub(self.held.len())
+    }
+
+    fn begin_claim(&mut self, want: usize) -> usize {
+        want.min(self.wanted())
+    }
+
+    fn end_claim(&mut self, _full: Option<bool>) {}
+
+    fn take(&mut self, lease: (i64, i32), _: ()) -> bool {
+        self.held.insert(lease, false).is_none()
+    }
+
+    fn finished(&mut self, lease: (i64, i32)) -> bool {
+        if let Some(done) = self.held.get_mut(&lease) {
+            *done = true;
+        }
+        false
+    }
+
+    fn recorded(&mut self, lease: (i64, i32)) -> bool {
+        self.held.remove(&lease).is_some()
+    }
+
+    fn held(&self) -> Vec<i64> {
+        self.held.keys().map(|l| l.0).collect()
+    }
+
+    fn drain(&mut self) -> Vec<i64> {
+        self.held.iter().filter(|(_, done)| !**done).map(|(l, _)| l.0).collect()
+    }
+}
+
+/// Lists batches until `shutdown`.
+pub async fn run_lister(store: Store, objects: Objects, cfg: ListerConfig, shutdown: watch::Receiver<bool>) {
+    let lister = Uuid::new_v4();
+    let listener = store.listen_for_batches().await;
+    let direct = store.take_batches_directly(lister, cfg.lease);
+    let capacity = Listing { concurrency: cfg.concurrency.max(1), held: HashMap::new() };
+    // A waiting batch is due again within a second; the poll finds it.
+    let loop_cfg = LoopConfig { poll: WAIT, drain: cfg.drain, heartbeat: None };
+    let batches = Arc::new(Batches { store, objects, lister, lease: cfg.lease, page_size: cfg.page_size });
+    stowaway_engine::run(batches, capacity, direct, listener, loop_cfg, shutdown).await;
+}
