@@ -28,6 +28,13 @@ pub struct E2eArgs {
     runs: usize,
 }
 
+impl E2eArgs {
+    /// The settings `through_queue` reads, for another benchmark's baseline.
+    pub(crate) fn with(database_url: &str, jobs: usize, concurrency: usize) -> E2eArgs {
+        E2eArgs { database_url: database_url.into(), jobs, concurrency, runs: 1 }
+    }
+}
+
 pub async fn e2e(a: E2eArgs) -> Result<(), BoxError> {
     let s3 = ObjectStoreConfig::from_env()?;
     let objects = Objects::new(&s3);
@@ -82,7 +89,7 @@ async fn runs(
     Ok(())
 }
 
-async fn through_queue(
+pub(crate) async fn through_queue(
     a: &E2eArgs,
     store: &Store,
     objects: &Objects,

@@ -9,6 +9,7 @@ use clap::Parser;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, PgPool};
 
+mod batch;
 mod callbacks;
 mod e2e;
 mod events;
@@ -39,6 +40,9 @@ enum BenchCommand {
     /// `POST /jobs` requests/s from concurrent keep-alive clients, against a no-op route on the
     /// same server.
     Http(http::HttpArgs),
+    /// A batch job over a prefix of many objects, listing to verdicts, in objects/s, against
+    /// the same objects submitted as jobs up front (`e2e`'s path); and the peak memory.
+    Batch(batch::BatchArgs),
     /// Bucket events/s into jobs through `POST /events/s3` (MinIO's bodies, an Active workflow
     /// matching each), against `POST /jobs` on the same server.
     Events(events::EventsArgs),
@@ -60,6 +64,7 @@ fn main() -> ExitCode {
         match cmd {
             BenchCommand::Queue(a) => queue::queue(a).await,
             BenchCommand::Http(a) => http::http(a).await,
+            BenchCommand::Batch(a) => batch::batch(a).await,
             BenchCommand::E2e(a) => e2e::e2e(a).await,
             BenchCommand::Events(a) => events::events(a).await,
             BenchCommand::Callbacks(a) => callbacks::callbacks(a).await,

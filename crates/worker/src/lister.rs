@@ -17,8 +17,9 @@ use uuid::Uuid;
 
 /// Jobs a batch's queue may hold waiting before the batch lists its next page.
 pub const MAX_BACKLOG: i64 = 5_000;
-/// How long a batch waits for its queue to drain, or after a storage hiccup.
-const WAIT: Duration = Duration::from_secs(1);
+/// How long a batch waits for its queue to drain (the workers take thousands a second), or
+/// after a storage hiccup.
+const WAIT: Duration = Duration::from_millis(200);
 
 #[derive(Clone, Debug)]
 pub struct ListerConfig {
