@@ -9,11 +9,10 @@ use stowaway_objects::{ObjectStoreConfig, Objects};
 use stowaway_store::Store;
 use stowaway_wire::parse_batch;
 use stowaway_worker::lister::{run_lister, ListerConfig};
-use stowaway_worker::{run_worker, JobContext, WorkerConfig};
+use stowaway_worker::{run_worker, WorkerConfig};
 use tokio::sync::{watch, Semaphore};
-use uuid::Uuid;
 
-use super::e2e::through_queue;
+use super::e2e::{bench_context, through_queue};
 use super::{median, BoxError, Scratch};
 
 #[derive(clap::Args)]
@@ -144,13 +143,7 @@ async fn through_batch(
     bucket: &str,
 ) -> Result<f64, BoxError> {
     sqlx::query("TRUNCATE jobs, deliveries, batches").execute(store.pool()).await?;
-    let ctx = JobContext {
-        store: store.clone(),
-        objects: objects.clone(),
-        worker: Uuid::new_v4(),
-        object_url_base: "http://bench".into(),
-        min_confidence: stowaway_detect::Confidence::Possible,
-    };
+    let ctx = bench_context(store, objects);
     let cfg = WorkerConfig { concurrency: a.concurrency, ..WorkerConfig::default() };
     let (stop, stopped) = watch::channel(false);
     let worker = tokio::spawn(run_worker(ctx, cfg, stopped.clone()));

@@ -89,6 +89,17 @@ async fn runs(
     Ok(())
 }
 
+/// A worker's context for the benchmarks (AutoProcess acts on every suspicious verdict).
+pub(crate) fn bench_context(store: &Store, objects: &Objects) -> JobContext {
+    JobContext {
+        store: store.clone(),
+        objects: objects.clone(),
+        worker: Uuid::new_v4(),
+        object_url_base: "http://bench".into(),
+        min_confidence: stowaway_detect::Confidence::Possible,
+    }
+}
+
 pub(crate) async fn through_queue(
     a: &E2eArgs,
     store: &Store,
@@ -118,17 +129,10 @@ pub(crate) async fn through_queue(
     for chunk in jobs.chunks(1000) {
         store.insert_jobs(chunk).await?;
     }
-    let ctx = JobContext {
-        store: store.clone(),
-        objects: objects.clone(),
-        worker: Uuid::new_v4(),
-        object_url_base: "http://bench".into(),
-        min_confidence: stowaway_detect::Confidence::Possible,
-    };
     let cfg = WorkerConfig { concurrency: a.concurrency, ..WorkerConfig::default() };
     let (stop, stopped) = watch::channel(false);
     let started = Instant::now();
-    let worker = tokio::spawn(run_worker(ctx, cfg, stopped));
+    let worker = tokio::spawn(run_worker(bench_context(store, objects), cfg, stopped));
     loop {
         let done: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE state IN (2, 3)")
             .fetch_one(store.pool())

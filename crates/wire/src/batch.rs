@@ -8,6 +8,7 @@ mod render;
 pub use parse::parse_batch;
 pub use render::{batch_response, BatchView};
 
+use crate::ProcessType;
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -48,6 +49,26 @@ pub struct BatchSpec {
 }
 
 impl BatchSpec {
+    /// A batch of `kind` over `input` with every other setting at its default (AutoProcess off,
+    /// as in `POST /jobs`; JobLevel 0; no callback of its own).
+    pub fn new(name: &str, kind: BatchKind, input: BatchInput) -> BatchSpec {
+        BatchSpec {
+            name: name.into(),
+            kind,
+            input,
+            time_interval: None,
+            inspect: ImageInspectOptions { auto_process: false, process_type: ProcessType::BackupObject },
+            queue_id: None,
+            job_level: 0,
+            user_data: None,
+            callback: None,
+            callback_format: None,
+            callback_type: None,
+            callback_mq: None,
+            workflow_ids: Vec::new(),
+        }
+    }
+
     /// The SubmitRequest each child job of a Type=Job batch stores (what POST /jobs would have
     /// made for `object`). ImageInspect is always `Some`: the batch's options, defaults spelled out.
     /// The batch is not named inside it: nothing documented carries it (the store links the two).

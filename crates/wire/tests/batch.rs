@@ -64,21 +64,7 @@ const DEFAULT_INSPECT: ImageInspectOptions =
 
 /// A Job batch with every setting at its default.
 fn job(name: &str, input: BatchInput) -> BatchSpec {
-    BatchSpec {
-        name: name.into(),
-        kind: BatchKind::Job,
-        input,
-        time_interval: None,
-        inspect: DEFAULT_INSPECT,
-        queue_id: None,
-        job_level: 0,
-        user_data: None,
-        callback: None,
-        callback_format: None,
-        callback_type: None,
-        callback_mq: None,
-        workflow_ids: Vec::new(),
-    }
+    BatchSpec::new(name, BatchKind::Job, input)
 }
 
 fn workflow(name: &str, prefix: &str, ids: &[&str]) -> BatchSpec {
@@ -593,4 +579,11 @@ fn kinds_by_name() {
     assert_eq!(BatchKind::from_name("JOB"), Some(BatchKind::Job));
     assert_eq!(BatchKind::from_name("All"), None);
     assert_eq!((BatchKind::Job.as_str(), BatchKind::Workflow.as_str()), ("Job", "Workflow"));
+}
+
+#[test]
+fn a_new_batch_has_tencents_defaults() {
+    let b = job("d", BatchInput::Object("a.png".into()));
+    assert_eq!((b.inspect, b.job_level, b.time_interval), (DEFAULT_INSPECT, 0, None));
+    assert!(b.callback.is_none() && b.queue_id.is_none() && b.workflow_ids.is_empty());
 }

@@ -7,10 +7,9 @@ use serde::Deserialize;
 
 use super::{BatchInput, BatchKind, BatchSpec, TimeInterval};
 use crate::error::WireError;
-use crate::job::ImageInspectOptions;
 use crate::submit::{
     callbacks, check_text, inspect_options, job_level, parse_xml, trimmed, user_data, validate_object_key,
-    Callbacks, ProcessType, RawInspect, RawMq,
+    Callbacks, RawInspect, RawMq,
 };
 
 #[derive(Deserialize, Default)]
@@ -68,10 +67,6 @@ struct RawJobParam {
     image_inspect: Option<RawInspect>,
 }
 
-/// JobParam/ImageInspect absent: AutoProcess off, as in `POST /jobs`.
-const DEFAULT_INSPECT: ImageInspectOptions =
-    ImageInspectOptions { auto_process: false, process_type: ProcessType::BackupObject };
-
 /// Parses and validates a batch body (`<Request><Name/><Type/><Input/><Operation/></Request>`).
 pub fn parse_batch(body: &[u8]) -> Result<BatchSpec, WireError> {
     let raw: RawRequest = parse_xml(body)?;
@@ -95,21 +90,7 @@ pub fn parse_batch(body: &[u8]) -> Result<BatchSpec, WireError> {
     let workflow_ids = trimmed(op.workflow_ids.take());
     let kind = batch_kind(trimmed(raw.r#type), workflow_ids.is_some(), trimmed(op.tag.clone()).is_some())?;
 
-    let mut spec = BatchSpec {
-        name,
-        kind,
-        input,
-        time_interval,
-        inspect: DEFAULT_INSPECT,
-        queue_id: None,
-        job_level: 0,
-        user_data: None,
-        callback: None,
-        callback_format: None,
-        callback_type: None,
-        callback_mq: None,
-        workflow_ids: Vec::new(),
-    };
+    let mut spec = BatchSpec { time_interval, ..BatchSpec::new(&name, kind, input) };
     // Each kind ignores the other's elements: a workflow brings its own queue, node and NotifyConfig.
     match kind {
         BatchKind::Workflow => spec.workflow_ids = workflow_id_list(workflow_ids)?,
