@@ -28,6 +28,10 @@ pub struct BatchArgs {
     concurrency: usize,
     #[arg(long, default_value_t = 2)]
     runs: usize,
+    /// Keys the lister asks for per page; repeat to compare sizes in the same runs (S3 gives at
+    /// most 1,000, s3s-fs as many as asked).
+    #[arg(long = "page-size", default_values_t = [1000])]
+    page_sizes: Vec<i32>,
 }
 
 pub async fn batch(a: BatchArgs) -> Result<(), BoxError> {
@@ -89,46 +93,67 @@ async fn runs(a: &BatchArgs, scratch: &Scratch, objects: &Objects) -> Result<(),
         a.runs
     );
     // The store's own listing speed bounds any batch: measured alone, page after page.
-    let listing = Instant::now();
-    let (mut listed, mut next) = (0usize, None::<String>);
-    loop {
-        let page =
-            objects.list_page(&bucket, "sweep/", next.as_deref(), 1000).await.map_err(|e| e.to_string())?;
-        listed += page.objects.len();
-        next = page.next;
-        if next.is_none() {
-            break;
-        }
-    }
-    println!(
-        "  listing alone: {listed} keys at {:.0} keys/s",
-        listed as f64 / listing.elapsed().as_secs_f64()
-    );
-    let store = Store::from_pool(scratch.pool.clone());
-    let queue = store.ensure_queue(&bucket, "ap-chongqing").await?;
-    let e2e = super::e2e::E2eArgs::with(&a.database_url, a.objects, a.concurrency);
-    let (mut batched, mut queued) = (Vec::new(), Vec::new());
-    let before = memory_mib();
-    for run in 0..a.runs {
-        for side in if run % 2 == 0 { [0, 1] } else { [1, 0] } {
-            if side == 0 {
-                batched.push(through_batch(a, &store, objects, &bucket).await?);
-            } else {
-                queued.push(through_queue(&e2e, &store, objects, &bucket, &queue.queue_id, &keys).await?);
+    for &page_size in &a.page_sizes {
+        let listing = Instant::now();
+        let (mut listed, mut next) = (0usize, None::<String>);
+        loop {
+            let page = objects.list_page(&bucket, "sweep/", next.as_deref(), page_size).await?;
+            listed += page.objects.len();
+            next = page.next;
+            if next.is_none() {
+                break;
             }
         }
         println!(
-            "  run {}: batch {:.0} objects/s, jobs submitted up front {:.0} /s",
+            "  listing alone, {page_size} keys asked per page: {listed} keys at {:.0} keys/s",
+            listed as f64 / listing.elapsed().as_secs_f64()
+        );
+    }
+    let store = Store::from_pool(scratch.pool.clone());
+    let queue = store.ensure_queue(&bucket, "ap-chongqing").await?;
+    let e2e = super::e2e::E2eArgs::with(&a.database_url, a.objects, a.concurrency);
+    let mut batched = vec![Vec::new(); a.page_sizes.len()];
+    let mut queued = Vec::new();
+    let before = memory_mib();
+    for run in 0..a.runs {
+        // Each run alternates which side goes first.
+        let mut sides: Vec<Option<usize>> = (0..a.page_sizes.len()).map(Some).chain([None]).collect();
+        if run % 2 == 1 {
+            sides.reverse();
+        }
+        for side in sides {
+            match side {
+                Some(i) => {
+                    batched[i].push(through_batch(a, a.page_sizes[i], &store, objects, &bucket).await?)
+                }
+                None => queued.push(
+                    through_queue(&e2e, false, &store, objects, &bucket, &queue.queue_id, &keys).await?,
+                ),
+            }
+        }
+        let shown: Vec<String> = a
+            .page_sizes
+            .iter()
+            .zip(&batched)
+            .map(|(p, b)| format!("batch (pages of {p}) {:.0}", b[run]))
+            .collect();
+        println!(
+            "  run {}: {} objects/s; jobs submitted up front {:.0} /s",
             run + 1,
-            batched[run],
+            shown.join(", "),
             queued[run]
         );
     }
     let after = memory_mib();
-    let (b, q) = (median(&mut batched), median(&mut queued));
-    println!("batch, listing to verdicts: median {b:.0} objects/s");
-    println!("e2e, jobs queued up front:  median {q:.0} /s");
-    println!("ratio:                      {:.2}", b / q);
+    let q = median(&mut queued);
+    for (page_size, b) in a.page_sizes.iter().zip(&mut batched) {
+        let b = median(b);
+        println!(
+            "batch, pages of {page_size}, listing to verdicts: median {b:.0} objects/s, ratio {:.2}",
+            b / q
+        );
+    }
+    println!("e2e, jobs queued up front: median {q:.0} /s");
     println!(
         "process memory: peak {:.0} MiB (before the runs {:.0}), resident now {:.0} MiB",
         after.0, before.0, after.1
@@ -138,16 +163,18 @@ async fn runs(a: &BatchArgs, scratch: &Scratch, objects: &Objects) -> Result<(),
 
 async fn through_batch(
     a: &BatchArgs,
+    page_size: i32,
     store: &Store,
     objects: &Objects,
     bucket: &str,
 ) -> Result<f64, BoxError> {
     sqlx::query("TRUNCATE jobs, deliveries, batches").execute(store.pool()).await?;
-    let ctx = bench_context(store, objects);
+    let ctx = bench_context(store, objects, false);
     let cfg = WorkerConfig { concurrency: a.concurrency, ..WorkerConfig::default() };
     let (stop, stopped) = watch::channel(false);
     let worker = tokio::spawn(run_worker(ctx, cfg, stopped.clone()));
-    let lister = tokio::spawn(run_lister(store.clone(), objects.clone(), ListerConfig::default(), stopped));
+    let listing = ListerConfig { page_size, ..ListerConfig::default() };
+    let lister = tokio::spawn(run_lister(store.clone(), objects.clone(), listing, stopped));
     let spec = parse_batch(
         b"<Request><Name>bench</Name><Type>Job</Type><Input><Prefix>sweep/</Prefix></Input>\
           <Operation><Tag>ImageInspect</Tag></Operation></Request>",

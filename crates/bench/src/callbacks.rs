@@ -285,5 +285,6 @@ fn example_result() -> stowaway_wire::ImageInspectResult {
         input_object_name: "bench.png".into(),
         input_object_url: "http://bench/bench.png".into(),
         process_result: Some(stowaway_testkit::tencent_example_process_result()),
+        tagging_result: None,
     }
 }

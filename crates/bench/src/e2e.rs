@@ -26,12 +26,16 @@ pub struct E2eArgs {
     concurrency: usize,
     #[arg(long, default_value_t = 3)]
     runs: usize,
+    /// Also run the worker with verdict tags on, alternated with it off (needs a store with
+    /// object tags: moto, MinIO, AWS).
+    #[arg(long)]
+    tags: bool,
 }
 
 impl E2eArgs {
     /// The settings `through_queue` reads, for another benchmark's baseline.
     pub(crate) fn with(database_url: &str, jobs: usize, concurrency: usize) -> E2eArgs {
-        E2eArgs { database_url: database_url.into(), jobs, concurrency, runs: 1 }
+        E2eArgs { database_url: database_url.into(), jobs, concurrency, runs: 1, tags: false }
     }
 }
 
@@ -66,17 +70,26 @@ async fn runs(
         a.concurrency,
         a.runs
     );
-    let (mut ours, mut plain) = (Vec::new(), Vec::new());
+    let (mut ours, mut tagged, mut plain) = (Vec::new(), Vec::new(), Vec::new());
+    let mut sides = vec![0, 1];
+    if a.tags {
+        sides.push(2);
+    }
     for run in 0..a.runs {
-        for side in if run % 2 == 0 { [0, 1] } else { [1, 0] } {
-            if side == 0 {
-                ours.push(through_queue(a, &store, objects, &bucket, &queue.queue_id, &keys).await?);
-            } else {
-                plain.push(without_queue(a, objects, &bucket, &keys).await?);
+        for &side in &sides {
+            match side {
+                0 => ours
+                    .push(through_queue(a, false, &store, objects, &bucket, &queue.queue_id, &keys).await?),
+                1 => plain.push(without_queue(a, objects, &bucket, &keys).await?),
+                _ => tagged
+                    .push(through_queue(a, true, &store, objects, &bucket, &queue.queue_id, &keys).await?),
             }
         }
+        sides.reverse();
+        let with_tags =
+            tagged.get(run).map(|t| format!(", with verdict tags {t:.0} jobs/s")).unwrap_or_default();
         println!(
-            "  run {}: stowaway {:.0} jobs/s, fetch+inspect alone {:.0} /s",
+            "  run {}: stowaway {:.0} jobs/s{with_tags}, fetch+inspect alone {:.0} /s",
             run + 1,
             ours[run],
             plain[run]
@@ -86,22 +99,28 @@ async fn runs(
     println!("stowaway end to end:     median {o:.0} jobs/s");
     println!("fetch+inspect, no queue: median {p:.0} /s");
     println!("ratio:                   {:.2}", o / p);
+    if a.tags {
+        let t = median(&mut tagged);
+        println!("with verdict tags:       median {t:.0} jobs/s, {:.2} of without", t / o);
+    }
     Ok(())
 }
 
 /// A worker's context for the benchmarks (AutoProcess acts on every suspicious verdict).
-pub(crate) fn bench_context(store: &Store, objects: &Objects) -> JobContext {
+pub(crate) fn bench_context(store: &Store, objects: &Objects, tag_objects: bool) -> JobContext {
     JobContext {
         store: store.clone(),
         objects: objects.clone(),
         worker: Uuid::new_v4(),
         object_url_base: "http://bench".into(),
         min_confidence: stowaway_detect::Confidence::Possible,
+        tag_objects,
     }
 }
 
 pub(crate) async fn through_queue(
     a: &E2eArgs,
+    tag_objects: bool,
     store: &Store,
     objects: &Objects,
     bucket: &str,
@@ -132,7 +151,7 @@ pub(crate) async fn through_queue(
     let cfg = WorkerConfig { concurrency: a.concurrency, ..WorkerConfig::default() };
     let (stop, stopped) = watch::channel(false);
     let started = Instant::now();
-    let worker = tokio::spawn(run_worker(bench_context(store, objects), cfg, stopped));
+    let worker = tokio::spawn(run_worker(bench_context(store, objects, tag_objects), cfg, stopped));
     loop {
         let done: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE state IN (2, 3)")
             .fetch_one(store.pool())
@@ -149,6 +168,13 @@ pub(crate) async fn through_queue(
         sqlx::query_scalar("SELECT count(*) FROM jobs WHERE state = 3").fetch_one(store.pool()).await?;
     if failed > 0 {
         return Err(format!("{failed} jobs failed").into());
+    }
+    let tagged: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM jobs WHERE result #>> '{TaggingResult,Code}' = 'Success'")
+            .fetch_one(store.pool())
+            .await?;
+    if tag_objects && tagged as usize != keys.len() {
+        return Err(format!("{tagged} of {} jobs tagged their object", keys.len()).into());
     }
     Ok(rate)
 }

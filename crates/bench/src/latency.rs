@@ -10,7 +10,7 @@ use stowaway_notifier::{AddressPolicy, NotifierConfig, UrlSender};
 use stowaway_objects::{ObjectStoreConfig, Objects};
 use stowaway_store::Store;
 use stowaway_testkit::receiver::{Received, Receiver};
-use stowaway_worker::{run_worker, JobContext, WorkerConfig};
+use stowaway_worker::{run_worker, WorkerConfig};
 use tokio::sync::{watch, Semaphore};
 
 use super::{median, BoxError, Scratch};
@@ -70,13 +70,7 @@ async fn measure(
         router(AppState::new(store.clone(), config)),
         std::future::pending(),
     ));
-    let ctx = JobContext {
-        store: store.clone(),
-        objects: objects.clone(),
-        worker: uuid::Uuid::new_v4(),
-        object_url_base: "http://bench".into(),
-        min_confidence: stowaway_detect::Confidence::Possible,
-    };
+    let ctx = super::e2e::bench_context(&store, objects, false);
     let worker_cfg = WorkerConfig { concurrency: a.concurrency, ..WorkerConfig::default() };
     let worker = tokio::spawn(run_worker(ctx, worker_cfg, stopped.clone()));
     let notifier_cfg =

@@ -20,6 +20,10 @@ mod trailer;
 pub use inspect::inspect;
 pub use report::{Confidence, Finding, Location, PayloadKind, PicType, Report};
 
+/// The detector's generation: raised by every change that finds more or flags less, so that
+/// objects judged by an older one can be found again (the `stowaway-detector` object tag).
+pub const DETECTOR_VERSION: u32 = 1;
+
 /// Trailing bytes after the picture that are neither zero padding nor a recognised payload are
 /// reported as [`PayloadKind::Unknown`] once they are at least this long. Shorter runs are treated as
 /// structural slack (editors append `\r\n`, a stray `\0`, or a few bytes of alignment).

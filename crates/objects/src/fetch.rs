@@ -20,7 +20,10 @@ pub const SPOOL_THRESHOLD: u64 = 8 << 20;
 const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A whole object's bytes: in memory, or a memory-mapped unlinked temporary file.
-pub struct Fetched(Data);
+pub struct Fetched {
+    data: Data,
+    tag_count: u32,
+}
 
 enum Data {
     Memory(Vec<u8>),
@@ -30,14 +33,20 @@ enum Data {
 impl Fetched {
     /// Whether the body went through a temporary file.
     pub fn is_spooled(&self) -> bool {
-        matches!(self.0, Data::Mapped(_))
+        matches!(self.data, Data::Mapped(_))
+    }
+
+    /// How many tags the object has (`x-amz-tagging-count`, which S3, MinIO, Ceph and moto send
+    /// when there are any).
+    pub fn tag_count(&self) -> u32 {
+        self.tag_count
     }
 }
 
 impl Deref for Fetched {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
-        match &self.0 {
+        match &self.data {
             Data::Memory(v) => v,
             Data::Mapped(m) => m,
         }
@@ -70,6 +79,7 @@ impl Objects {
         let out =
             self.client.get_object().bucket(bucket).key(key).send().await.map_err(ObjectError::from_sdk)?;
         let expected = out.content_length().and_then(|n| u64::try_from(n).ok());
+        let tag_count = out.tag_count().and_then(|n| u32::try_from(n).ok()).unwrap_or(0);
         let mut body = out.body;
         let mut memory = Vec::with_capacity(expected.unwrap_or(0).min(SPOOL_THRESHOLD) as usize);
         let mut spool = match expected {
@@ -97,10 +107,11 @@ impl Objects {
                 format!("the object's body ended after {received} of {n} bytes"),
             ));
         }
-        match spool {
-            Some(s) => s.finish().await,
-            None => Ok(Fetched(Data::Memory(memory))),
-        }
+        let data = match spool {
+            Some(s) => s.finish().await?,
+            None => Data::Memory(memory),
+        };
+        Ok(Fetched { data, tag_count })
     }
 }
 
@@ -153,14 +164,14 @@ impl Spool {
         self.0.write_all(bytes).await.map_err(|e| local_error(&std::env::temp_dir(), "write to", e))
     }
 
-    async fn finish(mut self) -> Result<Fetched, ObjectError> {
+    async fn finish(mut self) -> Result<Data, ObjectError> {
         let tmp = std::env::temp_dir();
         self.0.flush().await.map_err(|e| local_error(&tmp, "write to", e))?;
         let file: File = self.0.into_std().await;
         // SAFETY: the file is private to this process (created 0600 and unlinked at once) and is
         // never written again, so the mapped bytes cannot change under the reader.
         let map = unsafe { Mmap::map(&file) }.map_err(|e| local_error(&tmp, "map a file in", e))?;
-        Ok(Fetched(Data::Mapped(map)))
+        Ok(Data::Mapped(map))
     }
 }
 

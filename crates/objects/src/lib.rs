@@ -22,6 +22,7 @@ mod fetch;
 mod list;
 mod ops;
 mod quickack;
+mod tagging;
 
 use std::future::Future;
 use std::time::Duration;

@@ -20,8 +20,10 @@ pub struct Page {
 }
 
 impl Objects {
-    /// One page (up to `max_keys`, at most 1,000, in key order) of the objects under `prefix`,
-    /// from the start or from `continuation` (the previous page's `next`). Retried like every call.
+    /// One page (up to `max_keys`, in key order) of the objects under `prefix`, from the start or
+    /// from `continuation` (the previous page's `next`). Retried like every call. S3, MinIO,
+    /// Ceph and garage return at most 1,000 keys whatever is asked (rclone's `--s3-list-chunk`
+    /// relies on the same); stores without that cap give more.
     pub async fn list_page(
         &self,
         bucket: &str,
@@ -36,7 +38,7 @@ impl Objects {
                     .list_objects_v2()
                     .bucket(bucket)
                     .prefix(prefix)
-                    .max_keys(max_keys.clamp(1, 1000))
+                    .max_keys(max_keys.max(1))
                     .set_continuation_token(continuation.map(String::from));
                 call.send().await.map_err(ObjectError::from_sdk)
             })

@@ -24,6 +24,10 @@ pub struct BatchSpec {
     /// `Operation/TimeInterval`; `None` when absent or empty (Go always sends one).
     #[serde(default)]
     pub time_interval: Option<TimeInterval>,
+    /// `Operation/DetectorOutdated` (Stowaway's): only objects whose `stowaway-detector` tag is
+    /// missing or older than the running detector (re-inspection after an upgrade).
+    #[serde(default)]
+    pub only_outdated: bool,
     /// `Type=Job`: `Operation/JobParam/ImageInspect` (AutoProcess false, BackupObject by default).
     pub inspect: ImageInspectOptions,
     /// `Type=Job`: as requested; `None`: the caller picks the bucket's queue.
@@ -57,6 +61,7 @@ impl BatchSpec {
             kind,
             input,
             time_interval: None,
+            only_outdated: false,
             inspect: ImageInspectOptions { auto_process: false, process_type: ProcessType::BackupObject },
             queue_id: None,
             job_level: 0,

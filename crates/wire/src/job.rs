@@ -98,6 +98,9 @@ pub struct ImageInspectResult {
     pub input_object_url: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub process_result: Option<ProcessResult>,
+    /// Stowaway's extension: whether the verdict tags were written (`STOWAWAY_OBJECT_TAGS=on`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tagging_result: Option<TaggingResult>,
 }
 
 /// The detector's verdict in Tencent's spelling. The `Suspicious*` fields are omitted when the
@@ -141,6 +144,10 @@ pub struct AutoProcessResult {
     pub code: String,
     pub message: String,
 }
+
+/// The verdict tags' outcome, in `AutoProcessResult`'s shape: `Success` (the message names any
+/// of ours left out for want of room among S3's ten) or `Failed` (the store's refusal).
+pub type TaggingResult = AutoProcessResult;
 
 /// The synchronous ImageInspect answer (`?ci-process=ImageInspect`), JSON with numbers and a
 /// boolean (Go's SDK needs both), `suspicious*` only when suspicious (spec §3). Same facts as

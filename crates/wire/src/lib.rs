@@ -25,7 +25,7 @@ pub use events::{
 };
 pub use job::{
     tencent_time, AutoProcessResult, ImageInspectOptions, ImageInspectResult, Input, JobWorkflow, JobsDetail,
-    JobsResponse, Operation, ProcessResult, SyncResult,
+    JobsResponse, Operation, ProcessResult, SyncResult, TaggingResult,
 };
 pub use notify::{
     is_public, select_callback, url_host_port, AddressPolicy, CallbackFormat, CallbackKind, CallbackTarget,

@@ -265,17 +265,18 @@ pub(crate) fn callbacks(
     Ok(Callbacks { callback, callback_format, callback_type, callback_mq })
 }
 
+/// `true` or `false` in any case; absent or empty: false.
+pub(crate) fn flag(at: &str, v: Option<String>) -> Result<bool, WireError> {
+    match trimmed(v) {
+        None => Ok(false),
+        Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
+        Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
+        Some(v) => Err(WireError::invalid_argument(format!("{at} must be true or false, not {v:?}"))),
+    }
+}
+
 pub(crate) fn inspect_options(i: RawInspect) -> Result<ImageInspectOptions, WireError> {
-    let auto_process = match trimmed(i.auto_process) {
-        None => false,
-        Some(v) if v.eq_ignore_ascii_case("true") => true,
-        Some(v) if v.eq_ignore_ascii_case("false") => false,
-        Some(v) => {
-            return Err(WireError::invalid_argument(format!(
-                "ImageInspect/AutoProcess must be true or false, not {v:?}"
-            )))
-        }
-    };
+    let auto_process = flag("ImageInspect/AutoProcess", i.auto_process)?;
     let process_type = match trimmed(i.process_type).as_deref() {
         None | Some("BackupObject") => ProcessType::BackupObject,
         Some("SwitchObjectToPrivate") => ProcessType::SwitchObjectToPrivate,

@@ -158,6 +158,9 @@ fn accepted_variants() {
         ("Type absent with WorkflowIds: Workflow", wf("<Type>Workflow</Type>", ""), workflow_spec()),
         ("Workflow: Job elements ignored", wf("<WorkflowIds>", "<Tag>Transcode</Tag><JobLevel>9</JobLevel><WorkflowIds>"), workflow_spec()),
         ("Job: WorkflowIds ignored", demo("<Tag>", "<WorkflowIds>w1</WorkflowIds><Tag>"), demo_spec()),
+        ("DetectorOutdated (Stowaway's)", demo("<Tag>", "<DetectorOutdated>True</DetectorOutdated><Tag>"), BatchSpec { only_outdated: true, ..demo_spec() }),
+        ("DetectorOutdated false", demo("<Tag>", "<DetectorOutdated>false</DetectorOutdated><Tag>"), demo_spec()),
+        ("DetectorOutdated on a Workflow batch", wf("<WorkflowIds>", "<DetectorOutdated>true</DetectorOutdated><WorkflowIds>"), BatchSpec { only_outdated: true, ..workflow_spec() }),
         ("<TimeInterval/>", go("<TimeInterval></TimeInterval>", "<TimeInterval/>"), go_spec()),
         ("empty bounds", go("<TimeInterval></TimeInterval>", "<TimeInterval><Start></Start><End> </End></TimeInterval>"), go_spec()),
         ("no TimeInterval", go("<TimeInterval></TimeInterval>", ""), go_spec()),
@@ -256,6 +259,7 @@ fn every_refusal_names_its_element() {
         (GO_BODY, "<TimeInterval></TimeInterval>", "<TimeInterval><Start>2022-02-01</Start></TimeInterval>", "Operation/TimeInterval/Start must be a time like 2022-02-01T12:00:00+0800"),
         (GO_BODY, "<TimeInterval></TimeInterval>", "<TimeInterval><End>2022-02-01T12:00:00</End></TimeInterval>", "Operation/TimeInterval/End must be a time like"),
         (GO_BODY, "<TimeInterval></TimeInterval>", "<TimeInterval><Start>2022-02-01T12:00:01+0800</Start><End>2022-02-01T12:00:00+0800</End></TimeInterval>", "Operation/TimeInterval/Start is after End"),
+        (GO_BODY, "<Tag>ImageInspect</Tag>", "<DetectorOutdated>yes</DetectorOutdated><Tag>ImageInspect</Tag>", "Operation/DetectorOutdated must be true or false, not \"yes\""),
         (GO_BODY, "<Tag>ImageInspect</Tag>", "<Tag>Transcode</Tag>", "Operation/Tag must be ImageInspect when Type is Job, not \"Transcode\""),
         (GO_BODY, "<Tag>ImageInspect</Tag>", "<Tag>imageinspect</Tag>", "Operation/Tag must be ImageInspect"),
         (GO_BODY, "<Tag>ImageInspect</Tag>", "", "Operation/Tag is required (ImageInspect) when Type is Job"),
@@ -559,8 +563,8 @@ fn an_answer_sent_back_makes_the_same_batch() {
     let mut object = go_spec();
     object.input = BatchInput::Object("in/猫 & 狗.png".into());
     object.time_interval = interval(Some(cst(2022, 2, 1, 12, 0, 0)), None);
-    let specs =
-        [python_spec(), demo_spec(), go_spec(), workflow_spec(), object, workflow("j", "a/", &["w1", "w2"])];
+    let outdated = BatchSpec { only_outdated: true, ..workflow("j", "a/", &["w1", "w2"]) };
+    let specs = [python_spec(), demo_spec(), go_spec(), workflow_spec(), object, outdated];
     for spec in specs {
         let xml = batch_response("r", &[view("b1", &spec)], &[], None);
         let body = resend(&xml);

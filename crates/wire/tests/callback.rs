@@ -46,6 +46,7 @@ fn example_detail() -> JobsDetail {
                 input_object_name: "test.png".into(),
                 input_object_url: "https://test-1253960000.cos.ap-chongqing.myqcloud.com/test.png".into(),
                 process_result: Some(stowaway_testkit::tencent_example_process_result()),
+                tagging_result: None,
             }),
         },
         workflow: None,

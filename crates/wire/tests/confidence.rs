@@ -80,6 +80,7 @@ fn stored_results_round_trip_and_old_ones_read_back_without_the_field() {
         input_object_name: "a.png".into(),
         input_object_url: "http://s3/b/a.png".into(),
         process_result: Some(p),
+        tagging_result: None,
     };
     for r in [noise(), zip(), clean()] {
         let result = stored(ProcessResult::from(&r));
@@ -145,6 +146,7 @@ fn finished_job(p: ProcessResult) -> JobsDetail {
                 input_object_name: "a.png".into(),
                 input_object_url: "http://s3/b/a.png".into(),
                 process_result: Some(p),
+                tagging_result: None,
             }),
         },
         workflow: None,

@@ -70,6 +70,7 @@ fn stored_shapes_round_trip_through_json() {
                 message: "Success".into(),
             }),
         }),
+        tagging_result: Some(AutoProcessResult { code: "Failed".into(), message: "NotImplemented".into() }),
     };
     assert_eq!(serde_json_round_trip(&result), result);
 }

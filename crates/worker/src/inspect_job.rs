@@ -8,11 +8,16 @@
 //! gets `AutoProcessResult` `Skipped`, with the object untouched. The decision is made once, before
 //! the checkpoint: only a verdict that is to be acted on is checkpointed, so an attempt that finds
 //! a checkpoint finishes the action (which may have started) whatever the threshold is now.
+//!
+//! Verdict tags (`tag_objects`) are written before the checkpoint, which records their outcome:
+//! an attempt that resumes never tags again, and a backup's copy carries them.
 use stowaway_detect::Confidence;
-use stowaway_objects::{ObjectError, Objects};
+use stowaway_objects::{Fetched, ObjectError, Objects};
 use stowaway_store::{Claimed, Completion, Store};
 use stowaway_wire::{AutoProcessResult, ImageInspectResult, ProcessResult, ProcessType, SubmitRequest};
 use uuid::Uuid;
+
+use crate::tags::{self, Status};
 
 /// What a worker needs to run one job.
 #[derive(Clone)]
@@ -25,6 +30,8 @@ pub struct JobContext {
     /// The lowest confidence at which AutoProcess acts; `Possible` (Tencent's behaviour) acts on
     /// every suspicious verdict.
     pub min_confidence: Confidence,
+    /// Write verdict tags on every object judged (`STOWAWAY_OBJECT_TAGS`, Stowaway's extension).
+    pub tag_objects: bool,
 }
 
 /// Runs `job`; `None` when the lease was lost (another worker owns the job now).
@@ -41,14 +48,36 @@ pub async fn run(ctx: &JobContext, job: &Claimed) -> Option<Completion> {
     let resumed = checkpoint.is_some();
     let mut result = match checkpoint {
         Some(r) => r,
-        None => match inspect(ctx, job).await {
-            Ok(process_result) => success(ctx, job, process_result),
-            Err(e) => {
-                let failed = failure(ctx, job, &e);
-                let value = serde_json::to_value(&failed).ok();
-                return Some(Completion::failed(job, value, format!("{}: {}", e.code, e.message)));
+        None => {
+            let (judged, existing_tags) = inspect(ctx, job).await;
+            match judged {
+                Ok(process_result) => {
+                    let mut result = success(ctx, job, process_result);
+                    if let Some(existing) = existing_tags {
+                        let p = result.process_result.as_ref().expect("set on success");
+                        let status = if p.suspicious { Status::Suspicious } else { Status::Clean };
+                        let ours =
+                            tags::verdict_tags(status, p.suspicious_type.as_deref(), chrono::Utc::now());
+                        result.tagging_result =
+                            Some(tags::write(&ctx.objects, &job.bucket, &job.object, existing, ours).await);
+                    }
+                    result
+                }
+                Err(e) => {
+                    let mut failed = failure(ctx, job, &e);
+                    // A missing object has nothing to tag.
+                    if let (Some(existing), false) =
+                        (existing_tags, e.is_no_such_key() || e.code == "NoSuchBucket")
+                    {
+                        let ours = tags::verdict_tags(Status::Error, None, chrono::Utc::now());
+                        failed.tagging_result =
+                            Some(tags::write(&ctx.objects, &job.bucket, &job.object, existing, ours).await);
+                    }
+                    let value = serde_json::to_value(&failed).ok();
+                    return Some(Completion::failed(job, value, format!("{}: {}", e.code, e.message)));
+                }
             }
-        },
+        }
     };
     let process = result.process_result.as_mut().expect("set on success");
     if let (true, Some(action)) = (process.suspicious, request.auto_process()) {
@@ -74,8 +103,25 @@ pub async fn run(ctx: &JobContext, job: &Claimed) -> Option<Completion> {
     Some(Completion::success(job, Some(serde_json::to_value(&result).expect("plain data"))))
 }
 
-async fn inspect(ctx: &JobContext, job: &Claimed) -> Result<ProcessResult, ObjectError> {
-    let object = ctx.objects.fetch(&job.bucket, &job.object).await?;
+/// Fetches and judges the object; with tagging on, also its tags: read (GetObjectTagging) only
+/// when the fetch says it has some, so tagging a fresh upload costs one request, the write.
+async fn inspect(
+    ctx: &JobContext,
+    job: &Claimed,
+) -> (Result<ProcessResult, ObjectError>, Option<ExistingTags>) {
+    let object = ctx.objects.fetch(&job.bucket, &job.object).await;
+    let existing = match (ctx.tag_objects, &object) {
+        (false, _) => None,
+        (true, Ok(o)) if o.tag_count() == 0 => Some(Ok(Vec::new())),
+        (true, _) => Some(ctx.objects.tags(&job.bucket, &job.object).await),
+    };
+    (judge(object).await, existing)
+}
+
+type ExistingTags = Result<Vec<tags::Tag>, ObjectError>;
+
+async fn judge(object: Result<Fetched, ObjectError>) -> Result<ProcessResult, ObjectError> {
+    let object = object?;
     let bytes = object.len() as u64;
     let started = std::time::Instant::now();
     let report =
@@ -100,6 +146,7 @@ fn success(ctx: &JobContext, job: &Claimed, process_result: ProcessResult) -> Im
         input_object_name: job.object.clone(),
         input_object_url: object_url(&ctx.object_url_base, &job.bucket, &job.object),
         process_result: Some(process_result),
+        tagging_result: None,
     }
 }
 
@@ -111,6 +158,7 @@ fn failure(ctx: &JobContext, job: &Claimed, e: &ObjectError) -> ImageInspectResu
         input_object_name: job.object.clone(),
         input_object_url: object_url(&ctx.object_url_base, &job.bucket, &job.object),
         process_result: None,
+        tagging_result: None,
     }
 }
 

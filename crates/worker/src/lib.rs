@@ -7,6 +7,7 @@ pub mod lister;
 pub mod maintenance;
 pub mod poller;
 pub mod runner;
+pub mod tags;
 
 pub use inspect_job::JobContext;
 pub use runner::{run_worker, WorkerConfig};

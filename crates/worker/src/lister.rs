@@ -2,24 +2,29 @@
 //! run lists one page (1,000 keys) from where the batch stopped, inserts that page's children,
 //! and its outcome records where the next page starts, so a crash lists the page again and its
 //! children (ids derived from the batch and the key) go in once. A batch waits while its queue
-//! holds more than [`MAX_BACKLOG`] jobs: children come at the rate the workers take them, and a
+//! holds more than [`MAX_BACKLOG`] jobs (or a page, if pages are bigger: the workers must not run
+//! dry while the next one is listed): children come at the rate the workers take them, and a
 //! client's job never queues behind a whole bucket (JobLevel first, then age).
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use stowaway_engine::{Capacity, Consumer, LoopConfig, Ran};
-use stowaway_objects::Objects;
+use stowaway_objects::{ObjectError, Objects};
 use stowaway_store::{batch_children, ClaimedBatch, PageListed, Result, Store, WorkflowRecord};
 use stowaway_wire::{BatchInput, BatchKind};
 use tokio::sync::watch;
 use uuid::Uuid;
+
+use crate::tags;
 
 /// Jobs a batch's queue may hold waiting before the batch lists its next page.
 pub const MAX_BACKLOG: i64 = 5_000;
 /// How long a batch waits for its queue to drain (the workers take thousands a second), or
 /// after a storage hiccup.
 const WAIT: Duration = Duration::from_millis(200);
+/// GetObjectTagging calls in flight for a DetectorOutdated batch.
+const TAG_READS: usize = 16;
 
 #[derive(Clone, Debug)]
 pub struct ListerConfig {
@@ -28,7 +33,7 @@ pub struct ListerConfig {
     /// The hold on a batch while one page is listed.
     pub lease: Duration,
     pub drain: Duration,
-    /// Keys per listing page (S3's most, 1,000, by default).
+    /// Keys asked for per listing page (S3's most, 1,000, by default; some stores give more).
     pub page_size: i32,
 }
 
@@ -100,7 +105,9 @@ async fn list_one_page(store: &Store, objects: &Objects, batch: ClaimedBatch, pa
         Err(e) => return again(e.to_string()),
     };
     match store.queue_backlog(&queue.queue_id).await {
-        Ok(waiting) if waiting > MAX_BACKLOG => return step(batch.next_page.clone(), None, WAIT),
+        Ok(waiting) if waiting > MAX_BACKLOG.max(page_size.into()) => {
+            return step(batch.next_page.clone(), None, WAIT)
+        }
         Ok(_) => {}
         Err(e) => return again(e.to_string()),
     }
@@ -138,11 +145,52 @@ async fn list_one_page(store: &Store, objects: &Objects, batch: ClaimedBatch, pa
             }
         }
     };
+    let keys = match batch.spec.only_outdated {
+        false => keys,
+        true => match outdated_only(objects, &batch.bucket, keys).await {
+            Ok(keys) => keys,
+            Err(e) if e.transient => return again(e.to_string()),
+            Err(e) => {
+                let why = format!("reading the tags DetectorOutdated compares in {}: {e}", batch.bucket);
+                return step(None, Some(why), Duration::ZERO);
+            }
+        },
+    };
     let children: Vec<_> = keys.iter().flat_map(|k| batch_children(&batch, &queue, &workflows, k)).collect();
     match store.insert_jobs(&children).await {
         Ok(_) => step(next_page, None, Duration::ZERO),
         Err(e) => again(e.to_string()),
     }
+}
+
+/// Of `keys`, those whose `stowaway-detector` tag is missing or older than this detector, in
+/// their order, read [`TAG_READS`] at a time; a key deleted since the listing is left out.
+async fn outdated_only(
+    objects: &Objects,
+    bucket: &str,
+    keys: Vec<String>,
+) -> std::result::Result<Vec<String>, ObjectError> {
+    let mut reads = tokio::task::JoinSet::new();
+    let (mut keys, mut kept) = (keys.into_iter().enumerate(), Vec::new());
+    loop {
+        while reads.len() < TAG_READS {
+            let Some((i, key)) = keys.next() else { break };
+            let (objects, bucket) = (objects.clone(), bucket.to_string());
+            reads.spawn(async move {
+                let read = objects.tags(&bucket, &key).await;
+                (i, key, read)
+            });
+        }
+        let Some(read) = reads.join_next().await else { break };
+        match read.expect("a tag read does not panic") {
+            (i, key, Ok(tags)) if tags::outdated(&tags) => kept.push((i, key)),
+            (_, _, Ok(_)) => {}
+            (_, _, Err(e)) if e.is_no_such_key() => {}
+            (_, _, Err(e)) => return Err(e),
+        }
+    }
+    kept.sort_unstable();
+    Ok(kept.into_iter().map(|(_, key)| key).collect())
 }
 
 /// How many batches the lister holds: up to `concurrency`, each from claim to recorded step.

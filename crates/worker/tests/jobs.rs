@@ -3,88 +3,16 @@
 //! confidence, failures, priorities, and a retry after a crash.
 use std::time::Duration;
 
-use serde_json::Value;
 use sqlx::PgPool;
 use stowaway_detect::{Confidence, PayloadKind};
-use stowaway_objects::Objects;
-use stowaway_store::{JobRecord, JobState, NewJob, Store};
+use stowaway_store::{JobState, Store};
 use stowaway_testkit::{clean_png, fresh_bucket, png_with_noise, png_with_ts, png_with_zip, S3Server};
-use stowaway_wire::{ImageInspectOptions, ImageInspectResult, ProcessType, SubmitRequest};
-use stowaway_worker::{run_worker, JobContext, WorkerConfig};
+use stowaway_wire::ProcessType;
+use stowaway_worker::{run_worker, WorkerConfig};
 use tokio::sync::watch;
-use uuid::Uuid;
 
-async fn submit(store: &Store, bucket: &str, object: &str, level: i16, auto: Option<ProcessType>) -> String {
-    let queue = store.ensure_queue(bucket, "ap-chongqing").await.unwrap();
-    let request = SubmitRequest {
-        object: object.into(),
-        job_level: level,
-        image_inspect: auto.map(|p| ImageInspectOptions { auto_process: true, process_type: p }),
-        ..SubmitRequest::default()
-    };
-    let job = NewJob {
-        job_id: format!("c{}", Uuid::new_v4().simple()),
-        queue_id: queue.queue_id,
-        bucket: bucket.into(),
-        region: "ap-chongqing".into(),
-        object: object.into(),
-        job_level: level,
-        request: serde_json::to_value(&request).unwrap(),
-        once: false,
-    };
-    store.insert_jobs(std::slice::from_ref(&job)).await.unwrap();
-    job.job_id
-}
-
-fn context(store: &Store, objects: &Objects) -> JobContext {
-    context_acting_from(store, objects, Confidence::Possible)
-}
-
-/// A worker whose AutoProcess acts on verdicts at or above `min_confidence`.
-fn context_acting_from(store: &Store, objects: &Objects, min_confidence: Confidence) -> JobContext {
-    JobContext {
-        store: store.clone(),
-        objects: objects.clone(),
-        worker: Uuid::new_v4(),
-        object_url_base: "http://s3.test".into(),
-        min_confidence,
-    }
-}
-
-/// Runs a worker until every job in `ids` is terminal (at most 30 s), then stops it.
-async fn run_until_done(ctx: JobContext, cfg: WorkerConfig, ids: &[String]) -> Vec<JobRecord> {
-    let store = ctx.store.clone();
-    let (stop, stopped) = watch::channel(false);
-    let worker = tokio::spawn(run_worker(ctx, cfg, stopped));
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    let done = loop {
-        let states = store.states(ids).await.unwrap();
-        if states.len() == ids.len() && states.iter().all(|(_, s)| s.is_terminal()) {
-            break true;
-        }
-        if tokio::time::Instant::now() > deadline {
-            break false;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    stop.send(true).unwrap();
-    worker.await.unwrap();
-    assert!(done, "jobs did not finish: {:?}", store.states(ids).await.unwrap());
-    let mut records = Vec::new();
-    for id in ids {
-        let bucket: String = sqlx::query_scalar("SELECT bucket FROM jobs WHERE job_id = $1")
-            .bind(id)
-            .fetch_one(store.pool())
-            .await
-            .unwrap();
-        records.extend(store.jobs_by_id(&bucket, std::slice::from_ref(id)).await.unwrap());
-    }
-    records
-}
-
-fn result(r: &JobRecord) -> ImageInspectResult {
-    serde_json::from_value(r.result.clone().unwrap_or(Value::Null)).unwrap_or_else(|e| panic!("{r:?}: {e}"))
-}
+mod common;
+use common::{context, context_acting_from, crash, result, run_until_done, submit};
 
 #[sqlx::test(migrator = "stowaway_store::MIGRATOR")]
 async fn verdicts_and_auto_process_on_a_strict_store(pool: PgPool) {
@@ -191,12 +119,7 @@ async fn a_retry_after_a_crash_finishes_from_the_checkpoint(pool: PgPool) {
         "SuspiciousSize": 3760, "SuspiciousType": "MPEG-TS"}});
     assert!(store.checkpoint(dead.worker, claimed.id, claimed.attempt, &verdict).await.unwrap());
     objects.backup(&bucket, "hls.png").await.unwrap();
-    sqlx::query("UPDATE jobs SET locked_until = now() - interval '1 second' WHERE id = $1")
-        .bind(claimed.id)
-        .execute(&pool)
-        .await
-        .unwrap();
-    assert_eq!(store.rescue_expired(5).await.unwrap(), (1, 0));
+    crash(&store, &[claimed.id]).await;
 
     // The next worker cannot fetch the moved object, and need not: it finishes from the checkpoint.
     let records = run_until_done(context(&store, &objects), WorkerConfig::default(), &[id]).await;
@@ -360,12 +283,7 @@ async fn a_checkpointed_decision_to_act_is_finished_whatever_the_minimum_is_now(
         "SuspiciousSize": 64, "SuspiciousType": "Unknown", "SuspiciousConfidence": "possible"}});
     assert!(store.checkpoint(dead.worker, claimed.id, claimed.attempt, &verdict).await.unwrap());
     objects.backup(&bucket, "noise.png").await.unwrap();
-    sqlx::query("UPDATE jobs SET locked_until = now() - interval '1 second' WHERE id = $1")
-        .bind(claimed.id)
-        .execute(&pool)
-        .await
-        .unwrap();
-    assert_eq!(store.rescue_expired(5).await.unwrap(), (1, 0));
+    crash(&store, &[claimed.id]).await;
 
     let stricter = context_acting_from(&store, &objects, Confidence::Certain);
     let records = run_until_done(stricter, WorkerConfig::default(), &[id]).await;

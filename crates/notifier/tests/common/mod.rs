@@ -102,6 +102,7 @@ pub async fn finished_jobs(
         input_object_name: request.object.clone(),
         input_object_url: format!("http://127.0.0.1:9000/{bucket}/{}", request.object),
         process_result: Some(stowaway_testkit::tencent_example_process_result()),
+        tagging_result: None,
     };
     let done: Vec<Completion> = claimed
         .iter()

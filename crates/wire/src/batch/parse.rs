@@ -8,8 +8,8 @@ use serde::Deserialize;
 use super::{BatchInput, BatchKind, BatchSpec, TimeInterval};
 use crate::error::WireError;
 use crate::submit::{
-    callbacks, check_text, inspect_options, job_level, parse_xml, trimmed, user_data, validate_object_key,
-    Callbacks, RawInspect, RawMq,
+    callbacks, check_text, flag, inspect_options, job_level, parse_xml, trimmed, user_data,
+    validate_object_key, Callbacks, RawInspect, RawMq,
 };
 
 #[derive(Deserialize, Default)]
@@ -42,6 +42,8 @@ struct RawInput {
 struct RawOperation {
     workflow_ids: Option<String>,
     time_interval: Option<RawTimeInterval>,
+    /// Stowaway's extension: only objects judged by an older detector (or never tagged).
+    detector_outdated: Option<String>,
     tag: Option<String>,
     queue_id: Option<String>,
     user_data: Option<String>,
@@ -87,10 +89,11 @@ pub fn parse_batch(body: &[u8]) -> Result<BatchSpec, WireError> {
     let input = batch_input(raw.input)?;
     let mut op = raw.operation.unwrap_or_default();
     let time_interval = op.time_interval.take().map(time_interval).transpose()?.flatten();
+    let only_outdated = flag("Operation/DetectorOutdated", op.detector_outdated.take())?;
     let workflow_ids = trimmed(op.workflow_ids.take());
     let kind = batch_kind(trimmed(raw.r#type), workflow_ids.is_some(), trimmed(op.tag.clone()).is_some())?;
 
-    let mut spec = BatchSpec { time_interval, ..BatchSpec::new(&name, kind, input) };
+    let mut spec = BatchSpec { time_interval, only_outdated, ..BatchSpec::new(&name, kind, input) };
     // Each kind ignores the other's elements: a workflow brings its own queue, node and NotifyConfig.
     match kind {
         BatchKind::Workflow => spec.workflow_ids = workflow_id_list(workflow_ids)?,

@@ -76,6 +76,9 @@ struct InputXml<'a> {
 struct OperationXml<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     time_interval: Option<TimeIntervalXml>,
+    /// Stowaway's, only when set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detector_outdated: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     workflow_ids: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -158,6 +161,7 @@ impl<'a> DetailXml<'a> {
             },
             operation: OperationXml {
                 time_interval: spec.time_interval.as_ref().map(TimeIntervalXml::of),
+                detector_outdated: spec.only_outdated.then_some("true"),
                 workflow_ids: (!job).then(|| spec.workflow_ids.join(",")),
                 tag,
                 queue_id,
