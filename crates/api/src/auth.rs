@@ -61,8 +61,10 @@ impl AccessKey {
     /// Whether this key may perform `action` on `bucket` (`None`: a call about no one bucket,
     /// such as listing activated buckets, which needs a key for every bucket).
     pub fn allows(&self, action: &str, bucket: Option<&str>) -> bool {
-        let action_ok =
-            self.actions.iter().any(|a| a == "*" || a == "ci:*" || a.eq_ignore_ascii_case(action));
+        let action_ok = self
+            .actions
+            .iter()
+            .any(|a| a == "*" || a == "ci:*" || current_name(a).eq_ignore_ascii_case(action));
         let bucket_ok = self.buckets.iter().any(|b| b == "*" || Some(b.as_str()) == bucket);
         action_ok && bucket_ok
     }
@@ -161,7 +163,18 @@ fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
         .collect()
 }
 
-const LIST_BUCKETS: &str = "ci:DescribePicProcessBuckets";
+const LIST_BUCKETS: &str = "ci:DescribePicProcessBucket";
+
+/// Action names Stowaway used before it followed Tencent's CAM list, still honoured in keys files.
+const FORMER_NAMES: &[(&str, &str)] = &[
+    ("ci:DescribeMediaQueues", "ci:DescribePicProcessQueues"),
+    ("ci:UpdateMediaQueue", "ci:UpdatePicProcessQueue"),
+    ("ci:DescribePicProcessBuckets", LIST_BUCKETS),
+];
+
+fn current_name(action: &str) -> &str {
+    FORMER_NAMES.iter().find(|(old, _)| old.eq_ignore_ascii_case(action)).map_or(action, |(_, now)| now)
+}
 
 /// The CAM action a request performs (README "Authentication" lists them).
 pub fn action_of(method: &Method, path: &str, raw_query: Option<&str>) -> &'static str {
@@ -177,8 +190,8 @@ pub fn action_of(method: &Method, path: &str, raw_query: Option<&str>) -> &'stat
         ("PUT" | "POST", ["jobs", _]) => "ci:CancelMediaJob",
         ("GET", ["jobs", _, "callbacks"]) => "ci:DescribeMediaJob",
         ("POST", ["jobs", _, "callbacks", _, "resend"]) => "ci:CreateMediaJobs",
-        ("GET", ["picqueue"]) => "ci:DescribeMediaQueues",
-        ("PUT" | "POST", ["picqueue", _]) => "ci:UpdateMediaQueue",
+        ("GET", ["picqueue"]) => "ci:DescribePicProcessQueues",
+        ("PUT" | "POST", ["picqueue", _]) => "ci:UpdatePicProcessQueue",
         ("GET", ["picbucket"]) => LIST_BUCKETS,
         ("POST", ["picbucket"]) => "ci:CreatePicProcessBucket",
         ("DELETE", ["picbucket"]) => "ci:DeletePicProcessBucket",

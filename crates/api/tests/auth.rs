@@ -248,3 +248,59 @@ fn keys_files_are_checked() {
     let bad_bucket = AccessKey { buckets: vec!["Not A Bucket".into()], ..keys[0].clone() };
     assert!(KeyRing::new(vec![bad_bucket]).is_err());
 }
+
+#[test]
+fn every_route_is_named_as_tencents_cam_list_names_it() {
+    #[rustfmt::skip]
+    let routes: &[(&str, &str, Option<&str>, &str)] = &[
+        ("POST", "/jobs", None, "ci:CreateMediaJobs"),
+        ("GET", "/jobs", Some("queueId=p1"), "ci:DescribeMediaJobs"),
+        ("GET", "/jobs/c1", None, "ci:DescribeMediaJob"),
+        ("PUT", "/jobs/c1", None, "ci:CancelMediaJob"),
+        ("GET", "/picqueue", None, "ci:DescribePicProcessQueues"),
+        ("PUT", "/picqueue/p1", None, "ci:UpdatePicProcessQueue"),
+        ("GET", "/picbucket", None, "ci:DescribePicProcessBucket"),
+        ("POST", "/picbucket", None, "ci:CreatePicProcessBucket"),
+        ("DELETE", "/picbucket", None, "ci:DeletePicProcessBucket"),
+        ("GET", "/a.png", Some("ci-process=ImageInspect"), "ci:CreateImageInspectJob"),
+        ("POST", "/workflow", None, "ci:CreateMediaWorkflow"),
+        ("PUT", "/workflow/w1", Some("active"), "ci:UpdateMediaWorkflow"),
+        ("POST", "/triggerworkflow", Some("workflowId=w1&object=a.png"), "ci:TriggerMediaWorkflow"),
+        ("POST", "/inventorytriggerjob", None, "ci:CreateInventoryTriggerJob"),
+        ("PUT", "/inventorytriggerjob/b1", Some("cancel"), "ci:CancelInventoryTriggerJob"),
+    ];
+    for (method, path, query, action) in routes {
+        let m = axum::http::Method::from_bytes(method.as_bytes()).unwrap();
+        assert_eq!(stowaway_api::action_of(&m, path, *query), *action, "{method} {path}");
+    }
+    // A keys file written with Stowaway's former names keeps working.
+    let old = AccessKey {
+        secret_id: "AKIDold".into(),
+        secret_key: "k".into(),
+        buckets: vec!["*".into()],
+        actions: vec![
+            "ci:DescribeMediaQueues".into(),
+            "ci:UpdateMediaQueue".into(),
+            "ci:DescribePicProcessBuckets".into(),
+        ],
+    };
+    for action in ["ci:DescribePicProcessQueues", "ci:UpdatePicProcessQueue", "ci:DescribePicProcessBucket"] {
+        assert!(old.allows(action, Some(BUCKET)), "{action}");
+    }
+    assert!(!old.allows("ci:CreateMediaJobs", Some(BUCKET)));
+}
+
+#[sqlx::test(migrator = "stowaway_store::MIGRATOR")]
+async fn a_key_with_tencents_queue_actions_reads_and_updates_the_queue(pool: PgPool) {
+    let operator = AccessKey {
+        secret_id: "AKIDqueues".into(),
+        secret_key: "queuesKey".into(),
+        buckets: vec![BUCKET.into()],
+        actions: vec!["ci:DescribePicProcessQueues".into()],
+    };
+    let app = secured(pool, vec![AccessKey::root(ID, KEY), operator]);
+    python_submit(&app).await;
+    let auth = authorization("AKIDqueues", "queuesKey", "GET", "/picqueue", &[("host", HOST)]);
+    let r = send(&app, "GET", "/picqueue", &[("host", HOST), ("authorization", &auth)], "").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+}

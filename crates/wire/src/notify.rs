@@ -72,7 +72,9 @@ pub struct CallbackTarget {
 
 /// Picks a finished job's callback (spec §4.3): the job's own settings override its queue's
 /// `NotifyConfig`, `CallBack=no` silences the queue, and the queue calls back only when `On` and
-/// subscribed to `TaskFinish`. `None`: no callback.
+/// subscribed to `TaskFinish`. The job's `CallBackType` also wins over the queue's `Type`: a
+/// `Url` job without a `CallBack` goes to the queue's `Url`, even on a TDMQ queue (none there:
+/// no callback). `None`: no callback.
 pub fn select_callback(job: &SubmitRequest, queue: Option<&NotifyConfig>) -> Option<CallbackTarget> {
     // The job's format wins wherever the callback goes; else the queue's (even an Off queue's: it
     // is still the bucket owner's stated preference); else Tencent's default.
@@ -103,8 +105,8 @@ pub fn select_callback(job: &SubmitRequest, queue: Option<&NotifyConfig>) -> Opt
     }
 
     let q = queue.filter(|q| q.state.eq_ignore_ascii_case("On") && wants_task_finish(q.event.as_deref()))?;
-    let queue_kind = q.r#type.as_deref().and_then(CallbackKind::from_name);
-    if queue_kind == Some(CallbackKind::Tdmq) {
+    let kind = job_kind.or_else(|| q.r#type.as_deref().and_then(CallbackKind::from_name));
+    if kind == Some(CallbackKind::Tdmq) {
         if let Some(topic) = non_empty(q.mq_name.as_ref()) {
             return Some(target(CallbackKind::Tdmq, topic, &q.mq_region, &q.mq_mode));
         }

@@ -216,7 +216,9 @@ pub(crate) fn callbacks(
     call_back_type: Option<String>,
     call_back_mq_config: Option<RawMq>,
 ) -> Result<Callbacks, WireError> {
-    let callback = trimmed(call_back);
+    // `no` in any case silences the queue; stored as `no`.
+    let callback =
+        trimmed(call_back).map(|c| if c.eq_ignore_ascii_case("no") { "no".to_string() } else { c });
     if let Some(url) = callback.as_deref().filter(|u| *u != "no") {
         check_url(&format!("{at}CallBack"), url)
             .map_err(|e| WireError { message: format!("{}, or \"no\"", e.message), ..e })?;

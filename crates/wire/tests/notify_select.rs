@@ -111,6 +111,12 @@ fn selection_follows_spec_4_3() {
         ("job MqConfig without TDMQ type is ignored",
             SubmitRequest { callback_type: Some("Url".into()), ..tdmq_job("jt", None) }, Some(on.clone()),
             url(Q, Json)),
+        ("job type Url without CallBack: the TDMQ queue's Url", SubmitRequest { callback_type: Some("Url".into()), ..job(None, None) },
+            Some(tdmq_queue(Some("qt"), Some(Q))), url(Q, Json)),
+        ("job type Url without CallBack, TDMQ queue without Url", SubmitRequest { callback_type: Some("Url".into()), ..job(None, None) },
+            Some(tdmq_queue(Some("qt"), None)), None),
+        ("job type Url: the queue's On and Event still count", SubmitRequest { callback_type: Some("Url".into()), ..job(None, None) },
+            Some(NotifyConfig { state: "Off".into(), ..tdmq_queue(Some("qt"), Some(Q)) }), None),
         ("job type TDMQ without MqConfig",
             SubmitRequest { callback_mq: None, ..tdmq_job("jt", None) }, Some(on.clone()), url(Q, Json)),
         // The queue.
@@ -168,9 +174,12 @@ fn selection_reads_what_the_parsers_store() {
     let plain =
         parse_submit(b"<Request><Tag>ImageInspect</Tag><Input><Object>a</Object></Input></Request>").unwrap();
     assert_eq!(select_callback(&plain, Some(&n)), url("http://q.example/", Xml));
-    let no =
-        "<Request><Tag>ImageInspect</Tag><Input><Object>a</Object></Input><CallBack>no</CallBack></Request>";
-    assert_eq!(select_callback(&parse_submit(no.as_bytes()).unwrap(), Some(&n)), None);
+    for spelling in ["no", "No", " NO "] {
+        let no = format!(
+            "<Request><Tag>ImageInspect</Tag><Input><Object>a</Object></Input><CallBack>{spelling}</CallBack></Request>"
+        );
+        assert_eq!(select_callback(&parse_submit(no.as_bytes()).unwrap(), Some(&n)), None, "{spelling}");
+    }
 }
 
 #[test]
