@@ -151,7 +151,8 @@ pub fn run(args: ScanArgs) -> ExitCode {
                     }
                     Err(e) => {
                         errors += 1;
-                        if args.format == Format::Table {
+                        // On a terminal the table's row says it; piped away, stderr tells the person.
+                        if args.format == Format::Table && !io::stdout().is_terminal() {
                             eprintln!("stowaway: {path}: {e}");
                         }
                         writer.error(&path, &e.to_string())?;

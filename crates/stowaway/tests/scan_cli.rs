@@ -161,3 +161,28 @@ fn confidence_in_every_format() {
     assert_eq!(rows[3][..6], ["clean", "png", &clean_png().len().to_string(), "-", "-", "-"]);
     assert_eq!(rows[3][6], args[2], "{table}");
 }
+
+#[test]
+fn the_readmes_first_command_shows_clean_and_caught_samples() {
+    let samples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../samples");
+    let (code, out, err) = scan(&["--format", "json", samples.to_str().unwrap()]);
+    assert_eq!(code, 1, "something suspicious: {err}");
+    let mut seen: Vec<(String, bool, String)> = out
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let name = v["path"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
+            let kind = v["findings"][0]["type"].as_str().unwrap_or("-").to_string();
+            (name, v["suspicious"].as_bool().unwrap(), kind)
+        })
+        .collect();
+    seen.sort();
+    let want = [
+        ("clean-drawing.png", false, "-"),
+        ("clean-photo.jpg", false, "-"),
+        ("hls-segment.png", true, "MPEG-TS"),
+        ("photo-with-zip.jpg", true, "ZIP"),
+        ("php-in-comment.gif", true, "PHP"),
+    ];
+    assert_eq!(seen, want.map(|(n, s, k)| (n.to_string(), s, k.to_string())), "{out}");
+}
