@@ -65,10 +65,7 @@ pub async fn run(ctx: &JobContext, job: &Claimed) -> Option<Completion> {
                 }
                 Err(e) => {
                     let mut failed = failure(ctx, job, &e);
-                    // A missing object has nothing to tag.
-                    if let (Some(existing), false) =
-                        (existing_tags, e.is_no_such_key() || e.code == "NoSuchBucket")
-                    {
+                    if let Some(existing) = existing_tags {
                         let ours = tags::verdict_tags(Status::Error, None, chrono::Utc::now());
                         failed.tagging_result =
                             Some(tags::write(&ctx.objects, &job.bucket, &job.object, existing, ours).await);
@@ -113,6 +110,8 @@ async fn inspect(
     let existing = match (ctx.tag_objects, &object) {
         (false, _) => None,
         (true, Ok(o)) if o.tag_count() == 0 => Some(Ok(Vec::new())),
+        // A missing object has nothing to tag.
+        (true, Err(e)) if e.is_no_such_key() || e.code == "NoSuchBucket" => None,
         (true, _) => Some(ctx.objects.tags(&job.bucket, &job.object).await),
     };
     (judge(object).await, existing)
