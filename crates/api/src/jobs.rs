@@ -1,6 +1,7 @@
 //! `/jobs`: submit, query by id, list, cancel (spec §1).
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -10,7 +11,7 @@ use stowaway_wire::{parse_submit, to_xml, JobsResponse};
 
 use crate::context::{query_value, xml_response, Target};
 use crate::error::{ApiError, ApiResult};
-use crate::AppState;
+use crate::{idempotency, AppState};
 
 /// Ids per `GET /jobs/<ids>`; Tencent allows 10 per cancel.
 const MAX_QUERY_IDS: usize = 100;
@@ -20,21 +21,42 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/jobs", get(list).post(submit)).route("/jobs/{ids}", get(query).put(cancel))
 }
 
-async fn submit(State(app): State<AppState>, target: Target, body: Bytes) -> ApiResult<Response> {
+async fn submit(
+    State(app): State<AppState>,
+    target: Target,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
     let request = parse_submit(&body)?;
     app.check_job_callback(&request)?;
+    let idempotency = idempotency::key(&headers)?;
     let queue = app.queue_for_jobs(&target).await?;
     let job = NewJob {
-        job_id: format!("c{}", uuid::Uuid::new_v4().simple()),
+        job_id: match &idempotency {
+            Some(key) => idempotency::job_id(&target.bucket, key),
+            None => format!("c{}", uuid::Uuid::new_v4().simple()),
+        },
         queue_id: queue.queue_id,
         bucket: target.bucket,
         region: target.region,
         object: request.object.clone(),
         job_level: request.job_level,
         request: serde_json::to_value(&request).expect("plain data"),
-        once: false,
+        once: idempotency.is_some(),
     };
-    let mut record = app.submitter.submit(job).await?;
+    let mut record = match idempotency {
+        None => app.submitter.submit(job).await?,
+        Some(key) => match idempotency::first_or_submit(&app.store, job, &key).await? {
+            idempotency::Submit::New(record) => record,
+            idempotency::Submit::Repeat(record) => {
+                metrics::counter!("stowaway_jobs_repeated_total").increment(1);
+                return Ok(respond(JobsResponse {
+                    jobs_detail: vec![record.jobs_detail()],
+                    ..JobsResponse::default()
+                }));
+            }
+        },
+    };
     // A job handed straight to the worker in this process is Running once committed; the answer
     // says Submitted, as Tencent's always does for a job it accepted (Pause in a paused queue).
     if record.state == JobState::Running {
@@ -162,11 +184,16 @@ fn list_filter(q: &[(String, String)], bucket: String) -> ApiResult<Option<JobFi
                     out.clear();
                     break;
                 }
-                out.push(JobState::from_name(name).ok_or_else(|| {
-                    ApiError::invalid(format!(
+                match JobState::from_name(name) {
+                    // Jobs waiting out a storage outage are shown, and found, as Submitted.
+                    Some(JobState::Submitted) => out.extend(JobState::WAITING),
+                    Some(state) => out.push(state),
+                    None => {
+                        return Err(ApiError::invalid(format!(
                         "states must list All, Submitted, Running, Success, Failed, Pause or Cancel, not {name:?}"
-                    ))
-                })?);
+                    )))
+                    }
+                }
             }
             (!out.is_empty()).then_some(out)
         }

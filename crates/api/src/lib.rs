@@ -10,6 +10,7 @@ mod context;
 mod error;
 mod events;
 mod events_kafka;
+mod idempotency;
 mod inspect;
 mod jobs;
 mod ops;
@@ -28,7 +29,7 @@ pub use context::{bucket_from_host, Target};
 pub use error::{ApiError, ApiResult};
 pub use events_kafka::EventsKafka;
 pub use ops::{router as ops_router, MetricsRender, OpsCache, OpsState};
-pub use serve::serve;
+pub use serve::{serve, serve_with, Timeouts};
 pub use state::{ApiConfig, AppState};
 pub use submitter::Submitter;
 

@@ -111,9 +111,18 @@ async fn readyz(State(ops): State<OpsState>) -> Response {
     };
     let ready = database == "ok" && migrations == "ok" && (storage == "ok" || storage == "not used");
     let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    // What this process's own calls found (the breaker), beside the check's one request.
+    let breaker = ops.objects.as_ref().map(|o| match o.breaker().open_since() {
+        None => "closed".to_string(),
+        Some((since, error)) => format!(
+            "open for {} s (no jobs claimed but a probe now and then): {error}",
+            since.elapsed().unwrap_or_default().as_secs()
+        ),
+    });
     let body = json!({
         "status": if ready { "ready" } else { "not ready" },
-        "checks": {"database": database, "migrations": migrations, "storage": storage},
+        "checks": {"database": database, "migrations": migrations, "storage": storage,
+                   "storage_breaker": breaker.as_deref().unwrap_or("not used")},
     });
     ops.cache.0.lock().expect("ops cache").ready = Some((Instant::now(), status, body.clone()));
     (status, Json(body)).into_response()
@@ -135,6 +144,7 @@ async fn metrics(State(ops): State<OpsState>) -> Response {
         Ok(b) => {
             metrics::gauge!("stowaway_queue_depth", "state" => "Submitted").set(b.queued as f64);
             metrics::gauge!("stowaway_queue_depth", "state" => "Running").set(b.running as f64);
+            metrics::gauge!("stowaway_queue_depth", "state" => "Retrying").set(b.retrying as f64);
             metrics::gauge!("stowaway_queue_oldest_pending_seconds").set(b.oldest_queued_secs);
             metrics::gauge!("stowaway_callback_backlog").set(b.callbacks as f64);
         }

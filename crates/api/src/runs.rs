@@ -84,7 +84,9 @@ async fn list(
                 states.clear();
                 break;
             }
-            "Running" => states.extend([JobState::Submitted, JobState::Running, JobState::Pause]),
+            "Running" => {
+                states.extend([JobState::Running, JobState::Pause].into_iter().chain(JobState::WAITING))
+            }
             "Success" | "Failed" | "Cancel" => states.extend(JobState::from_name(name)),
             _ => {
                 return Err(ApiError::invalid(format!(

@@ -132,6 +132,51 @@ async fn cancel_with_and_without_the_cancel_parameter(pool: PgPool) {
     assert!(running.get("Message").contains("is Running"), "{}", running.body);
     let unknown = call(&app, "PUT", "/jobs/cnothere?cancel", Some(HOST), "").await;
     assert_eq!((unknown.status, unknown.get("Code")), (StatusCode::NOT_FOUND, "NoSuchJob"));
+    // A job waiting out a storage outage (Retrying) is shown, found and cancelled as Submitted.
+    let d = submit(&app, "d.png", 0).await;
+    sqlx::query("UPDATE jobs SET state = 6 WHERE job_id = $1").bind(&d).execute(&pool).await.unwrap();
+    let listed = call(&app, "GET", "/jobs?tag=ImageInspect&states=Submitted", Some(HOST), "").await;
+    assert_eq!((listed.all("JobId"), listed.all("State")), (vec![d.as_str()], vec!["Submitted"]));
+    let r = call(&app, "PUT", &format!("/jobs/{d}?cancel"), Some(HOST), "").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+}
+
+#[sqlx::test(migrator = "stowaway_store::MIGRATOR")]
+async fn an_idempotency_key_sent_again_answers_with_the_first_job(pool: PgPool) {
+    let app = app(pool.clone(), ApiConfig::default());
+    let body = |object: &str| SEED_REQUEST.replace("input/test.png", object);
+    let post = |key: &'static str, body: String| {
+        let app = app.clone();
+        async move {
+            common::send(&app, "POST", "/jobs", &[("host", HOST), ("idempotency-key", key)], &body).await
+        }
+    };
+    let first = post("upload-7", body("a.png")).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    sqlx::query("UPDATE jobs SET state = 2 WHERE job_id = $1")
+        .bind(first.get("JobId"))
+        .execute(&pool)
+        .await
+        .unwrap();
+    let again = post("upload-7", body("a.png")).await;
+    assert_eq!((again.status, again.get("JobId")), (StatusCode::OK, first.get("JobId")));
+    assert_eq!(again.get("State"), "Success", "the first job as it is now");
+    // Two repeats racing each other make one job.
+    let (x, y) = tokio::join!(post("upload-8", body("b.png")), post("upload-8", body("b.png")));
+    assert_eq!((x.status, y.status), (StatusCode::OK, StatusCode::OK), "{} {}", x.body, y.body);
+    assert_eq!(x.get("JobId"), y.get("JobId"));
+    // The key with another request is refused; without a key every submit is a new job.
+    let other = post("upload-7", body("c.png")).await;
+    assert_eq!((other.status, other.get("Code")), (StatusCode::CONFLICT, "IdempotentParameterMismatch"));
+    assert!(other.get("Message").contains(first.get("JobId")), "{}", other.body);
+    let bad = post("has space", body("a.png")).await;
+    assert_eq!((bad.status, bad.get("Code")), (StatusCode::BAD_REQUEST, "InvalidArgument"));
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs").fetch_one(&pool).await.unwrap();
+    assert_eq!(count, 2);
+    submit(&app, "a.png", 0).await;
+    submit(&app, "a.png", 0).await;
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs").fetch_one(&pool).await.unwrap();
+    assert_eq!(count, 4);
 }
 
 #[sqlx::test(migrator = "stowaway_store::MIGRATOR")]

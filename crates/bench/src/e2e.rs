@@ -115,6 +115,7 @@ pub(crate) fn bench_context(store: &Store, objects: &Objects, tag_objects: bool)
         object_url_base: "http://bench".into(),
         min_confidence: stowaway_detect::Confidence::Possible,
         tag_objects,
+        retry_for: stowaway_worker::inspect_job::DEFAULT_RETRY_FOR,
     }
 }
 

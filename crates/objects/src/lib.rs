@@ -13,9 +13,12 @@
 //!   are off; [`RetryPolicy`] retries transient failures (connection errors, timeouts, 5xx except
 //!   501, throttling, a body broken mid-way) with exponential backoff and returns permanent ones
 //!   (`NoSuchKey`, `AccessDenied`, `SignatureDoesNotMatch`, other 4xx) at once.
+//! - **Reachability.** Every call's outcome feeds one [`Breaker`] per client: the worker stops
+//!   claiming jobs while the store cannot be reached, and `/readyz` says so.
 //! - **Memory.** [`Objects::fetch`] keeps bodies up to [`SPOOL_THRESHOLD`] in memory and streams
 //!   bigger ones into an unlinked temporary file that it memory-maps ([`Fetched`]).
 
+mod breaker;
 mod config;
 mod error;
 mod fetch;
@@ -34,6 +37,7 @@ use aws_sdk_s3::config::{
 };
 use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
 
+pub use breaker::{Admit, Breaker};
 pub use config::ObjectStoreConfig;
 pub use error::ObjectError;
 pub use fetch::{Fetched, SPOOL_THRESHOLD};
@@ -65,6 +69,7 @@ impl Default for RetryPolicy {
 pub struct Objects {
     client: aws_sdk_s3::Client,
     retry: RetryPolicy,
+    breaker: Breaker,
 }
 
 impl Objects {
@@ -103,7 +108,16 @@ impl Objects {
         if let Some(endpoint) = &cfg.endpoint {
             builder = builder.endpoint_url(endpoint);
         }
-        Objects { client: aws_sdk_s3::Client::from_conf(builder.build()), retry: RetryPolicy::default() }
+        Objects {
+            client: aws_sdk_s3::Client::from_conf(builder.build()),
+            retry: RetryPolicy::default(),
+            breaker: Breaker::default(),
+        }
+    }
+
+    /// Whether the store is reachable, as this client's calls found it.
+    pub fn breaker(&self) -> &Breaker {
+        &self.breaker
     }
 
     /// The same client with another retry policy (tests and tools).
@@ -135,7 +149,10 @@ impl Objects {
         let mut attempt = 1;
         loop {
             match call().await {
-                Ok(value) => return Ok(value),
+                Ok(value) => {
+                    self.breaker.answered();
+                    return Ok(value);
+                }
                 Err(e) if e.transient && attempt < self.retry.attempts.max(1) => {
                     metrics::counter!("stowaway_storage_errors_total", "operation" => op, "code" => e.code.clone())
                         .increment(1);
@@ -149,6 +166,10 @@ impl Objects {
                     metrics::counter!("stowaway_storage_errors_total", "operation" => op, "code" => e.code.clone())
                         .increment(1);
                     tracing::debug!(op, bucket, key, attempt, code = %e.code, message = %e.message, "S3 call failed");
+                    match e.transient {
+                        true => self.breaker.failed(&e),
+                        false => self.breaker.answered(),
+                    }
                     return Err(e);
                 }
             }

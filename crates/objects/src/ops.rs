@@ -84,14 +84,19 @@ impl Objects {
     }
 
     /// Whether the store answers with these credentials: HeadBucket on `bucket`, or ListBuckets
-    /// without one. One attempt, no retries (readiness probes repeat by themselves).
+    /// without one. One attempt, no retries (readiness probes repeat by themselves); an answer
+    /// closes the breaker, a failure alone does not open it.
     pub async fn ping(&self, bucket: Option<&str>) -> Result<(), ObjectError> {
-        match bucket {
+        let answer = match bucket {
             Some(b) => {
                 self.client.head_bucket().bucket(b).send().await.map(drop).map_err(ObjectError::from_sdk)
             }
             None => self.client.list_buckets().send().await.map(drop).map_err(ObjectError::from_sdk),
+        };
+        if answer.is_ok() {
+            self.breaker.answered();
         }
+        answer
     }
 
     /// PutObject from memory (tests and tools).

@@ -349,12 +349,13 @@ impl Store {
         Ok(done.rows_affected())
     }
 
-    /// Jobs waiting in a queue (Submitted): how much a batch may add before it waits.
+    /// Jobs waiting in a queue (Submitted, or Retrying after an outage): how much a batch may add
+    /// before it waits.
     pub async fn queue_backlog(&self, queue_id: &str) -> Result<i64> {
         sqlx::query_scalar(concat!(
-            "SELECT count(*) FROM (SELECT 1 FROM jobs WHERE queue_id = $1 AND state = ",
-            job_state!(Submitted),
-            " LIMIT 100000) w"
+            "SELECT count(*) FROM (SELECT 1 FROM jobs WHERE queue_id = $1 AND state IN (",
+            job_state!(Submitted, Retrying),
+            ") LIMIT 100000) w"
         ))
         .bind(queue_id)
         .fetch_one(&self.pool)

@@ -86,6 +86,10 @@ impl ClaimedDelivery {
     }
 }
 
+/// The error logged for an attempt whose notifier died holding it (time: when it was found).
+const LOST_ATTEMPT: &str = "'outcome unknown: the notifier sending it stopped before recording \
+    it, so it may have been delivered; it is sent again with the same webhook-id'";
+
 /// One attempt's record (kept in `deliveries.attempts`).
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AttemptLog {
@@ -263,18 +267,24 @@ impl Store {
 
     /// Returns deliveries whose lease expired (their notifier died, perhaps between sending and
     /// recording) to Pending, due at once: the receiver may see them twice, with the same
-    /// `webhook-id`, never zero times.
+    /// `webhook-id`, never zero times. The lost attempt is logged with its outcome unknown.
     pub async fn rescue_deliveries(&self) -> Result<u64> {
         self.requeue(concat!("state = ", delivery_state!(Sending), " AND locked_until < now()"), &[], None)
             .await
     }
 
+    /// Hands deliveries back: released ones (`notifier` set) without using up their attempt,
+    /// rescued ones logging it.
     async fn requeue(&self, condition: &str, ids: &[i64], notifier: Option<Uuid>) -> Result<u64> {
         let (n,): (i64,) = sqlx::query_as(&format!(
             "WITH r AS (
                  UPDATE deliveries SET state = {pending}, next_at = now(), locked_by = NULL,
                         locked_until = NULL,
-                        attempt = CASE WHEN $2::uuid IS NULL THEN attempt ELSE attempt - 1 END
+                        attempt = CASE WHEN $2::uuid IS NULL THEN attempt ELSE attempt - 1 END,
+                        attempts = CASE WHEN $2::uuid IS NOT NULL THEN attempts
+                            ELSE attempts || jsonb_build_array(jsonb_build_object(
+                                'number', attempt, 'at', now(), 'status', NULL, 'latency_ms', 0,
+                                'error', {LOST_ATTEMPT})) END
                  WHERE {condition} RETURNING 1)
              SELECT count(*) FROM r",
             pending = delivery_state!(Pending),

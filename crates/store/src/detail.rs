@@ -81,7 +81,7 @@ impl Run<'_> {
     pub fn view(&self, with_task: bool) -> ExecutionView<'_> {
         let job = self.job;
         let state = match job.state {
-            JobState::Submitted | JobState::Running | JobState::Pause => "Running",
+            JobState::Submitted | JobState::Running | JobState::Pause | JobState::Retrying => "Running",
             done => done.as_str(),
         };
         ExecutionView {

@@ -11,6 +11,8 @@ pub struct Backlog {
     pub queued: i64,
     /// Jobs a worker holds (`Running`).
     pub running: i64,
+    /// Jobs waiting out a storage outage (`Retrying`).
+    pub retrying: i64,
     /// Age of the oldest `Submitted` job, in seconds (0 when none).
     pub oldest_queued_secs: f64,
     /// Callbacks waiting to be sent, or being sent.
@@ -34,6 +36,8 @@ const BACKLOG: &str = concat!(
     job_state!(Submitted),
     "), (SELECT count(*) FROM jobs WHERE state = ",
     job_state!(Running),
+    "), (SELECT count(*) FROM jobs WHERE state = ",
+    job_state!(Retrying),
     "), COALESCE(EXTRACT(EPOCH FROM now() - LEAST(",
     oldest_submitted!("2"),
     ", ",
@@ -67,9 +71,9 @@ impl Store {
     }
 
     pub async fn backlog(&self) -> Result<Backlog> {
-        let (queued, running, oldest_queued_secs, callbacks): (i64, i64, f64, i64) =
+        let (queued, running, retrying, oldest_queued_secs, callbacks): (i64, i64, i64, f64, i64) =
             sqlx::query_as(BACKLOG).fetch_one(&self.pool).await?;
-        Ok(Backlog { queued, running, oldest_queued_secs, callbacks })
+        Ok(Backlog { queued, running, retrying, oldest_queued_secs, callbacks })
     }
 
     /// Closes the pool: waits for connections in use to come back, then closes them all.

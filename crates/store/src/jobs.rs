@@ -25,6 +25,10 @@ pub struct Claimed {
     pub request: Value,
     /// A verdict an earlier attempt recorded with [`Store::checkpoint`] before it died.
     pub result: Option<Value>,
+    /// Times the job was handed back because the object store could not be reached.
+    pub retries: i32,
+    /// When it first could not reach the store: its retries are budgeted in time from then.
+    pub retrying_since: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// A worker's verdict on a claimed job.
@@ -32,16 +36,36 @@ pub struct Claimed {
 pub struct Completion {
     pub id: i64,
     pub attempt: i32,
-    /// `Success` or `Failed`.
+    /// `Success`, `Failed`, or `Retrying` (handed back to run again after `retry_in`).
     pub state: JobState,
     pub result: Option<Value>,
     pub error: Option<String>,
+    pub retry_in: Option<Duration>,
 }
 
 impl Completion {
     /// `claimed` succeeded with `result`.
     pub fn success(claimed: &Claimed, result: Option<Value>) -> Completion {
-        Completion { id: claimed.id, attempt: claimed.attempt, state: JobState::Success, result, error: None }
+        Completion {
+            id: claimed.id,
+            attempt: claimed.attempt,
+            state: JobState::Success,
+            result,
+            error: None,
+            retry_in: None,
+        }
+    }
+
+    /// `claimed` could not reach the object store: hand it back to run again after `delay`.
+    pub fn retry_in(claimed: &Claimed, delay: Duration, error: impl Into<String>) -> Completion {
+        Completion {
+            id: claimed.id,
+            attempt: claimed.attempt,
+            state: JobState::Retrying,
+            result: None,
+            error: Some(error.into()),
+            retry_in: Some(delay),
+        }
     }
 
     /// `claimed` failed: `error` is kept in `last_error`, `result` is what the API shows.
@@ -52,6 +76,7 @@ impl Completion {
             state: JobState::Failed,
             result,
             error: Some(error.into()),
+            retry_in: None,
         }
     }
 }
@@ -112,7 +137,7 @@ impl Store {
                         started_at = coalesce(j.started_at, now())
                  WHERE j.id = ANY(ARRAY(SELECT id FROM c))
                  RETURNING j.*)
-             SELECT id, job_id, attempt, bucket, region, object, request, result FROM u
+             SELECT id, job_id, attempt, bucket, region, object, request, result, retries, retrying_since FROM u
              ORDER BY job_level DESC, created_at, id",
             lease.as_secs_f64(),
             submitted = job_state!(Submitted),
@@ -131,7 +156,22 @@ impl Store {
     /// only rows still Running under this worker and attempt change, so a job the rescuer handed
     /// to another worker is not completed twice. Returns the ids that were completed. When a
     /// notifier in this process has room, the deliveries go to it directly (`handoff.rs`).
+    /// Jobs handed back to retry (rare: the store was unreachable) take a statement of their own.
     pub async fn complete(&self, worker: Uuid, done: &[Completion]) -> Result<Vec<i64>> {
+        if !done.iter().any(|c| c.state == JobState::Retrying) {
+            return self.record_final(worker, done).await;
+        }
+        let (retry, finals): (Vec<Completion>, Vec<Completion>) =
+            done.iter().cloned().partition(|c| c.state == JobState::Retrying);
+        let mut completed = self.retry_later(worker, &retry).await?;
+        if !finals.is_empty() {
+            completed.extend(self.record_final(worker, &finals).await?);
+        }
+        Ok(completed)
+    }
+
+    /// `complete` for verdicts that end their jobs.
+    async fn record_final(&self, worker: Uuid, done: &[Completion]) -> Result<Vec<i64>> {
         if let Some(reservation) = self.handoffs.deliveries.reserve(done.len()) {
             return self.complete_handing_over(worker, done, reservation).await;
         }
@@ -198,6 +238,30 @@ impl Store {
         }
         // Planned with the real arrays every time: see `Store::session_options`.
         query.fetch_all(&self.pool).await.map_err(crate::Error::from)
+    }
+
+    /// Hands jobs back to wait for their `retry_in` (Retrying), fenced like `complete`; the
+    /// scheduler (`promote_due_retries`) returns them to the queue when due.
+    async fn retry_later(&self, worker: Uuid, retry: &[Completion]) -> Result<Vec<i64>> {
+        sqlx::query_scalar(concat!(
+            "UPDATE jobs j SET state = ",
+            job_state!(Retrying),
+            ", retry_at = now() + make_interval(secs => r.delay), retries = j.retries + 1,
+                    retrying_since = coalesce(j.retrying_since, now()), last_error = r.error,
+                    locked_by = NULL, locked_until = NULL
+             FROM unnest($1::int8[], $2::int4[], $3::float8[], $4::text[]) AS r(id, attempt, delay, error)
+             WHERE j.id = r.id AND j.attempt = r.attempt AND j.locked_by = $5 AND j.state = ",
+            job_state!(Running),
+            " RETURNING j.id"
+        ))
+        .bind(retry.iter().map(|c| c.id).collect::<Vec<_>>())
+        .bind(retry.iter().map(|c| c.attempt).collect::<Vec<_>>())
+        .bind(retry.iter().map(|c| c.retry_in.unwrap_or_default().as_secs_f64()).collect::<Vec<_>>())
+        .bind(retry.iter().map(|c| c.error.clone()).collect::<Vec<_>>())
+        .bind(worker)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(crate::Error::from)
     }
 
     /// Records a verdict on a job still held (fenced like `complete`) before acting on it, so an

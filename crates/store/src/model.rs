@@ -5,8 +5,9 @@
 //! enums and to the migrations' CHECK constraints; the migrations themselves are history and keep
 //! their numbers.
 //!
-//! Jobs: Submitted → Running → Success | Failed; Submitted ↔ Pause while the queue is paused;
-//! Submitted | Pause → Cancel. Deliveries: Pending → Sending → Delivered | Dead | Skipped, or back
+//! Jobs: Submitted → Running → Success | Failed; Running → Retrying → Submitted while the object
+//! store is unreachable; Submitted ↔ Pause while the queue is paused; Submitted | Pause |
+//! Retrying → Cancel. Deliveries: Pending → Sending → Delivered | Dead | Skipped, or back
 //! to Pending to retry.
 
 /// A job's state, stored as `smallint`; `as_str` is Tencent's spelling.
@@ -18,26 +19,33 @@ pub enum JobState {
     Failed = 3,
     Cancel = 4,
     Pause = 5,
+    /// Handed back after the object store could not be reached; due again at `retry_at`. Not a
+    /// Tencent state: shown as `Submitted` (the job waits in its queue).
+    Retrying = 6,
 }
 
 impl JobState {
-    pub const ALL: [JobState; 6] = {
+    pub const ALL: [JobState; 7] = {
         use JobState::*;
-        [Submitted, Running, Success, Failed, Cancel, Pause]
+        [Submitted, Running, Success, Failed, Cancel, Pause, Retrying]
     };
+
+    /// The states Tencent's `Submitted` stands for.
+    pub const WAITING: [JobState; 2] = [JobState::Submitted, JobState::Retrying];
 
     pub fn from_i16(v: i16) -> Option<JobState> {
         JobState::ALL.into_iter().find(|s| *s as i16 == v)
     }
 
-    /// Tencent's spelling back to the state (`Submitted`, `Pause`, …).
+    /// Tencent's spelling back to the state (`Submitted`, `Pause`, …); `Submitted` is the queued
+    /// state, [`JobState::WAITING`] all it stands for.
     pub fn from_name(name: &str) -> Option<JobState> {
         JobState::ALL.into_iter().find(|s| s.as_str() == name)
     }
 
     pub fn as_str(self) -> &'static str {
         match self {
-            JobState::Submitted => "Submitted",
+            JobState::Submitted | JobState::Retrying => "Submitted",
             JobState::Running => "Running",
             JobState::Success => "Success",
             JobState::Failed => "Failed",
@@ -135,6 +143,7 @@ macro_rules! job_state {
     (Failed) => { "3" };
     (Cancel) => { "4" };
     (Pause) => { "5" };
+    (Retrying) => { "6" };
     ($first:ident, $($rest:ident),+) => { concat!(job_state!($first), $(", ", job_state!($rest)),+) };
 }
 pub(crate) use job_state;
@@ -175,6 +184,7 @@ mod tests {
             (Failed, job_state!(Failed)),
             (Cancel, job_state!(Cancel)),
             (Pause, job_state!(Pause)),
+            (Retrying, job_state!(Retrying)),
         ];
         assert_eq!(jobs.len(), JobState::ALL.len());
         for (state, sql) in jobs {
@@ -208,7 +218,7 @@ mod tests {
 
     #[test]
     fn the_migrations_check_constraints_allow_exactly_these_states() {
-        let jobs = include_str!("../../../migrations/0001_jobs.sql");
+        let jobs = include_str!("../../../migrations/0011_job_retries.sql");
         assert!(jobs.contains(&format!("CHECK (state BETWEEN 0 AND {})", JobState::ALL.len() - 1)));
         let deliveries = include_str!("../../../migrations/0003_deliveries.sql");
         assert!(deliveries.contains(&format!("CHECK (state BETWEEN 0 AND {})", DeliveryState::ALL.len() - 1)));

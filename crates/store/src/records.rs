@@ -136,7 +136,7 @@ impl Store {
             .into_iter()
             .filter_map(|(id, s)| {
                 let s = JobState::from_i16(s)?;
-                (!matches!(s, JobState::Submitted | JobState::Pause)).then_some((id, s))
+                (!matches!(s, JobState::Submitted | JobState::Pause | JobState::Retrying)).then_some((id, s))
             })
             .collect();
         if !started.is_empty() {

@@ -103,6 +103,8 @@ impl Store {
                 object: r.object.clone(),
                 request: r.request.clone(),
                 result: None,
+                retries: 0,
+                retrying_since: None,
             })
             .collect();
         let worker = reservation.taker.holder;

@@ -11,7 +11,7 @@ use stowaway_notifier::{run_notifier, DeliveryRescuer};
 use stowaway_objects::{ObjectStoreConfig, Objects};
 use stowaway_store::Store;
 use stowaway_worker::lister::{run_lister, ListerConfig};
-use stowaway_worker::maintenance::{JobRescuer, Pruner, PrunerConfig, RescuerConfig};
+use stowaway_worker::maintenance::{JobRescuer, JobScheduler, Pruner, PrunerConfig, RescuerConfig};
 use stowaway_worker::poller::WorkflowPoller;
 use stowaway_worker::{run_worker, JobContext, WorkerConfig};
 use tokio::sync::watch;
@@ -62,6 +62,10 @@ pub struct ServiceArgs {
     /// for bucket policies that deny reads of what is not `clean`.
     #[arg(long, env = "STOWAWAY_OBJECT_TAGS", default_value_t = false)]
     object_tags: bool,
+    /// Seconds a job waits out an object store it cannot reach (handed back with backoff, its
+    /// verdict undecided) before it fails with the store's error.
+    #[arg(long, env = "STOWAWAY_JOB_RETRY_SECS", default_value_t = stowaway_worker::inspect_job::DEFAULT_RETRY_FOR.as_secs())]
+    job_retry_secs: u64,
     /// Poll each Active workflow's prefix this often (seconds) for new objects, for stores that
     /// send no bucket events; unset: no polling.
     #[arg(long, env = "STOWAWAY_WORKFLOW_POLL_SECS")]
@@ -231,6 +235,7 @@ async fn serve(args: ServiceArgs, parts: Parts) -> Result<(), String> {
                 .unwrap_or_else(|| format!("https://s3.{}.amazonaws.com", objects_cfg.region)),
             min_confidence,
             tag_objects: args.object_tags,
+            retry_for: Duration::from_secs(args.job_retry_secs),
         };
         let lease = Duration::from_secs(args.lease_secs.max(1));
         let worker_cfg = WorkerConfig {
@@ -258,6 +263,7 @@ async fn serve(args: ServiceArgs, parts: Parts) -> Result<(), String> {
             ListerConfig { drain: grace, page_size: args.batch_page_size, ..ListerConfig::default() };
         tasks.spawn(run_lister(store.clone(), objects.clone(), lister_cfg, stopped.clone()));
         maintenance.start(JobRescuer { store: store.clone(), cfg: rescuer_cfg });
+        maintenance.start(JobScheduler { store: store.clone(), every: Duration::from_secs(1) });
         maintenance.start(Pruner { store: store.clone(), cfg: pruner_cfg });
         if let Some(secs) = args.workflow_poll_secs {
             let every = Duration::from_secs(secs.max(1));

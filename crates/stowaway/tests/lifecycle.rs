@@ -124,7 +124,10 @@ async fn health_metrics_and_json_logs() {
     let ready = try_request(port, "GET", "/readyz", &[], "").unwrap();
     assert_eq!(ready.status, 200, "{}", ready.body);
     let checks: serde_json::Value = serde_json::from_str(&ready.body).unwrap();
-    assert_eq!(checks["checks"], serde_json::json!({"database": "ok", "migrations": "ok", "storage": "ok"}));
+    assert_eq!(
+        checks["checks"],
+        serde_json::json!({"database": "ok", "migrations": "ok", "storage": "ok", "storage_breaker": "closed"})
+    );
     assert_eq!(try_request(port, "GET", "/jobs", &[], "").unwrap().status, 403);
 
     // One suspicious job through, and one bad request.
@@ -165,6 +168,7 @@ async fn health_metrics_and_json_logs() {
     expect(&["stowaway_detector_bytes_total"], 9000.0);
     expect(&["stowaway_detector_duration_seconds_count"], 1.0);
     expect(&["stowaway_queue_depth{", "state=\"Submitted\""], 0.0);
+    expect(&["stowaway_queue_depth{", "state=\"Retrying\""], 0.0);
     expect(&["stowaway_queue_oldest_pending_seconds"], 0.0);
     expect(&["stowaway_callback_backlog"], 0.0);
 

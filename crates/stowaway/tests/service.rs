@@ -324,6 +324,8 @@ async fn a_notifier_killed_between_sending_and_recording_sends_again_with_the_sa
     let webhook_id = sent.header("webhook-id");
     assert!(log.contains(&format!("<WebhookId>{webhook_id}</WebhookId>")), "{log}");
     assert!(log.contains("<Attempt><Number>2</Number>") && log.contains("<Status>200</Status>"), "{log}");
+    let lost = log.split("<Attempt><Number>1</Number>").nth(1).expect("the lost attempt is logged");
+    assert!(lost.split("</Attempt>").next().unwrap().contains("<Error>outcome unknown"), "{log}");
     let (status, resent) =
         http(second.port, "POST", &format!("/jobs/{job_id}/callbacks/{webhook_id}/resend"), "");
     assert_eq!(status, 200, "{resent}");

@@ -1,9 +1,11 @@
 //! Test support shared by the integration tests: small sample images made in code, and handles on
 //! the real S3 servers that `scripts/start-services.sh` starts (s3s-fs: strict, no ACLs; moto:
 //! ACLs). Tests fail with a clear message when the servers are not configured; they never skip.
+pub mod cut;
 pub mod minio;
 pub mod receiver;
 
+pub use cut::Cut;
 pub use minio::MinioEvent;
 
 use stowaway_objects::{ObjectStoreConfig, Objects};

@@ -1,6 +1,6 @@
 //! A real HTTP callback receiver on loopback, for tests and benchmarks: it records every request
 //! as it arrives and answers from a script (then 200), e.g. 500s, 429 with Retry-After, 410, or
-//! never (hang).
+//! never (hang); or, for an outage, one status to every request until told otherwise.
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -22,6 +22,8 @@ pub struct Received {
     /// Header names lowercased.
     pub headers: HashMap<String, String>,
     pub body: Vec<u8>,
+    /// The status it was answered with (0: never answered).
+    pub answered: u16,
 }
 
 impl Received {
@@ -44,9 +46,17 @@ pub enum Reply {
     Hang,
 }
 
+/// The answers to come.
+#[derive(Default)]
+struct Script {
+    next: VecDeque<Reply>,
+    /// Every request gets this status meanwhile (the script waits).
+    all: Option<u16>,
+}
+
 pub struct Receiver {
     pub addr: SocketAddr,
-    script: Arc<Mutex<VecDeque<Reply>>>,
+    script: Arc<Mutex<Script>>,
     rx: mpsc::UnboundedReceiver<Received>,
     server: tokio::task::JoinHandle<()>,
 }
@@ -61,7 +71,7 @@ impl Receiver {
     pub async fn start_on(addr: SocketAddr) -> Receiver {
         let listener = tokio::net::TcpListener::bind(addr).await.expect("binding the test receiver");
         let addr = listener.local_addr().expect("local addr");
-        let script: Arc<Mutex<VecDeque<Reply>>> = Arc::default();
+        let script: Arc<Mutex<Script>> = Arc::default();
         let (tx, rx) = mpsc::unbounded_channel();
         let server = tokio::spawn(serve(listener, script.clone(), tx));
         Receiver { addr, script, rx, server }
@@ -74,7 +84,12 @@ impl Receiver {
 
     /// The next requests get these answers, in order; after them, 200.
     pub fn script(&self, replies: impl IntoIterator<Item = Reply>) {
-        self.script.lock().unwrap().extend(replies);
+        self.script.lock().unwrap().next.extend(replies);
+    }
+
+    /// Every request gets `status` until called with `None` (a receiver's outage).
+    pub fn answer_all(&self, status: Option<u16>) {
+        self.script.lock().unwrap().all = status;
     }
 
     /// The next request, waiting up to `within`.
@@ -102,7 +117,7 @@ impl Receiver {
 
 async fn serve(
     listener: tokio::net::TcpListener,
-    script: Arc<Mutex<VecDeque<Reply>>>,
+    script: Arc<Mutex<Script>>,
     tx: mpsc::UnboundedSender<Received>,
 ) {
     // Dropped with this task: aborting the server closes every connection too.
@@ -121,7 +136,7 @@ async fn serve(
 
 async fn answer(
     req: Request<Incoming>,
-    script: Arc<Mutex<VecDeque<Reply>>>,
+    script: Arc<Mutex<Script>>,
     tx: mpsc::UnboundedSender<Received>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let at = Instant::now();
@@ -132,8 +147,18 @@ async fn answer(
         .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
         .collect();
     let body = req.into_body().collect().await.map(|b| b.to_bytes().to_vec()).unwrap_or_default();
-    let _ = tx.send(Received { at, path, headers, body });
-    let reply = script.lock().unwrap().pop_front().unwrap_or(Reply::Status(200));
+    let reply = {
+        let mut script = script.lock().unwrap();
+        match script.all {
+            Some(status) => Reply::Status(status),
+            None => script.next.pop_front().unwrap_or(Reply::Status(200)),
+        }
+    };
+    let answered = match &reply {
+        Reply::Status(s) | Reply::With(s, _) => *s,
+        Reply::Hang => 0,
+    };
+    let _ = tx.send(Received { at, path, headers, body, answered });
     let (status, headers) = match reply {
         Reply::Status(s) => (s, vec![]),
         Reply::With(s, h) => (s, h),

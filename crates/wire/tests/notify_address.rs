@@ -33,7 +33,8 @@ fn non_public_ranges_are_refused_at_both_ends() {
     for s in refused {
         assert!(!is_public(ip(s)), "{s} should be refused");
         assert!(!AddressPolicy::public_only().permits(ip(s)), "{s} should not be permitted");
-        assert!(AddressPolicy::allow_private().permits(ip(s)), "{s} allowed when private is");
+        let link_local = LINK_LOCAL.iter().any(|(a, _)| *a == s);
+        assert_eq!(AddressPolicy::allow_private().permits(ip(s)), !link_local, "{s} under true");
     }
 }
 
@@ -151,12 +152,10 @@ fn submit_time_url_check() {
     #[rustfmt::skip]
     let refused = [
         "http://127.0.0.1/", "http://127.0.0.1:8080/cb", "https://10.0.0.5/",
-        "http://169.254.169.254/latest/meta-data",
         "http://[::1]/", "http://[::ffff:127.0.0.1]/", "http://[::ffff:7f00:1]/",
-        "http://[64:ff9b::a9fe:a9fe]/",
-        "http://[fe80::1]/", "http://[fd00::1]/", "http://[2002:7f00:1::]/", "http://[2001::1]/",
+        "http://[fd00::1]/", "http://[2002:7f00:1::]/", "http://[2001::1]/",
         "http://2130706433/", "http://0177.0.0.1/", "http://0x7f.1/", "http://0x7f000001/", "http://127.1/",
-        "http://0/", "http://0.0.0.0/", "http://3232235777/", "http://0xa9.0xfe.0xa9.0xfe/", "http://012.1/",
+        "http://0/", "http://0.0.0.0/", "http://3232235777/", "http://012.1/",
         "http://8.8.8.8@127.0.0.1/", "http://user:pw@[::1]:80/", "http://localhost/",
         "http://LOCALHOST:8080/",
         "http://localhost./", "http://api.localhost/", "http://a.b.localhost/",
@@ -186,4 +185,74 @@ fn submit_time_url_check() {
     assert!(some.check_url("http://192.168.0.1/").is_err());
     assert!(AddressPolicy::parse("::1").unwrap().check_url("http://localhost/").is_ok());
     assert!(AddressPolicy::parse("10.0.0.0/8").unwrap().check_url("http://localhost/").is_err());
+}
+
+/// Each policy a test below judges under, as STOWAWAY_CALLBACK_ALLOW_PRIVATE spells it.
+const POLICIES: [&str; 6] =
+    ["false", "true", "169.254.169.254", "169.254.0.0/16", "fe80::/10,fd00:ec2::254", "0.0.0.0/0"];
+
+/// Link-local and metadata addresses, and whether each of [`POLICIES`] lets a callback reach them:
+/// `true` does not; only a CIDR that contains the address does.
+#[rustfmt::skip]
+const LINK_LOCAL: &[(&str, [bool; 6])] = &[
+    // address                                   false  true   .254   /16    v6     0/0
+    ("169.254.169.254",                         [false, false, true,  true,  false, true]),
+    ("169.254.0.23",                            [false, false, false, true,  false, true]),
+    ("169.254.0.0",                             [false, false, false, true,  false, true]),
+    ("169.254.255.255",                         [false, false, false, true,  false, true]),
+    ("::ffff:169.254.169.254",                  [false, false, true,  true,  false, true]),
+    ("::ffff:a9fe:17",                          [false, false, false, true,  false, true]),
+    // Compatible and NAT64 forms leave as IPv6, so an IPv4 CIDR does not open them.
+    ("::169.254.169.254",                       [false, false, false, false, false, false]),
+    ("64:ff9b::a9fe:a9fe",                      [false, false, false, false, false, false]),
+    ("fe80::",                                  [false, false, false, false, true,  false]),
+    ("fe80::1",                                 [false, false, false, false, true,  false]),
+    ("fe80::a9fe:a9fe",                         [false, false, false, false, true,  false]),
+    ("febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff", [false, false, false, false, true,  false]),
+    ("fd00:ec2::254",                           [false, false, false, false, true,  false]),
+];
+
+/// Addresses next to those: private ones `true` still opens, and public ones everything does.
+#[rustfmt::skip]
+const NEIGHBOURS: &[(&str, [bool; 6])] = &[
+    // address                                   false  true   .254   /16    v6     0/0
+    ("fd00:ec2::253",                           [false, true,  false, false, false, false]),
+    ("fec0::1",                                 [false, true,  false, false, false, false]),
+    ("fc00::1",                                 [false, true,  false, false, false, false]),
+    ("127.0.0.1",                               [false, true,  false, false, false, true]),
+    ("::ffff:10.0.0.1",                         [false, true,  false, false, false, true]),
+    ("169.253.255.255",                         [true,  true,  true,  true,  true,  true]),
+    ("169.255.0.0",                             [true,  true,  true,  true,  true,  true]),
+    ("2606:4700::1111",                         [true,  true,  true,  true,  true,  true]),
+];
+
+#[test]
+fn link_local_and_metadata_addresses_need_a_cidr_that_holds_them() {
+    let policies = POLICIES.map(|p| AddressPolicy::parse(p).unwrap_or_else(|e| panic!("{p}: {e}")));
+    for (addr, allowed) in LINK_LOCAL.iter().chain(NEIGHBOURS) {
+        for ((policy, setting), want) in policies.iter().zip(POLICIES).zip(allowed) {
+            assert_eq!(policy.permits(ip(addr)), *want, "{addr} under {setting:?}");
+        }
+    }
+}
+
+#[test]
+fn metadata_urls_are_refused_at_submit_under_true() {
+    let private = AddressPolicy::parse("true").unwrap();
+    let cidr = AddressPolicy::parse("169.254.0.0/16,fe80::/10,fd00:ec2::254").unwrap();
+    #[rustfmt::skip]
+    let urls = [
+        "http://169.254.169.254/latest/meta-data/iam/security-credentials/",
+        "http://169.254.0.23/meta-data/", "http://0xa9.0xfe.0xa9.0xfe/", "http://2852039166/",
+        "http://[::ffff:169.254.169.254]/", "http://[fe80::1]:8080/", "http://[fd00:ec2::254]/",
+    ];
+    for url in urls {
+        let e = private.check_url(url).expect_err(url);
+        assert!(e.contains("not a public address") && e.contains("link-local"), "{url}: {e}");
+        assert_eq!(cidr.check_url(url), Ok(()), "{url}");
+    }
+    for url in ["http://[64:ff9b::a9fe:a9fe]/", "http://[::169.254.169.254]/"] {
+        assert!(private.check_url(url).is_err() && cidr.check_url(url).is_err(), "{url}");
+    }
+    assert_eq!(private.check_url("http://10.0.0.5/cb"), Ok(()));
 }

@@ -11,12 +11,17 @@
 //!
 //! Verdict tags (`tag_objects`) are written before the checkpoint, which records their outcome:
 //! an attempt that resumes never tags again, and a backup's copy carries them.
+//!
+//! A store that cannot be reached decides nothing: the job is handed back to wait (`outage.rs`).
+use std::time::Duration;
+
 use stowaway_detect::Confidence;
-use stowaway_objects::{Fetched, ObjectError, Objects};
+use stowaway_objects::{Admit, Fetched, ObjectError, Objects};
 use stowaway_store::{Claimed, Completion, Store};
 use stowaway_wire::{AutoProcessResult, ImageInspectResult, ProcessResult, ProcessType, SubmitRequest};
 use uuid::Uuid;
 
+use crate::outage;
 use crate::tags::{self, Status};
 
 /// What a worker needs to run one job.
@@ -32,10 +37,20 @@ pub struct JobContext {
     pub min_confidence: Confidence,
     /// Write verdict tags on every object judged (`STOWAWAY_OBJECT_TAGS`, Stowaway's extension).
     pub tag_objects: bool,
+    /// How long a job waits out an unreachable store before it fails (`STOWAWAY_JOB_RETRY_SECS`).
+    pub retry_for: Duration,
 }
 
-/// Runs `job`; `None` when the lease was lost (another worker owns the job now).
+/// A day: a store down longer than that needs an operator more than a retry.
+pub const DEFAULT_RETRY_FOR: Duration = Duration::from_secs(86_400);
+
+/// Runs `job`; `None` when the lease was lost (another worker owns the job now). While the store
+/// is unreachable, only the breaker's probe is tried; the rest are handed back at once.
 pub async fn run(ctx: &JobContext, job: &Claimed) -> Option<Completion> {
+    if ctx.objects.breaker().admit() == Admit::Nothing {
+        let error = ctx.objects.breaker().open_since().map(|o| o.1).unwrap_or_default();
+        return Some(unreachable(ctx, job, outage::breaker_open(&error)));
+    }
     let request: SubmitRequest = match serde_json::from_value(job.request.clone()) {
         Ok(r) => r,
         Err(e) => return Some(Completion::failed(job, None, format!("unreadable stored request: {e}"))),
@@ -63,6 +78,7 @@ pub async fn run(ctx: &JobContext, job: &Claimed) -> Option<Completion> {
                     }
                     result
                 }
+                Err(e) if e.transient => return Some(unreachable(ctx, job, e)),
                 Err(e) => {
                     let mut failed = failure(ctx, job, &e);
                     if let Some(existing) = existing_tags {
@@ -94,10 +110,24 @@ pub async fn run(ctx: &JobContext, job: &Claimed) -> Option<Completion> {
             tracing::warn!(job_id = %job.job_id, "lease lost before AutoProcess; leaving the job to its new holder");
             return None;
         }
-        let outcome = auto_process(&ctx.objects, &job.bucket, &job.object, action).await;
+        let outcome = match auto_process(&ctx.objects, &job.bucket, &job.object, action).await {
+            // The checkpoint is kept: the next attempt acts again, without inspecting.
+            Err(e) if e.transient => return Some(unreachable(ctx, job, e)),
+            outcome => acted(outcome, &job.bucket, &job.object, action),
+        };
         result.process_result.as_mut().expect("set").auto_process_result = Some(outcome);
     }
     Some(Completion::success(job, Some(serde_json::to_value(&result).expect("plain data"))))
+}
+
+/// The job handed back to wait for the store, or failed with the store's error once its time
+/// is up.
+fn unreachable(ctx: &JobContext, job: &Claimed, e: ObjectError) -> Completion {
+    outage::hand_back(job, &e, ctx.retry_for).unwrap_or_else(|e| {
+        tracing::error!(code = %e.code, message = %e.message, "job failed: the object store stayed unreachable");
+        let value = serde_json::to_value(failure(ctx, job, &e)).ok();
+        Completion::failed(job, value, format!("{}: {}", e.code, e.message))
+    })
 }
 
 /// Fetches and judges the object; with tagging on, also its tags: read (GetObjectTagging) only
@@ -112,6 +142,8 @@ async fn inspect(
         (true, Ok(o)) if o.tag_count() == 0 => Some(Ok(Vec::new())),
         // A missing object has nothing to tag.
         (true, Err(e)) if e.is_no_such_key() || e.code == "NoSuchBucket" => None,
+        // The job waits for the store; its tags with it.
+        (true, Err(e)) if e.transient => None,
         (true, _) => Some(ctx.objects.tags(&job.bucket, &job.object).await),
     };
     (judge(object).await, existing)
@@ -178,13 +210,27 @@ fn below_threshold(process: &ProcessResult, min: Confidence) -> Option<AutoProce
 /// documents `Success` and `Failed`).
 pub const SKIPPED: &str = "Skipped";
 
-/// Applies the action; a refusal (a store without ACLs, say) is reported, not retried.
-async fn auto_process(objects: &Objects, bucket: &str, key: &str, action: ProcessType) -> AutoProcessResult {
-    let outcome = match action {
+/// Applies the action.
+async fn auto_process(
+    objects: &Objects,
+    bucket: &str,
+    key: &str,
+    action: ProcessType,
+) -> Result<(), ObjectError> {
+    match action {
         ProcessType::BackupObject => objects.backup(bucket, key).await.map(|_| ()),
         ProcessType::SwitchObjectToPrivate => objects.make_private(bucket, key).await,
         ProcessType::DeleteObject => objects.delete(bucket, key).await,
-    };
+    }
+}
+
+/// The action's result; a refusal (a store without ACLs, say) is reported, not retried.
+fn acted(
+    outcome: Result<(), ObjectError>,
+    bucket: &str,
+    key: &str,
+    action: ProcessType,
+) -> AutoProcessResult {
     match outcome {
         Ok(()) => AutoProcessResult { code: "Success".into(), message: "Success".into() },
         Err(e) => {

@@ -5,6 +5,7 @@
 pub mod inspect_job;
 pub mod lister;
 pub mod maintenance;
+pub mod outage;
 pub mod poller;
 pub mod runner;
 pub mod tags;

@@ -1,5 +1,6 @@
 //! Maintenance services. The rescuer returns jobs whose worker died (lease expired) to the queue;
-//! the pruner deletes finished jobs past their retention in bounded batches. Both are
+//! the scheduler returns jobs that waited out a storage outage (Retrying) once due; the pruner
+//! deletes finished jobs past their retention in bounded batches. All are
 //! `stowaway_engine::Service`s: the process starts them with its other maintenance.
 use std::time::Duration;
 
@@ -62,6 +63,28 @@ impl Service for JobRescuer {
             metrics::counter!("stowaway_jobs_finished_total", "state" => "Failed", "suspicious_type" => "none")
                 .increment(failed);
             tracing::warn!(rescued, failed, "rescued jobs whose worker stopped heartbeating");
+        }
+        Ok(())
+    }
+}
+
+/// Returns jobs whose retry is due to the queue (River's scheduler).
+pub struct JobScheduler {
+    pub store: Store,
+    pub every: Duration,
+}
+
+impl Service for JobScheduler {
+    const NAME: &'static str = "job scheduler";
+
+    fn every(&self) -> Duration {
+        self.every
+    }
+
+    async fn run_once(&self, _: &watch::Receiver<bool>) -> Result<()> {
+        let due = self.store.promote_due_retries().await?;
+        if due > 0 {
+            tracing::debug!(due, "jobs due to retry are back in their queues");
         }
         Ok(())
     }

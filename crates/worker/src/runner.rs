@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use stowaway_engine::{Capacity, Consumer, LoopConfig, Ran};
-use stowaway_store::{Claimed, Completion, DirectRoom, Result};
+use stowaway_objects::{Admit, Breaker};
+use stowaway_store::{Claimed, Completion, DirectRoom, JobState, Result};
 use tokio::sync::{watch, Semaphore};
 use tracing::Instrument;
 
@@ -38,7 +39,9 @@ impl Default for WorkerConfig {
 
 /// The jobs this worker holds (running, or claimed and waiting for a turn), and the room it
 /// offers to submits in this process (`store`'s `handoff.rs`). Held, being claimed and promised
-/// to submits together never exceed [`Slots::hold`].
+/// to submits together never exceed [`Slots::hold`]. While the object store is unreachable (the
+/// breaker is open) it claims one job as a probe when one is due and nothing is held, and offers
+/// nothing to submits: their jobs wait in the table.
 struct Slots {
     held: HashSet<i64>,
     /// Slots the claim under way may fill.
@@ -56,10 +59,11 @@ struct Slots {
     /// processes' submits, rescued jobs, a resumed queue) always find room here.
     kept_for_claims: usize,
     direct: DirectRoom,
+    breaker: Breaker,
 }
 
 impl Slots {
-    fn new(concurrency: usize, direct: DirectRoom) -> Slots {
+    fn new(concurrency: usize, direct: DirectRoom, breaker: Breaker) -> Slots {
         let slots = Slots {
             held: HashSet::new(),
             claiming: 0,
@@ -68,6 +72,7 @@ impl Slots {
             spare: concurrency,
             kept_for_claims: (concurrency / 4).max(1),
             direct,
+            breaker,
         };
         slots.publish();
         slots
@@ -80,7 +85,7 @@ impl Slots {
 
     /// Offers the room beyond what claims keep.
     fn publish(&self) {
-        let offer = match self.backlog {
+        let offer = match self.backlog || self.breaker.is_open() {
             true => 0,
             false => self
                 .concurrency
@@ -96,16 +101,22 @@ impl Capacity<()> for Slots {
     fn wanted(&self) -> usize {
         let room = self.hold().saturating_sub(self.held.len()).saturating_sub(self.direct.promised());
         let batch = if self.backlog { self.spare.div_ceil(2) } else { 1 };
-        if room >= batch || self.held.is_empty() {
-            room
-        } else {
-            0
+        match self.breaker.peek() {
+            Admit::All if room >= batch || self.held.is_empty() => room,
+            Admit::Probe if self.held.is_empty() => room.min(1),
+            _ => 0,
         }
     }
 
     fn begin_claim(&mut self, _want: usize) -> usize {
         let promised = self.direct.withdraw();
-        self.claiming = self.hold().saturating_sub(self.held.len()).saturating_sub(promised);
+        let room = self.hold().saturating_sub(self.held.len()).saturating_sub(promised);
+        // The probe's turn is taken when it runs (`inspect_job::run`), not here.
+        self.claiming = match self.breaker.peek() {
+            Admit::All => room,
+            Admit::Probe => room.min(1),
+            Admit::Nothing => 0,
+        };
         self.publish();
         self.claiming
     }
@@ -198,7 +209,7 @@ impl Consumer for Jobs {
 pub async fn run_worker(ctx: JobContext, cfg: WorkerConfig, shutdown: watch::Receiver<bool>) {
     let listener = ctx.store.listen_for_jobs().await;
     let direct = ctx.store.take_jobs_directly(ctx.worker, cfg.lease);
-    let slots = Slots::new(cfg.concurrency, direct.room());
+    let slots = Slots::new(cfg.concurrency, direct.room(), ctx.objects.breaker().clone());
     let loop_cfg = LoopConfig { poll: cfg.poll, drain: cfg.drain, heartbeat: Some(cfg.lease / 3) };
     let turns = Arc::new(Semaphore::new(cfg.concurrency));
     let jobs = Arc::new(Jobs { ctx, lease: cfg.lease, turns });
@@ -212,6 +223,10 @@ async fn run_one(ctx: JobContext, job: Claimed) -> Ran<Completion> {
     let Some(c) = inspect_job::run(&ctx, &job).instrument(span.clone()).await else {
         return Ran::Lost;
     };
+    if c.state == JobState::Retrying {
+        metrics::counter!("stowaway_jobs_retried_total").increment(1);
+        return Ran::Done(c);
+    }
     let suspicious_type = c
         .result
         .as_ref()
@@ -235,7 +250,7 @@ mod tests {
     #[test]
     fn hand_overs_get_only_the_slots_beyond_what_claims_keep_and_none_while_jobs_wait() {
         let room = DirectRoom::default();
-        let mut slots = Slots::new(8, room.clone());
+        let mut slots = Slots::new(8, room.clone(), Breaker::default());
         assert_eq!(room.free(), 6, "two of eight kept for claims");
         assert!(slots.take((1, 1), ()) && slots.take((2, 1), ()));
         assert!(!slots.take((2, 1), ()), "held once");
@@ -256,14 +271,14 @@ mod tests {
         assert_eq!(room.free(), 0, "a draining worker takes nothing more");
 
         let single = DirectRoom::default();
-        Slots::new(1, single.clone());
+        Slots::new(1, single.clone(), Breaker::default());
         assert_eq!(single.free(), 0, "one slot is the claims'");
     }
 
     #[test]
     fn a_claim_and_the_hand_overs_never_count_on_the_same_slot() {
         let room = DirectRoom::default();
-        let mut slots = Slots::new(8, room.clone());
+        let mut slots = Slots::new(8, room.clone(), Breaker::default());
         // A submit's statement has six promised when the worker claims: the claim gets the rest.
         assert!(room.promise(6));
         assert_eq!(slots.wanted(), 2);
@@ -278,7 +293,7 @@ mod tests {
 
         // From idle, a claim's slots are not offered while its jobs are on their way.
         let room = DirectRoom::default();
-        let mut slots = Slots::new(8, room.clone());
+        let mut slots = Slots::new(8, room.clone(), Breaker::default());
         assert_eq!(slots.begin_claim(usize::MAX), 8);
         assert!(!room.promise(1), "the claim may fill every slot");
         slots.finished((0, 1)); // a job finishing meanwhile frees nothing the claim counted on
@@ -290,7 +305,7 @@ mod tests {
     #[test]
     fn with_a_backlog_a_worker_holds_the_next_jobs_and_claims_them_in_batches() {
         let room = DirectRoom::default();
-        let mut slots = Slots::new(4, room.clone());
+        let mut slots = Slots::new(4, room.clone(), Breaker::default());
         assert_eq!(slots.begin_claim(4), 4);
         (1..=4).for_each(|id| assert!(slots.take((id, 1), ())));
         slots.end_claim(Some(true));

@@ -5,7 +5,7 @@ use serde_json::json;
 use sqlx::PgPool;
 use stowaway_engine::Maintenance;
 use stowaway_store::{Completion, JobState, NewJob, Store};
-use stowaway_worker::maintenance::{JobRescuer, Pruner, PrunerConfig, RescuerConfig};
+use stowaway_worker::maintenance::{JobRescuer, JobScheduler, Pruner, PrunerConfig, RescuerConfig};
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -84,4 +84,60 @@ async fn pruner_deletes_in_batches_until_only_recent_history_is_left(pool: PgPoo
     stop.send(true).unwrap();
     tokio::time::timeout(Duration::from_secs(2), pruner.stopped()).await.expect("pruner stops on shutdown");
     assert_eq!(count().await, 5, "recent history stays");
+}
+
+#[sqlx::test(migrator = "stowaway_store::MIGRATOR")]
+async fn jobs_handed_back_for_an_outage_wait_their_turn_and_do_not_spend_the_rescuers_budget(pool: PgPool) {
+    let store = Store::from_pool(pool.clone());
+    let ids = jobs(&store, 3).await;
+    let w = Uuid::new_v4();
+    let claimed = store.claim(w, 3, Duration::from_secs(60)).await.unwrap();
+    // Fenced: a hand-back from a worker that no longer holds the job changes nothing.
+    let stranger = Completion::retry_in(&claimed[2], Duration::ZERO, "ServiceUnavailable: refused");
+    assert!(store.complete(Uuid::new_v4(), &[stranger]).await.unwrap().is_empty());
+    let back = vec![
+        Completion::retry_in(&claimed[0], Duration::ZERO, "ServiceUnavailable: refused"),
+        Completion::retry_in(&claimed[1], Duration::from_secs(3600), "ServiceUnavailable: refused"),
+        Completion::success(&claimed[2], None),
+    ];
+    assert_eq!(store.complete(w, &back).await.unwrap().len(), 3);
+    let listed = store.jobs_by_id("examplebucket-1250000000", &ids).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|r| r.state.as_str()).collect::<Vec<_>>(),
+        ["Submitted", "Submitted", "Success"]
+    );
+    assert_eq!(store.claim(w, 3, Duration::from_secs(60)).await.unwrap().len(), 0, "not before it is due");
+
+    // The scheduler returns the due one to its queue (paused: to Pause); the other waits an hour.
+    let queue = store.ensure_queue("examplebucket-1250000000", "ap-chongqing").await.unwrap();
+    store.set_paused(&queue.queue_id, true).await.unwrap();
+    let (stop, shutdown) = watch::channel(false);
+    let mut scheduler = Maintenance::new(shutdown);
+    scheduler.start(JobScheduler { store: store.clone(), every: Duration::from_millis(50) });
+    wait_for("the due job to be back", async || {
+        store.states(&ids[..1]).await.unwrap()[0].1 == JobState::Pause
+    })
+    .await;
+    store.set_paused(&queue.queue_id, false).await.unwrap();
+    assert_eq!(store.states(&ids[1..2]).await.unwrap()[0].1, JobState::Retrying);
+    stop.send(true).unwrap();
+    scheduler.stopped().await;
+
+    // Lost five times after four hand-backs: the rescuer counts the losses only.
+    let again = store.claim(w, 3, Duration::from_millis(1)).await.unwrap();
+    assert_eq!((again.len(), again[0].attempt, again[0].retries), (1, 2, 1));
+    assert!(again[0].retrying_since.is_some());
+    sqlx::query("UPDATE jobs SET attempt = 8, retries = 4 WHERE job_id = $1")
+        .bind(&ids[0])
+        .execute(&pool)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(store.rescue_expired(5).await.unwrap(), (1, 0), "four losses of five");
+    sqlx::query("UPDATE jobs SET state = 1, attempt = 9, locked_until = now() WHERE job_id = $1")
+        .bind(&ids[0])
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(store.rescue_expired(5).await.unwrap(), (0, 1), "the fifth fails it");
 }

@@ -32,6 +32,25 @@ const V6_BLOCKED: &[(Ipv6Addr, u8)] = &[
     (Ipv6Addr::new(0x3fff, 0, 0, 0, 0, 0, 0, 0), 20), // documentation (RFC 9637)
 ];
 
+/// Link-local blocks, where cloud metadata services answer (169.254.169.254, Tencent's 169.254.0.23,
+/// AWS's fd00:ec2::254): a callback there could read the host's credentials, so `true` keeps them shut.
+const V4_LINK_LOCAL: ([u8; 4], u8) = ([169, 254, 0, 0], 16);
+const V6_LINK_LOCAL: &[(Ipv6Addr, u8)] = &[
+    (Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0), 10),
+    (Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254), 128), // AWS IMDS over IPv6
+];
+
+/// Whether `ip` is link-local or a cloud metadata address, in any IPv6 spelling of an IPv4 one.
+fn is_link_local_or_metadata(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4_in(v4, Ipv4Addr::from(V4_LINK_LOCAL.0), V4_LINK_LOCAL.1),
+        IpAddr::V6(v6) => match embedded_v4(v6) {
+            Some(v4) => is_link_local_or_metadata(IpAddr::V4(v4)),
+            None => V6_LINK_LOCAL.iter().any(|&(net, len)| v6_in(v6, net, len)),
+        },
+    }
+}
+
 /// Whether `ip` is a public unicast address a callback may reach.
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
@@ -71,7 +90,8 @@ fn prefix_eq(a: u128, b: u128, len: u8, bits: u8) -> bool {
 }
 
 /// Which callback addresses are allowed: public ones, plus private ones the operator opts into
-/// with `STOWAWAY_CALLBACK_ALLOW_PRIVATE`. The default allows public addresses only.
+/// with `STOWAWAY_CALLBACK_ALLOW_PRIVATE`. The default allows public addresses only; `true`
+/// allows private ones except link-local and metadata ones, which only a CIDR listing them opens.
 #[derive(Clone, Debug, Default)]
 pub struct AddressPolicy {
     allow_private: bool,
@@ -84,7 +104,7 @@ impl AddressPolicy {
         Self::default()
     }
 
-    /// Everything allowed (private deployments, tests).
+    /// Every address except link-local and metadata ones (private deployments, tests).
     pub fn allow_private() -> Self {
         AddressPolicy { allow_private: true, allow_nets: Vec::new() }
     }
@@ -106,8 +126,8 @@ impl AddressPolicy {
     pub fn permits(&self, ip: IpAddr) -> bool {
         // ::ffff:10.0.0.1 goes out as 10.0.0.1, so an allowed 10.0.0.0/8 covers it.
         let ip = ip.to_canonical();
-        self.allow_private
-            || is_public(ip)
+        is_public(ip)
+            || (self.allow_private && !is_link_local_or_metadata(ip))
             || self.allow_nets.iter().any(|&(net, len)| net_contains(net, len, ip))
     }
 
@@ -122,6 +142,11 @@ impl AddressPolicy {
             ))
         };
         match parse_url(url)?.host {
+            Host::Ip(ip) if !self.permits(ip) && is_link_local_or_metadata(ip) => Err(format!(
+                "callback URL host {ip} is not a public address: it is link-local, where cloud \
+                 metadata services answer (only a CIDR in STOWAWAY_CALLBACK_ALLOW_PRIVATE that \
+                 contains it allows it, not true)"
+            )),
             Host::Ip(ip) if !self.permits(ip) => refused(&ip.to_string()),
             Host::Name(name) if is_localhost(&name) => {
                 let loopback = [IpAddr::V4(Ipv4Addr::LOCALHOST), IpAddr::V6(Ipv6Addr::LOCALHOST)];

@@ -53,6 +53,7 @@ pub fn context_acting_from(store: &Store, objects: &Objects, min_confidence: Con
         object_url_base: "http://s3.test".into(),
         min_confidence,
         tag_objects: false,
+        retry_for: stowaway_worker::inspect_job::DEFAULT_RETRY_FOR,
     }
 }
 

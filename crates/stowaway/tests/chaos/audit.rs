@@ -1,0 +1,213 @@
+//! What a chaos run must show once the faults stop: every accepted job terminal with a reason and
+//! none failed by an outage, every suspicious object moved exactly once and no clean one touched,
+//! every callback delivered at least once (duplicates counted), no part crashed, and no server
+//! error but the 503s of a database outage.
+use std::collections::HashMap;
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use sqlx::PgPool;
+use stowaway_testkit::receiver::{Received, Receiver};
+use stowaway_testkit::{clean_png, png_with_ts};
+
+use crate::load::{element, Shared, Tally};
+use crate::{World, BUCKET};
+
+pub struct Report {
+    pub problems: Vec<String>,
+    figures: Vec<String>,
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for line in &self.figures {
+            writeln!(f, "  {line}")?;
+        }
+        for p in &self.problems {
+            writeln!(f, "  PROBLEM: {p}")?;
+        }
+        Ok(())
+    }
+}
+
+/// How long the run may take to settle after the load: the callback schedule's tail is 30 s.
+const SETTLE: Duration = Duration::from_secs(240);
+
+pub async fn settle_and_audit(
+    world: &mut World,
+    receiver: &mut Receiver,
+    tally: &Shared,
+    started: Instant,
+) -> Report {
+    let pool = PgPool::connect(&world.database).await.unwrap();
+    let (mut problems, mut figures) = (Vec::new(), Vec::new());
+    let accepted: Vec<String> = tally.lock().unwrap().jobs.iter().filter_map(|j| j.job_id.clone()).collect();
+    let mut callbacks: Vec<Received> = Vec::new();
+    let settle_started = Instant::now();
+    loop {
+        callbacks.extend(receiver.collect(Duration::from_millis(500)).await);
+        let (open, undelivered) = unfinished(&pool, &accepted).await;
+        if open == 0 && undelivered == 0 {
+            break;
+        }
+        if settle_started.elapsed() > SETTLE {
+            problems.push(format!(
+                "not settled {} s after the load: {open} jobs open, {undelivered} callbacks owed",
+                SETTLE.as_secs()
+            ));
+            break;
+        }
+    }
+    callbacks.extend(receiver.collect(Duration::from_millis(500)).await);
+    figures.push(format!(
+        "settled {:.0} s after the load ({:.0} s in all)",
+        settle_started.elapsed().as_secs_f64(),
+        started.elapsed().as_secs_f64()
+    ));
+
+    let tally = {
+        let t = tally.lock().unwrap();
+        Tally { jobs: t.jobs.clone(), server_errors: t.server_errors.clone(), unanswered: t.unanswered }
+    };
+    submissions(&tally, accepted.len(), &mut figures, &mut problems);
+    verdicts(world, &pool, &tally, &accepted, &mut figures, &mut problems).await;
+    let answered: Vec<String> = callbacks
+        .iter()
+        .filter(|c| (200..300).contains(&c.answered))
+        .filter_map(|c| element(&c.text(), "JobId").map(String::from))
+        .collect();
+    let per_job = count(answered.iter().cloned());
+    let missing = accepted.iter().filter(|id| !per_job.contains_key(*id)).count();
+    let duplicates: usize = per_job.values().map(|n| n - 1).sum();
+    figures.push(format!(
+        "callbacks: {} received ({} answered 2xx), {missing} jobs without one, {duplicates} duplicates (at least once)",
+        callbacks.len(),
+        answered.len()
+    ));
+    if missing > 0 {
+        problems.push(format!("{missing} jobs' callbacks never delivered"));
+    }
+    for part in world.workers.iter_mut().chain([&mut world.api, &mut world.notifier]) {
+        if let Some(status) = part.crashed() {
+            let log = part.log();
+            let tail = &log[log.len().saturating_sub(2000)..];
+            problems.push(format!("{} exited by itself ({status}): …{tail}", part.name));
+        }
+    }
+    pool.close().await;
+    Report { problems, figures }
+}
+
+/// Every job accepted; server errors only a database outage's.
+fn submissions(tally: &Tally, accepted: usize, figures: &mut Vec<String>, problems: &mut Vec<String>) {
+    let lost = tally.jobs.iter().filter(|j| j.job_id.is_none()).count();
+    let resent = tally.jobs.iter().filter(|j| j.sends > 1).count();
+    figures.push(format!(
+        "{} jobs submitted, {} accepted ({resent} needed more than one send), {} sends unanswered",
+        tally.jobs.len(),
+        accepted,
+        tally.unanswered
+    ));
+    if lost > 0 {
+        problems.push(format!("{lost} jobs were never accepted within the load's patience"));
+    }
+    let by_status = count(tally.server_errors.iter().map(|(s, c)| format!("{s} {c}")));
+    figures.push(format!("server errors answered: {by_status:?}"));
+    for (what, n) in &by_status {
+        if what != "503 ServiceUnavailable" {
+            problems.push(format!("{n} answers {what} (only a database outage's 503 is expected)"));
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct JobRow {
+    job_id: String,
+    object: String,
+    state: i16,
+    result: Option<serde_json::Value>,
+    last_error: Option<String>,
+    attempt: i32,
+    retries: i32,
+}
+
+/// Every job Success with the right verdict; suspicious objects moved once, clean ones untouched.
+async fn verdicts(
+    world: &World,
+    pool: &PgPool,
+    tally: &Tally,
+    accepted: &[String],
+    figures: &mut Vec<String>,
+    problems: &mut Vec<String>,
+) {
+    let rows: Vec<JobRow> = sqlx::query_as(
+        "SELECT job_id, object, state, result, last_error, attempt, retries FROM jobs WHERE job_id = ANY($1)",
+    )
+    .bind(accepted)
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    if rows.len() != accepted.len() {
+        problems.push(format!("{} accepted jobs are not in the database", accepted.len() - rows.len()));
+    }
+    let states = count(rows.iter().map(|r| r.state.to_string()));
+    figures.push(format!("job states (2 Success, 3 Failed): {states:?}"));
+    let retried = rows.iter().filter(|r| r.retries > 0).count();
+    let max_attempt = rows.iter().map(|r| r.attempt).max().unwrap_or(0);
+    figures.push(format!(
+        "{retried} jobs waited out an outage (Retrying); most attempts of one job: {max_attempt}"
+    ));
+    let expected: HashMap<&str, bool> = tally.jobs.iter().map(|j| (j.key.as_str(), j.suspicious)).collect();
+    let (clean_body, hls_body) = (clean_png(), png_with_ts(20));
+    let mut moved = 0;
+    for JobRow { job_id, object, state, result, last_error: error, .. } in &rows {
+        if *state != 2 {
+            problems.push(format!("{job_id} ({object}) ended in state {state}: {error:?}"));
+            continue;
+        }
+        let result = result.clone().unwrap_or_default();
+        // Stored as Tencent writes it: "true" or "false".
+        let suspicious =
+            result.pointer("/ProcessResult/Suspicious").and_then(|v| v.as_str()).map(|s| s == "true");
+        if suspicious != expected.get(object.as_str()).copied() {
+            problems.push(format!("{job_id} ({object}) judged suspicious = {suspicious:?}"));
+        }
+        let backup = format!("abnormal_images_backup/{object}");
+        let (original, copy) = (fetch(world, object).await, fetch(world, &backup).await);
+        match expected.get(object.as_str()) {
+            Some(true) => {
+                let acted = result.pointer("/ProcessResult/AutoProcessResult/Code").and_then(|v| v.as_str());
+                if original.is_some() || copy.as_deref() != Some(&hls_body[..]) || acted != Some("Success") {
+                    problems.push(format!("{object}: not moved exactly once (original kept: {}, backup: {}, AutoProcess {acted:?})", original.is_some(), copy.is_some()));
+                } else {
+                    moved += 1;
+                }
+            }
+            _ => {
+                if original.as_deref() != Some(&clean_body[..]) || copy.is_some() {
+                    problems.push(format!("{object}: a clean object was touched"));
+                }
+            }
+        }
+    }
+    figures.push(format!("{moved} suspicious objects moved to the backup prefix, each once"));
+}
+
+/// (accepted jobs not terminal, their callbacks not delivered).
+async fn unfinished(pool: &PgPool, accepted: &[String]) -> (i64, i64) {
+    let q = "SELECT
+        (SELECT count(*) FROM jobs WHERE job_id = ANY($1) AND state NOT IN (2, 3, 4)),
+        (SELECT count(*) FROM jobs j LEFT JOIN deliveries d ON d.job_id = j.id
+          WHERE j.job_id = ANY($1) AND (d.state IS NULL OR d.state <> 2))";
+    sqlx::query_as(q).bind(accepted).fetch_one(pool).await.unwrap_or((-1, -1))
+}
+
+async fn fetch(world: &World, key: &str) -> Option<Vec<u8>> {
+    world.objects.fetch(BUCKET, key).await.ok().map(|f| f.to_vec())
+}
+
+fn count(items: impl Iterator<Item = String>) -> std::collections::BTreeMap<String, usize> {
+    let mut m = std::collections::BTreeMap::new();
+    items.for_each(|i| *m.entry(i).or_insert(0) += 1);
+    m
+}
