@@ -40,7 +40,7 @@ pub async fn settle_and_audit(
     started: Instant,
 ) -> Report {
     let pool = PgPool::connect(&world.database).await.unwrap();
-    let (mut problems, mut figures) = (Vec::new(), Vec::new());
+    let (mut problems, mut figures) = (std::mem::take(&mut world.problems), Vec::new());
     let accepted: Vec<String> = tally.lock().unwrap().jobs.iter().filter_map(|j| j.job_id.clone()).collect();
     let mut callbacks: Vec<Received> = Vec::new();
     let settle_started = Instant::now();
@@ -87,7 +87,7 @@ pub async fn settle_and_audit(
     if missing > 0 {
         problems.push(format!("{missing} jobs' callbacks never delivered"));
     }
-    for part in world.workers.iter_mut().chain([&mut world.api, &mut world.notifier]) {
+    for part in world.workers.iter_mut().chain([&mut world.api, &mut world.notifier, &mut world.serve]) {
         if let Some(status) = part.crashed() {
             let log = part.log();
             let tail = &log[log.len().saturating_sub(2000)..];

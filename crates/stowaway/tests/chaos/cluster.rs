@@ -189,7 +189,7 @@ impl Part {
     pub fn new(name: &str, part: &str, env: Vec<(String, String)>, logs: &Path) -> Part {
         let port = free_port();
         let mut env = env;
-        let listen = if part == "api" { "STOWAWAY_LISTEN" } else { "STOWAWAY_OPS_LISTEN" };
+        let listen = if part == "api" || part == "serve" { "STOWAWAY_LISTEN" } else { "STOWAWAY_OPS_LISTEN" };
         env.push((listen.into(), format!("127.0.0.1:{port}")));
         let log = logs.join(format!("{name}.log"));
         Part { name: name.into(), part: part.into(), env, port, child: None, log, starts: 0 }

@@ -1,7 +1,8 @@
 //! The chaos suite: `stowaway api`, two `worker`s and a `notifier` as separate processes on a
 //! PostgreSQL cluster and an s3s-fs of the run's own, under a steady submit load, while faults
-//! land: kill -9 of each part, SIGTERM under load, the object store killed, PostgreSQL stopped
-//! at once, the callback receiver answering 500. Only loopback addresses. At the end `audit.rs`
+//! land: kill -9 of each part (and of a `serve` in a 200/s burst), SIGTERM under load, the
+//! object store killed or slow, PostgreSQL stopped at once, the callback receiver answering 500,
+//! hostile requests and slowloris connections. Only loopback addresses. At the end `audit.rs`
 //! checks that nothing was lost, decided by an outage, done twice or left undelivered.
 //!
 //! `short` runs in CI (about three minutes); `soak` runs on demand, a fault a minute for
@@ -10,6 +11,7 @@
 //! (`STOWAWAY_CHAOS_SEED`) picks the soak's faults.
 mod audit;
 mod cluster;
+mod hostile;
 mod load;
 
 use std::path::PathBuf;
@@ -19,7 +21,7 @@ use std::time::{Duration, Instant};
 use cluster::{Part, Postgres, S3};
 use stowaway_objects::{ObjectStoreConfig, Objects};
 use stowaway_testkit::receiver::Receiver;
-use stowaway_testkit::{clean_png, png_with_ts, Rng};
+use stowaway_testkit::{clean_png, png_with_ts, Cut, Rng};
 
 /// What can go wrong, one at a time.
 #[derive(Clone, Copy, Debug)]
@@ -36,6 +38,12 @@ enum Fault {
     DatabaseDown(Duration),
     /// Every callback answered 500 for this long.
     ReceiverFails(Duration),
+    /// The store 40 ms away each way for this long, while workers are killed three times.
+    SlowStoreKills(Duration),
+    /// 1,000 jobs at 200/s to the `serve` process, killed -9 halfway.
+    ServeBurst,
+    /// 2,000 malformed or oversized requests and 64 slowloris connections.
+    Hostile,
 }
 
 struct Plan {
@@ -52,7 +60,7 @@ impl Plan {
         let s = Duration::from_secs;
         Plan {
             rate: 20.0,
-            load_for: s(85),
+            load_for: s(155),
             faults: vec![
                 (s(3), KillWorker(0)),
                 (s(7), KillWorker(1)),
@@ -62,6 +70,9 @@ impl Plan {
                 (s(64), KillApi),
                 (s(70), KillNotifier),
                 (s(76), TermWorker(0)),
+                (s(82), SlowStoreKills(s(12))),
+                (s(97), ServeBurst),
+                (s(106), Hostile),
             ],
         }
     }
@@ -73,13 +84,16 @@ impl Plan {
         let s = Duration::from_secs;
         let faults = (1..secs / 60)
             .map(|minute| {
-                let fault = match rng.below(7) {
+                let fault = match rng.below(10) {
                     0 => KillWorker(rng.below(2)),
                     1 => TermWorker(rng.below(2)),
                     2 => KillApi,
                     3 => KillNotifier,
                     4 => StoreDown(s(20)),
                     5 => DatabaseDown(s(10)),
+                    6 => SlowStoreKills(s(30)),
+                    7 => ServeBurst,
+                    8 => Hostile,
                     _ => ReceiverFails(s(60).min(s(secs - minute * 60).saturating_sub(s(5)))),
                 };
                 (s(minute * 60), fault)
@@ -111,8 +125,16 @@ pub struct World {
     pub api: Part,
     pub workers: Vec<Part>,
     pub notifier: Part,
+    /// Stowaway and a worker, API and notifier in one process, beside the separate parts.
+    pub serve: Part,
+    /// The parts' path to the store, which can be made slow.
+    pub relay: Arc<Cut>,
     pub objects: Objects,
     pub database: String,
+    /// Objects for each `ServeBurst`, put at setup.
+    pub bursts: Vec<Vec<(String, bool)>>,
+    /// What the faults themselves found wrong.
+    pub problems: Vec<String>,
 }
 
 async fn chaos(plan: Plan, name: &str) {
@@ -120,7 +142,10 @@ async fn chaos(plan: Plan, name: &str) {
     let mut world = setup(&dir).await;
     let mut receiver = Receiver::start().await;
     let n = (plan.rate * plan.load_for.as_secs_f64()) as usize;
-    let keys = put_objects(&world.objects, n).await;
+    let keys = put_objects(&world.objects, "up", n).await;
+    for i in 0..plan.faults.iter().filter(|f| matches!(f.1, Fault::ServeBurst)).count() {
+        world.bursts.push(put_objects(&world.objects, &format!("burst{i}"), 1000).await);
+    }
     eprintln!("chaos {name}: {n} objects stored; load starts");
 
     let tally = load::Shared::default();
@@ -129,7 +154,7 @@ async fn chaos(plan: Plan, name: &str) {
     let mut timeline = Vec::new();
     for (at, fault) in plan.faults {
         tokio::time::sleep_until((started + at).into()).await;
-        let note = inject(&mut world, &receiver, fault).await;
+        let note = inject(&mut world, &receiver, &tally, fault).await;
         eprintln!("chaos {:>5.1} s: {fault:?}: {note}", started.elapsed().as_secs_f64());
         timeline.push(format!("{:?} at {} s: {note}", fault, at.as_secs()));
     }
@@ -151,9 +176,10 @@ async fn setup(dir: &std::path::Path) -> World {
     sqlx::query("CREATE DATABASE chaos").execute(&admin).await.unwrap();
     admin.close().await;
     let database = pg.url("chaos");
+    let relay = Cut::to(&format!("127.0.0.1:{}", s3.port)).await;
     let env: Vec<(String, String)> = [
         ("DATABASE_URL", database.as_str()),
-        ("STOWAWAY_S3_ENDPOINT", &s3.url()),
+        ("STOWAWAY_S3_ENDPOINT", &relay.url()),
         ("AWS_ACCESS_KEY_ID", cluster::S3_KEY),
         ("AWS_SECRET_ACCESS_KEY", cluster::S3_SECRET),
         ("STOWAWAY_DEFAULT_BUCKET", BUCKET),
@@ -180,12 +206,14 @@ async fn setup(dir: &std::path::Path) -> World {
     let logs: PathBuf = dir.join("logs");
     std::fs::create_dir_all(&logs).unwrap();
     let mut api = Part::new("api", "api", env.clone(), &logs);
+    let mut serve = Part::new("serve", "serve", env.clone(), &logs);
     let mut workers: Vec<Part> =
         (0..2).map(|i| Part::new(&format!("worker-{i}"), "worker", env.clone(), &logs)).collect();
     let mut notifier = Part::new("notifier", "notifier", env.clone(), &logs);
     api.start();
     workers.iter_mut().for_each(Part::start);
     notifier.start();
+    serve.start();
     let objects = Objects::new(&ObjectStoreConfig {
         endpoint: Some(s3.url()),
         region: "us-east-1".into(),
@@ -196,12 +224,24 @@ async fn setup(dir: &std::path::Path) -> World {
         quick_ack: true,
     });
     objects.create_bucket(BUCKET).await.unwrap();
-    World { pg, s3, api, workers, notifier, objects, database }
+    World {
+        pg,
+        s3,
+        api,
+        workers,
+        notifier,
+        serve,
+        relay,
+        objects,
+        database,
+        bursts: Vec::new(),
+        problems: Vec::new(),
+    }
 }
 
-/// `n` objects, every third carrying an MPEG-TS payload; (key, suspicious).
-async fn put_objects(objects: &Objects, n: usize) -> Vec<(String, bool)> {
-    let keys: Vec<(String, bool)> = (0..n).map(|i| (format!("up/{i:06}.png"), i % 3 == 0)).collect();
+/// `n` objects under `prefix`, every third carrying an MPEG-TS payload; (key, suspicious).
+async fn put_objects(objects: &Objects, prefix: &str, n: usize) -> Vec<(String, bool)> {
+    let keys: Vec<(String, bool)> = (0..n).map(|i| (format!("{prefix}/{i:06}.png"), i % 3 == 0)).collect();
     let (clean, hls) = (Arc::new(clean_png()), Arc::new(png_with_ts(20)));
     let mut puts = tokio::task::JoinSet::new();
     for chunk in keys.chunks(n.div_ceil(16).max(1)) {
@@ -218,9 +258,47 @@ async fn put_objects(objects: &Objects, n: usize) -> Vec<(String, bool)> {
 }
 
 /// Lands `fault` and heals it; says what was seen.
-async fn inject(world: &mut World, receiver: &Receiver, fault: Fault) -> String {
+async fn inject(world: &mut World, receiver: &Receiver, tally: &load::Shared, fault: Fault) -> String {
     let second = Duration::from_secs(1);
     match fault {
+        Fault::SlowStoreKills(d) => {
+            world.relay.slow(Duration::from_millis(40));
+            let mut notes = Vec::new();
+            for i in [0, 1, 0] {
+                notes.push(bounce(&mut world.workers[i], second).await);
+                tokio::time::sleep(d / 3).await;
+            }
+            world.relay.slow(Duration::ZERO);
+            format!("worker kills under 40 ms: {}", notes.join(", "))
+        }
+        Fault::ServeBurst => {
+            let keys = world.bursts.pop().expect("put at setup");
+            let (port, url) = (world.serve.port, receiver.url());
+            let burst = tokio::spawn(load::submit_all(port, keys, 200.0, url, tally.clone()));
+            tokio::time::sleep(Duration::from_millis(2500)).await;
+            let note = bounce(&mut world.serve, second).await;
+            burst.await.unwrap();
+            format!("1,000 jobs at 200/s, serve killed halfway: {note}")
+        }
+        Fault::Hostile => {
+            let seen = hostile::attack(world.api.port, 2000).await;
+            let server_errors: usize = seen.statuses.range(500..).map(|(_, n)| n).sum();
+            if server_errors > 0 {
+                world.problems.push(format!("hostile requests got {server_errors} 5xx: {:?}", seen.statuses));
+            }
+            if seen.slowloris_closed < 64 {
+                world
+                    .problems
+                    .push(format!("{} slowloris connections still open at 45 s", 64 - seen.slowloris_closed));
+            }
+            format!(
+                "answers by status {:?}, {} unanswered; {} of 64 slowloris closed, the last after {} s",
+                seen.statuses,
+                seen.unanswered,
+                seen.slowloris_closed,
+                seen.slowloris_longest.as_secs()
+            )
+        }
         Fault::KillWorker(i) => bounce(&mut world.workers[i], second).await,
         Fault::KillApi => bounce(&mut world.api, second).await,
         Fault::KillNotifier => bounce(&mut world.notifier, second).await,
