@@ -83,6 +83,9 @@ impl IntoResponse for ApiError {
             ApiError::Storage(e) if e.code == "NoSuchBucket" => {
                 WireError::not_found("NoSuchBucket", "the bucket does not exist")
             }
+            ApiError::Storage(e) if e.code == stowaway_objects::TOO_LARGE => {
+                WireError::bad_request(stowaway_objects::TOO_LARGE, e.message.clone())
+            }
             ApiError::Storage(e) => {
                 tracing::error!(error = %e, "object store error");
                 if e.transient {

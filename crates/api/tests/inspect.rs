@@ -112,3 +112,15 @@ async fn presigned_inspection_urls_work(pool: PgPool) {
     let r = send(&f.app, "GET", &format!("{path}?ci-process=ImageInspect"), &[("host", &f.host)], "").await;
     assert_eq!((r.status, r.error_code()), (StatusCode::FORBIDDEN, "AccessDenied"));
 }
+
+#[sqlx::test(migrator = "stowaway_store::MIGRATOR")]
+async fn an_object_over_the_maximum_is_refused_with_tencents_code(pool: PgPool) {
+    let (objects, bucket) = fresh_bucket(S3Server::Strict).await;
+    objects.put(&bucket, "big.png", png_with_ts(20)).await.unwrap();
+    let limited = objects.with_max_object_bytes(1000);
+    let app = router(AppState::new(Store::from_pool(pool), ApiConfig::default()).with_objects(limited));
+    let host = format!("{bucket}.cos.ap-chongqing.myqcloud.com");
+    let r = send(&app, "GET", "/big.png?ci-process=ImageInspect", &[("host", &host)], "").await;
+    assert_eq!((r.status, r.error_code()), (StatusCode::BAD_REQUEST, "ImageTooLarge"), "{}", r.body);
+    assert!(r.body.contains("at most 1000 bytes"), "{}", r.body);
+}

@@ -68,7 +68,9 @@ impl std::fmt::Debug for Fetched {
 impl Objects {
     /// The whole object. Bodies up to [`SPOOL_THRESHOLD`] are held in memory, bigger ones are
     /// streamed into an unlinked temporary file (under `$TMPDIR`) and memory-mapped. Transient
-    /// failures, a body broken mid-way included, are retried from the start.
+    /// failures, a body broken mid-way included, are retried from the start. An object over the
+    /// client's maximum is refused with [`TOO_LARGE`](crate::TOO_LARGE) as soon as its
+    /// `Content-Length` (or, without one, its body) says so.
     pub async fn fetch(&self, bucket: &str, key: &str) -> Result<Fetched, ObjectError> {
         let fetched = self.retrying("GetObject", bucket, key, || self.fetch_once(bucket, key)).await?;
         tracing::debug!(bucket, key, size = fetched.len(), spooled = fetched.is_spooled(), "fetched object");
@@ -80,6 +82,9 @@ impl Objects {
             self.client.get_object().bucket(bucket).key(key).send().await.map_err(ObjectError::from_sdk)?;
         let expected = out.content_length().and_then(|n| u64::try_from(n).ok());
         let tag_count = out.tag_count().and_then(|n| u32::try_from(n).ok()).unwrap_or(0);
+        if let Some(n) = expected.filter(|n| *n > self.max_object_bytes) {
+            return Err(self.too_large(&format!("{n} bytes")));
+        }
         let mut body = out.body;
         let mut memory = Vec::with_capacity(expected.unwrap_or(0).min(SPOOL_THRESHOLD) as usize);
         let mut spool = match expected {
@@ -90,6 +95,9 @@ impl Objects {
         while let Some(chunk) = next_chunk(&mut body, received, expected).await? {
             let chunk = chunk.as_ref();
             received += chunk.len() as u64;
+            if received > self.max_object_bytes {
+                return Err(self.too_large(&format!("over {received} bytes")));
+            }
             if spool.is_none() && received > SPOOL_THRESHOLD {
                 // No or wrong Content-Length: switch to the file once the threshold is passed.
                 let mut s = Spool::create()?;
@@ -112,6 +120,18 @@ impl Objects {
             None => Data::Memory(memory),
         };
         Ok(Fetched { data, tag_count })
+    }
+
+    fn too_large(&self, size: &str) -> ObjectError {
+        ObjectError {
+            code: crate::TOO_LARGE.into(),
+            message: format!(
+                "the object is {size}; this service inspects objects of at most {} bytes                  (STOWAWAY_MAX_OBJECT_MB)",
+                self.max_object_bytes
+            ),
+            status: None,
+            transient: false,
+        }
     }
 }
 

@@ -70,7 +70,12 @@ pub struct Objects {
     client: aws_sdk_s3::Client,
     retry: RetryPolicy,
     breaker: Breaker,
+    /// Objects bigger than this are not fetched ([`TOO_LARGE`]).
+    max_object_bytes: u64,
 }
+
+/// The code of a fetch refused for the object's size (Tencent's, for images over its limits).
+pub const TOO_LARGE: &str = "ImageTooLarge";
 
 impl Objects {
     pub fn new(cfg: &ObjectStoreConfig) -> Objects {
@@ -112,7 +117,14 @@ impl Objects {
             client: aws_sdk_s3::Client::from_conf(builder.build()),
             retry: RetryPolicy::default(),
             breaker: Breaker::default(),
+            max_object_bytes: u64::MAX,
         }
+    }
+
+    /// The same client refusing to fetch objects over `max` bytes (`STOWAWAY_MAX_OBJECT_MB`).
+    pub fn with_max_object_bytes(mut self, max: u64) -> Objects {
+        self.max_object_bytes = max;
+        self
     }
 
     /// Whether the store is reachable, as this client's calls found it.

@@ -62,6 +62,15 @@ pub struct ServiceArgs {
     /// for bucket policies that deny reads of what is not `clean`.
     #[arg(long, env = "STOWAWAY_OBJECT_TAGS", default_value_t = false)]
     object_tags: bool,
+    /// Base of `InputObjectUrl` in results and callbacks, as clients reach objects (a CDN, the
+    /// store's public address): `<base>/<bucket>/<key>`, or with `{bucket}` in it
+    /// (`https://{bucket}.img.example.com`) `<base>/<key>`. Default: the S3 endpoint.
+    #[arg(long, env = "STOWAWAY_PUBLIC_OBJECT_URL")]
+    public_object_url: Option<String>,
+    /// The largest object inspected, in MiB (binary megabytes); a bigger one is refused before its
+    /// body is read: the job fails, a synchronous inspection answers 400, `ImageTooLarge`.
+    #[arg(long, env = "STOWAWAY_MAX_OBJECT_MB", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..))]
+    max_object_mb: u64,
     /// Seconds a job waits out an object store it cannot reach (handed back with backoff, its
     /// verdict undecided) before it fails with the store's error.
     #[arg(long, env = "STOWAWAY_JOB_RETRY_SECS", default_value_t = stowaway_worker::inspect_job::DEFAULT_RETRY_FOR.as_secs())]
@@ -200,7 +209,8 @@ async fn serve(args: ServiceArgs, parts: Parts) -> Result<(), String> {
     }
     let metrics = install_metrics()?;
     // One S3 client (one connection pool) for every part of this process.
-    let objects = objects_cfg.as_ref().map(Objects::new);
+    let objects =
+        objects_cfg.as_ref().map(|c| Objects::new(c).with_max_object_bytes(args.max_object_mb << 20));
     let grace = Duration::from_secs(args.shutdown_grace_secs);
     let (stop, stopped) = watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
@@ -229,10 +239,12 @@ async fn serve(args: ServiceArgs, parts: Parts) -> Result<(), String> {
             store: store.clone(),
             objects: objects.clone(),
             worker: uuid::Uuid::new_v4(),
-            object_url_base: objects_cfg
-                .endpoint
-                .clone()
-                .unwrap_or_else(|| format!("https://s3.{}.amazonaws.com", objects_cfg.region)),
+            object_url_base: args.public_object_url.clone().filter(|u| !u.is_empty()).unwrap_or_else(|| {
+                objects_cfg
+                    .endpoint
+                    .clone()
+                    .unwrap_or_else(|| format!("https://s3.{}.amazonaws.com", objects_cfg.region))
+            }),
             min_confidence,
             tag_objects: args.object_tags,
             retry_for: Duration::from_secs(args.job_retry_secs),

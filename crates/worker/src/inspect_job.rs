@@ -30,7 +30,8 @@ pub struct JobContext {
     pub store: Store,
     pub objects: Objects,
     pub worker: Uuid,
-    /// Base of `InputObjectUrl` (the S3 endpoint, path style).
+    /// Base of `InputObjectUrl`: `<base>/<bucket>/<key>`, or `<base>/<key>` with `{bucket}` in
+    /// the base replaced (`STOWAWAY_PUBLIC_OBJECT_URL`; the S3 endpoint by default).
     pub object_url_base: String,
     /// The lowest confidence at which AutoProcess acts; `Possible` (Tencent's behaviour) acts on
     /// every suspicious verdict.
@@ -240,9 +241,15 @@ fn acted(
     }
 }
 
-/// `<base>/<bucket>/<key>` with the key percent-encoded except `/`.
+/// `<base>/<bucket>/<key>` (path style), or `<base>/<key>` when the base names the bucket
+/// itself with `{bucket}` (`https://{bucket}.cos.example.com`, as Tencent's URLs are), the key
+/// percent-encoded except `/`.
 pub fn object_url(base: &str, bucket: &str, key: &str) -> String {
-    let mut url = format!("{}/{bucket}/", base.trim_end_matches('/'));
+    let base = base.trim_end_matches('/');
+    let mut url = match base.contains("{bucket}") {
+        true => format!("{}/", base.replace("{bucket}", bucket)),
+        false => format!("{base}/{bucket}/"),
+    };
     for b in key.bytes() {
         if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
             url.push(b as char);
@@ -269,6 +276,23 @@ mod tests {
             suspicious_confidence: confidence,
             auto_process_result: None,
         }
+    }
+
+    #[test]
+    fn object_urls_are_path_style_unless_the_base_names_the_bucket() {
+        let b = "examplebucket-1250000000";
+        assert_eq!(
+            object_url("http://minio:9000", b, "a b/c.png"),
+            format!("http://minio:9000/{b}/a%20b/c.png")
+        );
+        assert_eq!(
+            object_url("https://cdn.example.com/", b, "x.png"),
+            format!("https://cdn.example.com/{b}/x.png")
+        );
+        assert_eq!(
+            object_url("https://{bucket}.cos.example.com", b, "dir/图.png"),
+            format!("https://{b}.cos.example.com/dir/%E5%9B%BE.png")
+        );
     }
 
     #[test]

@@ -292,3 +292,24 @@ async fn a_checkpointed_decision_to_act_is_finished_whatever_the_minimum_is_now(
     assert_eq!(p.auto_process_result.unwrap().code, "Success");
     assert!(objects.exists(&bucket, "abnormal_images_backup/noise.png").await.unwrap());
 }
+
+#[sqlx::test(migrator = "stowaway_store::MIGRATOR")]
+async fn an_object_over_the_maximum_fails_before_its_body_is_read(pool: PgPool) {
+    let store = Store::from_pool(pool);
+    let (objects, bucket) = fresh_bucket(S3Server::Strict).await;
+    let (small, big) = (clean_png(), png_with_ts(20));
+    objects.put(&bucket, "small.png", small.clone()).await.unwrap();
+    objects.put(&bucket, "big.png", big.clone()).await.unwrap();
+    let limited = objects.clone().with_max_object_bytes(small.len() as u64);
+    let ids = vec![
+        submit(&store, &bucket, "small.png", 0, None).await,
+        submit(&store, &bucket, "big.png", 0, Some(ProcessType::DeleteObject)).await,
+    ];
+    let records = run_until_done(context(&store, &limited), WorkerConfig::default(), &ids).await;
+    assert_eq!(records[0].state, JobState::Success, "at the maximum is allowed");
+    let r = result(&records[1]);
+    assert_eq!((records[1].state, r.code.as_str()), (JobState::Failed, "ImageTooLarge"));
+    assert!(r.message.contains(&format!("the object is {} bytes", big.len())), "{}", r.message);
+    assert!(r.message.contains("STOWAWAY_MAX_OBJECT_MB"), "{}", r.message);
+    assert!(objects.exists(&bucket, "big.png").await.unwrap(), "nothing done to what was not judged");
+}
