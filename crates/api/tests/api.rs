@@ -24,6 +24,7 @@ async fn the_seed_request_gets_the_seed_response(pool: PgPool) {
     let r = call(&app, "POST", "/jobs", Some(HOST), SEED_REQUEST).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.headers["content-type"], "application/xml");
+    assert_eq!(r.headers["server"], "stowaway", "README: the Server header");
     let job_id = r.get("JobId");
     assert!(
         job_id.len() == 33 && job_id.starts_with('c') && job_id[1..].bytes().all(|b| b.is_ascii_hexdigit())

@@ -1,8 +1,10 @@
 //! Where a finished job's callback goes (spec §4.3), and which addresses a callback may reach
 //! (`address`). Pure: the notifier resolves names and connects; this only decides.
 mod address;
+mod mq;
 
 pub use address::{is_public, url_host_port, AddressPolicy};
+pub use mq::check_mq;
 
 use crate::callback::TASK_FINISH;
 use crate::queue::NotifyConfig;

@@ -2,7 +2,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::WireError;
-use crate::submit::{check_text, check_url, parse_xml, trimmed};
+use crate::submit::{check_url, parse_xml, trimmed};
 
 /// A queue's callback settings. Stored as given (normalised) in `queues.notify_config`; the
 /// notifier reads it back.
@@ -104,13 +104,17 @@ fn notify_config(raw: RawNotify) -> Result<NotifyConfig, WireError> {
             .map(|f| one_of("NotifyConfig/ResultFormat", &f, &["XML", "JSON"]))
             .transpose()?
             .map(Into::into),
-        mq_mode: trimmed(raw.mq_mode)
-            .map(|m| one_of("NotifyConfig/MqMode", &m, &["Topic", "Queue"]))
-            .transpose()?
-            .map(Into::into),
+        mq_mode: trimmed(raw.mq_mode),
         mq_region: trimmed(raw.mq_region),
         mq_name: trimmed(raw.mq_name),
     };
+    let (mode, region) = crate::notify::check_mq(
+        "NotifyConfig/",
+        n.mq_mode.as_deref(),
+        n.mq_region.as_deref(),
+        n.mq_name.as_deref(),
+    )?;
+    (n.mq_mode, n.mq_region) = (mode.map(String::from), region.map(String::from));
     if let Some(events) = &n.event {
         for e in events.split(',') {
             one_of("NotifyConfig/Event", e.trim(), &["TaskFinish", "WorkflowFinish"])?;
@@ -118,9 +122,6 @@ fn notify_config(raw: RawNotify) -> Result<NotifyConfig, WireError> {
     }
     if let Some(url) = &n.url {
         check_url("NotifyConfig/Url", url)?;
-    }
-    for (field, v) in [("MqRegion", &n.mq_region), ("MqName", &n.mq_name)] {
-        v.as_deref().map(|v| check_text(&format!("NotifyConfig/{field}"), v)).transpose()?;
     }
     if n.state == "On" {
         if n.event.is_none() {

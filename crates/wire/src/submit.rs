@@ -253,12 +253,19 @@ pub(crate) fn callbacks(
         }),
         None => None,
     };
-    if let Some(mq) = &callback_mq {
-        for (field, v) in [("MqMode", &mq.mq_mode), ("MqRegion", &mq.mq_region)] {
-            v.as_deref().map(|v| check_text(&format!("{at}CallBackMqConfig/{field}"), v)).transpose()?;
+    let callback_mq = match callback_mq {
+        Some(mut mq) => {
+            let (mode, region) = crate::notify::check_mq(
+                &format!("{at}CallBackMqConfig/"),
+                mq.mq_mode.as_deref(),
+                mq.mq_region.as_deref(),
+                Some(&mq.mq_name),
+            )?;
+            (mq.mq_mode, mq.mq_region) = (mode.map(String::from), region.map(String::from));
+            Some(mq)
         }
-        check_text(&format!("{at}CallBackMqConfig/MqName"), &mq.mq_name)?;
-    }
+        None => None,
+    };
     if callback_type.as_deref() == Some("TDMQ") && callback_mq.is_none() {
         return Err(WireError::invalid_argument(format!(
             "{at}CallBackMqConfig is required when CallBackType is TDMQ"

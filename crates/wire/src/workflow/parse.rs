@@ -310,13 +310,14 @@ fn notify(at: &str, raw: RawNotify) -> Result<Option<WorkflowNotify>, WireError>
     if events.is_empty() {
         events = vec![WorkflowEvent::TaskFinish, WorkflowEvent::WorkflowFinish];
     }
-    let mq_mode = trimmed(raw.mq_mode)
-        .map(|m| one_of(&format!("{at}/MqMode"), &m, &["Topic", "Queue"]).map(String::from))
-        .transpose()?;
-    let (mq_region, mq_name) = (trimmed(raw.mq_region), trimmed(raw.mq_name));
-    for (field, v) in [("MqRegion", &mq_region), ("MqName", &mq_name)] {
-        v.as_deref().map(|v| check_text(&format!("{at}/{field}"), v)).transpose()?;
-    }
+    let mq_name = trimmed(raw.mq_name);
+    let (mq_mode, mq_region) = crate::notify::check_mq(
+        &format!("{at}/"),
+        trimmed(raw.mq_mode).as_deref(),
+        trimmed(raw.mq_region).as_deref(),
+        mq_name.as_deref(),
+    )?;
+    let (mq_mode, mq_region) = (mq_mode.map(String::from), mq_region.map(String::from));
 
     let asks_for_nothing =
         url.is_none() && event.is_none() && mq_mode.is_none() && mq_region.is_none() && mq_name.is_none();
