@@ -169,12 +169,17 @@ fn render(d: &ClaimedDelivery, message: Message, format: CallbackFormat) -> (Str
     }
 }
 
-/// The job's own CallBack* settings over its queue's NotifyConfig as it is now.
+/// The job's own CallBack* settings over its queue's NotifyConfig as it is now. A TDMQ target
+/// with a region is addressed `region/topic` (`KafkaSender::send` picks the region's cluster).
 fn resolve(d: &ClaimedDelivery) -> Option<DeliveryTarget> {
     let request = SubmitRequest::deserialize(&d.job.request).ok()?;
     let notify = d.notify_config.as_ref().and_then(|v| NotifyConfig::deserialize(v).ok());
     let t = select_callback(&request, notify.as_ref())?;
-    Some(DeliveryTarget { kind: t.kind, address: t.address, format: t.format })
+    let address = match (t.kind, t.mq_region.as_deref().map(str::to_ascii_lowercase)) {
+        (CallbackKind::Tdmq, Some(region)) if !region.is_empty() => format!("{region}/{}", t.address),
+        _ => t.address,
+    };
+    Some(DeliveryTarget { kind: t.kind, address, format: t.format })
 }
 
 async fn send_url(

@@ -1,5 +1,7 @@
-//! TDMQ callbacks, served by Kafka: an idempotent producer; a send counts only once the broker's
-//! delivery report confirms it.
+//! TDMQ callbacks, served by Kafka: an idempotent producer per cluster (the default one, and one
+//! for each TDMQ region given brokers of its own); a send counts only once the broker's delivery
+//! report confirms it.
+use std::collections::HashMap;
 use std::time::Duration;
 
 use rdkafka::config::ClientConfig;
@@ -11,6 +13,9 @@ use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 pub struct KafkaConfig {
     /// `host:port,...` (`STOWAWAY_KAFKA_BROKERS`).
     pub brokers: String,
+    /// TDMQ regions (`gz`, …) with clusters of their own (`STOWAWAY_KAFKA_BROKERS_GZ`, …):
+    /// (region, brokers).
+    pub regions: Vec<(String, String)>,
     /// How long librdkafka keeps trying one message (a broker that is down counts against it)
     /// before the attempt fails and the outbox schedules a retry.
     pub message_timeout: Duration,
@@ -19,35 +24,37 @@ pub struct KafkaConfig {
 #[derive(Clone)]
 pub struct KafkaSender {
     producer: FutureProducer,
+    regional: HashMap<String, FutureProducer>,
 }
 
 impl KafkaSender {
     pub fn new(cfg: &KafkaConfig) -> Result<KafkaSender, String> {
-        let producer = ClientConfig::new()
-            .set("bootstrap.servers", &cfg.brokers)
-            .set("enable.idempotence", "true")
-            .set("acks", "all")
-            .set("linger.ms", "2")
-            .set("message.timeout.ms", cfg.message_timeout.as_millis().to_string())
-            .set("client.id", "stowaway-notifier")
-            .create()
-            .map_err(|e| format!("Kafka producer: {e}"))?;
-        Ok(KafkaSender { producer })
+        let regional = cfg
+            .regions
+            .iter()
+            .map(|(region, brokers)| Ok((region.clone(), producer(brokers, cfg.message_timeout)?)))
+            .collect::<Result<_, String>>()?;
+        Ok(KafkaSender { producer: producer(&cfg.brokers, cfg.message_timeout)?, regional })
     }
 
-    /// Sends one message and waits for its delivery report.
+    /// Sends one message to `address` (`topic`, or `region/topic`: that region's cluster if it
+    /// has one, else the default) and waits for its delivery report.
     pub async fn send(
         &self,
-        topic: &str,
+        address: &str,
         key: &str,
         body: &[u8],
         headers: &[(&str, &str)],
     ) -> Result<(), String> {
+        let (producer, topic) = match address.split_once('/') {
+            Some((region, topic)) => (self.regional.get(region).unwrap_or(&self.producer), topic),
+            None => (&self.producer, address),
+        };
         let headers = headers
             .iter()
             .fold(OwnedHeaders::new(), |h, (k, v)| h.insert(Header { key: k, value: Some(*v) }));
         let record = FutureRecord::to(topic).key(key).payload(body).headers(headers);
-        match self.producer.send(record, Duration::from_secs(5)).await {
+        match producer.send(record, Duration::from_secs(5)).await {
             Ok(_) => Ok(()),
             Err((e, _)) => Err(format!("Kafka: {e}")),
         }
@@ -55,8 +62,22 @@ impl KafkaSender {
 
     /// Waits up to `timeout` for messages still in flight (graceful shutdown).
     pub fn flush(&self, timeout: Duration) {
-        if let Err(e) = self.producer.flush(timeout) {
-            tracing::warn!(error = %e, "Kafka producer did not flush everything; the outbox will resend it");
+        for p in std::iter::once(&self.producer).chain(self.regional.values()) {
+            if let Err(e) = p.flush(timeout) {
+                tracing::warn!(error = %e, "Kafka producer did not flush everything; the outbox will resend it");
+            }
         }
     }
+}
+
+fn producer(brokers: &str, message_timeout: Duration) -> Result<FutureProducer, String> {
+    ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("linger.ms", "2")
+        .set("message.timeout.ms", message_timeout.as_millis().to_string())
+        .set("client.id", "stowaway-notifier")
+        .create()
+        .map_err(|e| format!("Kafka producer ({brokers}): {e}"))
 }

@@ -36,7 +36,11 @@ fn tdmq_request(topic: &str, format: &str) -> SubmitRequest {
 
 fn kafka_config(brokers: &str) -> NotifierConfig {
     NotifierConfig {
-        kafka: Some(KafkaConfig { brokers: brokers.into(), message_timeout: Duration::from_secs(2) }),
+        kafka: Some(KafkaConfig {
+            brokers: brokers.into(),
+            regions: Vec::new(),
+            message_timeout: Duration::from_secs(2),
+        }),
         lease: Duration::from_secs(10),
         ..fast_config()
     }
@@ -182,6 +186,44 @@ async fn nothing_is_lost_while_the_broker_is_down(pool: PgPool) {
     keys.sort_unstable();
     keys.dedup();
     assert_eq!(keys.len(), jobs.len(), "every job's message arrived");
+    n.stop().await;
+    broker.kill().unwrap();
+    broker.wait().unwrap();
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_region_with_brokers_of_its_own_gets_its_callbacks_there(pool: PgPool) {
+    let store = store(pool);
+    let default = stowaway_testkit::kafka_brokers();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let gz = format!("127.0.0.1:{port}");
+    let mut broker = tansu(port);
+    let topic = format!("regional-{}", uuid::Uuid::new_v4().simple());
+    create_topic(&default, &topic).await;
+    create_topic(&gz, &topic).await;
+    let in_gz = |region: &str| {
+        let mut r = tdmq_request(&topic, "XML");
+        r.callback_mq.as_mut().unwrap().mq_region = Some(region.into());
+        r
+    };
+    let to_gz = finished_job(&store, &in_gz("gz"), None).await;
+    let to_default = finished_job(&store, &in_gz("sh"), None).await;
+    let mut cfg = kafka_config(&default);
+    cfg.kafka.as_mut().unwrap().regions = vec![("gz".into(), gz.clone())];
+    let n = start(&store, cfg);
+    for job in [&to_gz, &to_default] {
+        wait_for_state(&store, job, "Delivered", Duration::from_secs(20)).await;
+    }
+    let keys = |brokers: String, topic: String| {
+        tokio::task::spawn_blocking(move || {
+            let got = consume(&brokers, &topic, 1, Duration::from_secs(10));
+            got.into_iter().map(|m| m.0).collect::<Vec<_>>()
+        })
+    };
+    let on_gz = keys(gz, topic.clone()).await.unwrap();
+    let on_default = keys(default, topic).await.unwrap();
+    assert_eq!(on_gz, [to_gz.job_id.clone()], "MqRegion gz: the gz cluster only");
+    assert!(on_default.contains(&to_default.job_id) && !on_default.contains(&to_gz.job_id), "{on_default:?}");
     n.stop().await;
     broker.kill().unwrap();
     broker.wait().unwrap();

@@ -74,11 +74,45 @@ impl CallbackArgs {
                 .map_err(|e| format!("STOWAWAY_CALLBACK_SIGNING_SECRETS: {e}"))?,
             kafka: self.kafka_enabled().then(|| KafkaConfig {
                 brokers: self.kafka_brokers.clone().unwrap_or_default(),
+                regions: regional_brokers(|name| std::env::var(name).ok()),
                 message_timeout: Duration::from_secs(self.kafka_message_timeout_secs.max(1)),
             }),
             ..NotifierConfig::default()
         };
         cfg.check()?;
         Ok(cfg)
+    }
+}
+
+/// `STOWAWAY_KAFKA_BROKERS_<REGION>` for each of Tencent's TDMQ regions that has one: TDMQ
+/// callbacks with that `MqRegion` go to that cluster; the rest to `STOWAWAY_KAFKA_BROKERS`.
+fn regional_brokers(get: impl Fn(&str) -> Option<String>) -> Vec<(String, String)> {
+    stowaway_wire::MQ_REGIONS
+        .iter()
+        .filter_map(|r| {
+            let brokers = get(&format!("STOWAWAY_KAFKA_BROKERS_{}", r.to_ascii_uppercase()))?;
+            let brokers = brokers.trim();
+            (!brokers.is_empty()).then(|| (r.to_string(), brokers.to_string()))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn regions_with_brokers_of_their_own() {
+        let env = |name: &str| match name {
+            "STOWAWAY_KAFKA_BROKERS_GZ" => Some(" gz-kafka:9092 ".to_string()),
+            "STOWAWAY_KAFKA_BROKERS_SH" => Some(String::new()),
+            "STOWAWAY_KAFKA_BROKERS_HK" => Some("hk1:9092,hk2:9092".to_string()),
+            _ => None,
+        };
+        assert_eq!(
+            super::regional_brokers(env),
+            [
+                ("gz".to_string(), "gz-kafka:9092".to_string()),
+                ("hk".to_string(), "hk1:9092,hk2:9092".to_string())
+            ]
+        );
     }
 }

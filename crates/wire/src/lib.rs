@@ -29,6 +29,7 @@ pub use job::{
 };
 pub use notify::{
     is_public, select_callback, url_host_port, AddressPolicy, CallbackFormat, CallbackKind, CallbackTarget,
+    MQ_REGIONS,
 };
 pub use queue::{
     parse_queue_update, NotifyConfig, PicBucket, PicBucketListResponse, PicBucketResponse, QueueDetail,

@@ -4,7 +4,7 @@ mod address;
 mod mq;
 
 pub use address::{is_public, url_host_port, AddressPolicy};
-pub use mq::check_mq;
+pub use mq::{check_mq, MQ_REGIONS};
 
 use crate::callback::TASK_FINISH;
 use crate::queue::NotifyConfig;
