@@ -26,7 +26,7 @@ pub fn router() -> Router<AppState> {
 impl AppState {
     /// A job's own callback settings, refused now when they can already be known undeliverable.
     pub(crate) fn check_job_callback(&self, r: &SubmitRequest) -> ApiResult<()> {
-        if r.callback_type.as_deref() == Some("TDMQ") {
+        if matches!(r.callback_type.as_deref(), Some("TDMQ" | "Kafka")) {
             self.check_tdmq("CallBackType")?;
         } else if let Some(url) = r.callback.as_deref().filter(|u| *u != "no") {
             self.check_url("CallBack", url)?;

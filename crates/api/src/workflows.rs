@@ -64,6 +64,7 @@ impl AppState {
                         self.check_url("Start/Input/NotifyConfig/Url", url)?;
                     }
                 }
+                CallbackKind::Kafka => self.check_tdmq("Start/Input/NotifyConfig/Type")?,
             }
         }
         Ok(queue)

@@ -105,7 +105,7 @@ fn in_flight(a: &CallbacksArgs, channel: Channel) -> usize {
 fn kafka_config(a: &CallbacksArgs) -> KafkaConfig {
     KafkaConfig {
         brokers: a.kafka_brokers.clone().unwrap_or_default(),
-        regions: Vec::new(),
+        clusters: Vec::new(),
         message_timeout: Duration::from_secs(30),
     }
 }

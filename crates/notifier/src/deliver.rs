@@ -51,7 +51,7 @@ pub(crate) fn target_of(d: &ClaimedDelivery) -> (Option<DeliveryTarget>, bool) {
 }
 
 pub(crate) fn is_kafka(target: &DeliveryTarget) -> bool {
-    target.kind == CallbackKind::Tdmq
+    matches!(target.kind, CallbackKind::Tdmq | CallbackKind::Kafka)
 }
 
 /// One attempt at `d`, going to `target` as `target_of` found it.
@@ -113,7 +113,7 @@ pub(crate) async fn attempt(
             None => (DeliveryState::Dead, Duration::ZERO),
         }
     };
-    let kind = if kafka { "TDMQ" } else { "Url" };
+    let kind = target.kind.as_str();
     // Pending means "failed, will retry".
     let outcome = if state == DeliveryState::Pending { "Retry" } else { state.as_str() };
     metrics::counter!("stowaway_callback_attempts_total", "kind" => kind, "outcome" => outcome).increment(1);

@@ -1,6 +1,6 @@
-//! TDMQ callbacks, served by Kafka: an idempotent producer per cluster (the default one, and one
-//! for each TDMQ region given brokers of its own); a send counts only once the broker's delivery
-//! report confirms it.
+//! TDMQ and Kafka callbacks, served by Kafka: an idempotent producer per cluster (the default
+//! one, and one for each TDMQ region or CKafka instance given brokers of its own); a send counts
+//! only once the broker's delivery report confirms it.
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -13,9 +13,9 @@ use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 pub struct KafkaConfig {
     /// `host:port,...` (`STOWAWAY_KAFKA_BROKERS`).
     pub brokers: String,
-    /// TDMQ regions (`gz`, …) with clusters of their own (`STOWAWAY_KAFKA_BROKERS_GZ`, …):
-    /// (region, brokers).
-    pub regions: Vec<(String, String)>,
+    /// Clusters of their own: (TDMQ region, brokers) from `STOWAWAY_KAFKA_BROKERS_GZ` and the
+    /// like, (CKafka instance id, brokers) from `STOWAWAY_KAFKA_INSTANCES`.
+    pub clusters: Vec<(String, String)>,
     /// How long librdkafka keeps trying one message (a broker that is down counts against it)
     /// before the attempt fails and the outbox schedules a retry.
     pub message_timeout: Duration,
@@ -30,15 +30,15 @@ pub struct KafkaSender {
 impl KafkaSender {
     pub fn new(cfg: &KafkaConfig) -> Result<KafkaSender, String> {
         let regional = cfg
-            .regions
+            .clusters
             .iter()
-            .map(|(region, brokers)| Ok((region.clone(), producer(brokers, cfg.message_timeout)?)))
+            .map(|(name, brokers)| Ok((name.clone(), producer(brokers, cfg.message_timeout)?)))
             .collect::<Result<_, String>>()?;
         Ok(KafkaSender { producer: producer(&cfg.brokers, cfg.message_timeout)?, regional })
     }
 
-    /// Sends one message to `address` (`topic`, or `region/topic`: that region's cluster if it
-    /// has one, else the default) and waits for its delivery report.
+    /// Sends one message to `address` (`topic`, or `<region or instance>/topic`: that cluster if
+    /// it has one, else the default) and waits for its delivery report.
     pub async fn send(
         &self,
         address: &str,

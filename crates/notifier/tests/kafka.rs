@@ -38,7 +38,7 @@ fn kafka_config(brokers: &str) -> NotifierConfig {
     NotifierConfig {
         kafka: Some(KafkaConfig {
             brokers: brokers.into(),
-            regions: Vec::new(),
+            clusters: Vec::new(),
             message_timeout: Duration::from_secs(2),
         }),
         lease: Duration::from_secs(10),
@@ -199,8 +199,12 @@ async fn a_region_with_brokers_of_its_own_gets_its_callbacks_there(pool: PgPool)
     let gz = format!("127.0.0.1:{port}");
     let mut broker = tansu(port);
     let topic = format!("regional-{}", uuid::Uuid::new_v4().simple());
+    // The CKafka job's topic of its own: two producers writing one tansu partition at once lose
+    // messages (tansu's memory engine), which is not what this test is about.
+    let instance_topic = format!("{topic}-ckafka");
     create_topic(&default, &topic).await;
     create_topic(&gz, &topic).await;
+    create_topic(&gz, &instance_topic).await;
     let in_gz = |region: &str| {
         let mut r = tdmq_request(&topic, "XML");
         r.callback_mq.as_mut().unwrap().mq_region = Some(region.into());
@@ -208,22 +212,37 @@ async fn a_region_with_brokers_of_its_own_gets_its_callbacks_there(pool: PgPool)
     };
     let to_gz = finished_job(&store, &in_gz("gz"), None).await;
     let to_default = finished_job(&store, &in_gz("sh"), None).await;
+    // Tencent's newer CallBackKafkaConfig: the instance names the cluster.
+    let ckafka = SubmitRequest {
+        callback_type: Some("Kafka".into()),
+        callback_kafka: Some(stowaway_wire::CallBackKafkaConfig {
+            region: "ap-guangzhou".into(),
+            instance_id: "ckafka-gz".into(),
+            topic: instance_topic.clone(),
+        }),
+        ..request(None, None)
+    };
+    let to_instance = finished_job(&store, &ckafka, None).await;
     let mut cfg = kafka_config(&default);
-    cfg.kafka.as_mut().unwrap().regions = vec![("gz".into(), gz.clone())];
+    cfg.kafka.as_mut().unwrap().clusters = vec![("gz".into(), gz.clone()), ("ckafka-gz".into(), gz.clone())];
     let n = start(&store, cfg);
-    for job in [&to_gz, &to_default] {
+    for job in [&to_gz, &to_default, &to_instance] {
         wait_for_state(&store, job, "Delivered", Duration::from_secs(20)).await;
     }
-    let keys = |brokers: String, topic: String| {
+    let keys = |brokers: String, topic: String, want: usize| {
         tokio::task::spawn_blocking(move || {
-            let got = consume(&brokers, &topic, 1, Duration::from_secs(10));
+            let got = consume(&brokers, &topic, want, Duration::from_secs(10));
             got.into_iter().map(|m| m.0).collect::<Vec<_>>()
         })
     };
-    let on_gz = keys(gz, topic.clone()).await.unwrap();
-    let on_default = keys(default, topic).await.unwrap();
-    assert_eq!(on_gz, [to_gz.job_id.clone()], "MqRegion gz: the gz cluster only");
+    let on_gz = keys(gz.clone(), topic.clone(), 1).await.unwrap();
+    let on_instance = keys(gz, instance_topic, 1).await.unwrap();
+    let on_default = keys(default, topic, 1).await.unwrap();
+    assert_eq!(on_gz, std::slice::from_ref(&to_gz.job_id), "MqRegion gz: that cluster only");
+    assert_eq!(on_instance, std::slice::from_ref(&to_instance.job_id), "InstanceId ckafka-gz: that cluster");
     assert!(on_default.contains(&to_default.job_id) && !on_default.contains(&to_gz.job_id), "{on_default:?}");
+    let attempts = deliveries(&store, &to_instance).await;
+    assert_eq!(attempts[0].0, "Delivered", "{attempts:?}");
     n.stop().await;
     broker.kill().unwrap();
     broker.wait().unwrap();

@@ -98,6 +98,8 @@ impl WorkflowRecord {
                 r.callback_type = Some("Url".into());
                 r.callback = n.url.clone();
             }
+            // Workflows are parsed with Url or TDMQ only.
+            CallbackKind::Kafka => {}
         }
         r
     }

@@ -8,6 +8,10 @@ pub struct CallbackArgs {
     /// Kafka brokers (`host:port,...`) for TDMQ callbacks; without them TDMQ is refused at submit.
     #[arg(long, env = "STOWAWAY_KAFKA_BROKERS")]
     kafka_brokers: Option<String>,
+    /// CKafka instances with brokers of their own, for Kafka callbacks
+    /// (`CallBackKafkaConfig/InstanceId`): `<instance id>=<host:port,...>` pairs separated by `;`.
+    #[arg(long, env = "STOWAWAY_KAFKA_INSTANCES")]
+    kafka_instances: Option<String>,
     /// Seconds the Kafka producer keeps trying one message before the attempt counts as failed.
     #[arg(long, env = "STOWAWAY_KAFKA_MESSAGE_TIMEOUT_SECS", default_value_t = 30)]
     kafka_message_timeout_secs: u64,
@@ -53,6 +57,8 @@ impl CallbackArgs {
     }
 
     pub fn notifier_config(&self) -> Result<NotifierConfig, String> {
+        let instances =
+            self.kafka_instances.as_deref().map(instance_brokers).transpose()?.unwrap_or_default();
         let cfg = NotifierConfig {
             concurrency: self.callback_concurrency,
             kafka_in_flight: self.kafka_in_flight,
@@ -74,7 +80,7 @@ impl CallbackArgs {
                 .map_err(|e| format!("STOWAWAY_CALLBACK_SIGNING_SECRETS: {e}"))?,
             kafka: self.kafka_enabled().then(|| KafkaConfig {
                 brokers: self.kafka_brokers.clone().unwrap_or_default(),
-                regions: regional_brokers(|name| std::env::var(name).ok()),
+                clusters: [regional_brokers(|name| std::env::var(name).ok()), instances].concat(),
                 message_timeout: Duration::from_secs(self.kafka_message_timeout_secs.max(1)),
             }),
             ..NotifierConfig::default()
@@ -93,6 +99,24 @@ fn regional_brokers(get: impl Fn(&str) -> Option<String>) -> Vec<(String, String
             let brokers = get(&format!("STOWAWAY_KAFKA_BROKERS_{}", r.to_ascii_uppercase()))?;
             let brokers = brokers.trim();
             (!brokers.is_empty()).then(|| (r.to_string(), brokers.to_string()))
+        })
+        .collect()
+}
+
+/// `STOWAWAY_KAFKA_INSTANCES`: `<instance id>=<brokers>` pairs separated by `;`, the CKafka
+/// instances that Kafka callbacks (`CallBackKafkaConfig/InstanceId`) name; the rest go to
+/// `STOWAWAY_KAFKA_BROKERS`.
+fn instance_brokers(spec: &str) -> Result<Vec<(String, String)>, String> {
+    spec.split(';')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|pair| match pair.split_once('=') {
+            Some((id, brokers)) if !id.trim().is_empty() && !brokers.trim().is_empty() => {
+                Ok((id.trim().to_string(), brokers.trim().to_string()))
+            }
+            _ => Err(format!(
+                "STOWAWAY_KAFKA_INSTANCES: {pair:?} is not <instance id>=<host:port,...> (pairs separated by ';')"
+            )),
         })
         .collect()
 }

@@ -13,7 +13,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::job::ImageInspectOptions;
-use crate::submit::{CallBackMqConfig, SubmitRequest};
+use crate::submit::{CallBackKafkaConfig, CallBackMqConfig, SubmitRequest};
 
 /// A validated batch, as the store keeps it (`jsonb`): `serde_json` round-trips it losslessly.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,6 +47,8 @@ pub struct BatchSpec {
     pub callback_type: Option<String>,
     #[serde(default)]
     pub callback_mq: Option<CallBackMqConfig>,
+    #[serde(default)]
+    pub callback_kafka: Option<CallBackKafkaConfig>,
     /// `Type=Workflow`: never empty, in the order given, without repeats.
     #[serde(default)]
     pub workflow_ids: Vec<String>,
@@ -70,6 +72,7 @@ impl BatchSpec {
             callback_format: None,
             callback_type: None,
             callback_mq: None,
+            callback_kafka: None,
             workflow_ids: Vec::new(),
         }
     }
@@ -87,6 +90,7 @@ impl BatchSpec {
             callback_format: self.callback_format.clone(),
             callback_type: self.callback_type.clone(),
             callback_mq: self.callback_mq.clone(),
+            callback_kafka: self.callback_kafka.clone(),
         }
     }
 

@@ -29,13 +29,15 @@ pub use job::{
 };
 pub use notify::{
     is_public, select_callback, url_host_port, AddressPolicy, CallbackFormat, CallbackKind, CallbackTarget,
-    MQ_REGIONS,
+    KAFKA_REGIONS, MQ_REGIONS,
 };
 pub use queue::{
     parse_queue_update, NotifyConfig, PicBucket, PicBucketListResponse, PicBucketResponse, QueueDetail,
     QueueListResponse, QueueResponse, QueueUpdate,
 };
-pub use submit::{parse_submit, validate_object_key, CallBackMqConfig, ProcessType, SubmitRequest};
+pub use submit::{
+    parse_submit, validate_object_key, CallBackKafkaConfig, CallBackMqConfig, ProcessType, SubmitRequest,
+};
 pub use workflow::{
     media_workflow_response, parse_workflow, trigger_workflow_response, workflow_execution_list_response,
     workflow_execution_response, workflow_finish_json, workflow_finish_xml, workflow_id_response,

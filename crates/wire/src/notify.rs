@@ -4,7 +4,8 @@ mod address;
 mod mq;
 
 pub use address::{is_public, url_host_port, AddressPolicy};
-pub use mq::{check_mq, MQ_REGIONS};
+pub(crate) use mq::check_kafka;
+pub use mq::{check_mq, KAFKA_REGIONS, MQ_REGIONS};
 
 use crate::callback::TASK_FINISH;
 use crate::queue::NotifyConfig;
@@ -40,11 +41,13 @@ impl CallbackFormat {
     }
 }
 
-/// Where a callback is delivered: an HTTP URL, or a TDMQ topic (Kafka stands in).
+/// Where a callback is delivered: an HTTP URL, a TDMQ topic (Kafka stands in), or a CKafka
+/// instance's topic (a Kafka cluster).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CallbackKind {
     Url,
     Tdmq,
+    Kafka,
 }
 
 impl CallbackKind {
@@ -52,12 +55,15 @@ impl CallbackKind {
         match self {
             CallbackKind::Url => "Url",
             CallbackKind::Tdmq => "TDMQ",
+            CallbackKind::Kafka => "Kafka",
         }
     }
 
     /// `Url` or `TDMQ`, any case.
     pub fn from_name(name: &str) -> Option<Self> {
-        [CallbackKind::Url, CallbackKind::Tdmq].into_iter().find(|k| k.as_str().eq_ignore_ascii_case(name))
+        [CallbackKind::Url, CallbackKind::Tdmq, CallbackKind::Kafka]
+            .into_iter()
+            .find(|k| k.as_str().eq_ignore_ascii_case(name))
     }
 }
 
@@ -65,7 +71,7 @@ impl CallbackKind {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CallbackTarget {
     pub kind: CallbackKind,
-    /// URL for `Url`, topic (MqName) for `Tdmq`.
+    /// URL for `Url`, topic (MqName) for `Tdmq`, `<InstanceId>/<Topic>` for `Kafka`.
     pub address: String,
     pub format: CallbackFormat,
     pub mq_region: Option<String>,
@@ -94,6 +100,10 @@ pub fn select_callback(job: &SubmitRequest, queue: Option<&NotifyConfig>) -> Opt
     };
 
     let job_kind = job.callback_type.as_deref().and_then(CallbackKind::from_name);
+    if let (Some(CallbackKind::Kafka), Some(k)) = (job_kind, &job.callback_kafka) {
+        let address = format!("{}/{}", k.instance_id, k.topic);
+        return Some(target(CallbackKind::Kafka, &address, &None, &None));
+    }
     if let (Some(CallbackKind::Tdmq), Some(mq)) = (job_kind, &job.callback_mq) {
         if let Some(topic) = non_empty(Some(&mq.mq_name)) {
             return Some(target(CallbackKind::Tdmq, topic, &mq.mq_region, &mq.mq_mode));

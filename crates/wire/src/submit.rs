@@ -15,6 +15,7 @@ struct RawRequest {
     call_back_format: Option<String>,
     call_back_type: Option<String>,
     call_back_mq_config: Option<RawMq>,
+    call_back_kafka_config: Option<RawKafka>,
 }
 
 #[derive(Deserialize, Default)]
@@ -46,6 +47,14 @@ pub(crate) struct RawMq {
     mq_name: Option<String>,
 }
 
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+pub(crate) struct RawKafka {
+    pub region: Option<String>,
+    pub instance_id: Option<String>,
+    pub topic: Option<String>,
+}
+
 /// What to do with a suspicious object when AutoProcess is on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ProcessType {
@@ -72,6 +81,15 @@ pub struct CallBackMqConfig {
     pub mq_name: String,
 }
 
+/// Tencent's newer Kafka callback (`CallBackType` `Kafka`): a CKafka instance's topic.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CallBackKafkaConfig {
+    pub region: String,
+    pub instance_id: String,
+    pub topic: String,
+}
+
 /// A validated ImageInspect submission. Serialisable: the job store keeps it (`jobs.request`) for
 /// the worker (AutoProcess) and the notifier (callback settings).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,9 +103,11 @@ pub struct SubmitRequest {
     pub callback: Option<String>,
     /// `JSON` or `XML`.
     pub callback_format: Option<String>,
-    /// `Url` or `TDMQ`.
+    /// `Url`, `TDMQ` or `Kafka`.
     pub callback_type: Option<String>,
     pub callback_mq: Option<CallBackMqConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback_kafka: Option<CallBackKafkaConfig>,
 }
 
 impl SubmitRequest {
@@ -162,8 +182,15 @@ pub fn parse_submit(body: &[u8]) -> Result<SubmitRequest, WireError> {
     let user_data = user_data("Operation/UserData", op.user_data)?;
     let job_level = job_level("Operation/JobLevel", op.job_level)?;
     let image_inspect = op.image_inspect.map(inspect_options).transpose()?;
-    let Callbacks { callback, callback_format, callback_type, callback_mq } =
-        callbacks("", raw.call_back, raw.call_back_format, raw.call_back_type, raw.call_back_mq_config)?;
+    let raw_callbacks = RawCallbacks {
+        call_back: raw.call_back,
+        call_back_format: raw.call_back_format,
+        call_back_type: raw.call_back_type,
+        call_back_mq_config: raw.call_back_mq_config,
+        call_back_kafka_config: raw.call_back_kafka_config,
+    };
+    let Callbacks { callback, callback_format, callback_type, callback_mq, callback_kafka } =
+        callbacks("", raw_callbacks)?;
     Ok(SubmitRequest {
         object,
         user_data,
@@ -173,6 +200,7 @@ pub fn parse_submit(body: &[u8]) -> Result<SubmitRequest, WireError> {
         callback_format,
         callback_type,
         callback_mq,
+        callback_kafka,
     })
 }
 
@@ -205,17 +233,29 @@ pub(crate) struct Callbacks {
     pub callback_format: Option<String>,
     pub callback_type: Option<String>,
     pub callback_mq: Option<CallBackMqConfig>,
+    pub callback_kafka: Option<CallBackKafkaConfig>,
+}
+
+/// The CallBack* elements as sent.
+pub(crate) struct RawCallbacks {
+    pub call_back: Option<String>,
+    pub call_back_format: Option<String>,
+    pub call_back_type: Option<String>,
+    pub call_back_mq_config: Option<RawMq>,
+    pub call_back_kafka_config: Option<RawKafka>,
 }
 
 /// The CallBack* elements under `at` (`""` for `POST /jobs`, `Operation/` for batches): a URL or
-/// `no`, the format and type normalised to Tencent's spelling, TDMQ only with an MqName.
-pub(crate) fn callbacks(
-    at: &str,
-    call_back: Option<String>,
-    call_back_format: Option<String>,
-    call_back_type: Option<String>,
-    call_back_mq_config: Option<RawMq>,
-) -> Result<Callbacks, WireError> {
+/// `no`, the format and type normalised to Tencent's spelling, TDMQ only with an MqName, Kafka
+/// only with a CallBackKafkaConfig.
+pub(crate) fn callbacks(at: &str, raw: RawCallbacks) -> Result<Callbacks, WireError> {
+    let RawCallbacks {
+        call_back,
+        call_back_format,
+        call_back_type,
+        call_back_mq_config,
+        call_back_kafka_config,
+    } = raw;
     // `no` in any case silences the queue; stored as `no`.
     let callback =
         trimmed(call_back).map(|c| if c.eq_ignore_ascii_case("no") { "no".to_string() } else { c });
@@ -237,9 +277,10 @@ pub(crate) fn callbacks(
         None => None,
         Some(t) if t.eq_ignore_ascii_case("url") => Some("Url".to_string()),
         Some(t) if t.eq_ignore_ascii_case("tdmq") => Some("TDMQ".to_string()),
+        Some(t) if t.eq_ignore_ascii_case("kafka") => Some("Kafka".to_string()),
         Some(t) => {
             return Err(WireError::invalid_argument(format!(
-                "{at}CallBackType must be Url or TDMQ, not {t:?}"
+                "{at}CallBackType must be Url, TDMQ or Kafka, not {t:?}"
             )))
         }
     };
@@ -271,7 +312,19 @@ pub(crate) fn callbacks(
             "{at}CallBackMqConfig is required when CallBackType is TDMQ"
         )));
     }
-    Ok(Callbacks { callback, callback_format, callback_type, callback_mq })
+    // Read only for a Kafka callback: Java's SDK sends an empty one with every batch.
+    let callback_kafka = match (callback_type.as_deref(), call_back_kafka_config) {
+        (Some("Kafka"), Some(k)) => {
+            Some(crate::notify::check_kafka(&format!("{at}CallBackKafkaConfig/"), k)?)
+        }
+        (Some("Kafka"), None) => {
+            return Err(WireError::invalid_argument(format!(
+                "{at}CallBackKafkaConfig is required when CallBackType is Kafka"
+            )))
+        }
+        _ => None,
+    };
+    Ok(Callbacks { callback, callback_format, callback_type, callback_mq, callback_kafka })
 }
 
 /// `true` or `false` in any case; absent or empty: false.

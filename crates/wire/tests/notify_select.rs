@@ -189,9 +189,55 @@ fn format_and_kind_names() {
         assert_eq!(CallbackFormat::from_name(&name.to_lowercase()), Some(f));
     }
     assert_eq!(CallbackFormat::from_name("yaml"), None);
-    for (k, name) in [(CallbackKind::Url, "Url"), (CallbackKind::Tdmq, "TDMQ")] {
+    for (k, name) in
+        [(CallbackKind::Url, "Url"), (CallbackKind::Tdmq, "TDMQ"), (CallbackKind::Kafka, "Kafka")]
+    {
         assert_eq!(k.as_str(), name);
         assert_eq!(CallbackKind::from_name(&name.to_uppercase()), Some(k));
     }
-    assert_eq!(CallbackKind::from_name("Kafka"), None);
+    assert_eq!(CallbackKind::from_name("Pulsar"), None);
+}
+
+#[test]
+fn a_kafka_job_goes_to_its_ckafka_instance_topic_whatever_the_queue_says() {
+    let body = "<Request><Tag>ImageInspect</Tag><Input><Object>a.png</Object></Input>\
+        <CallBackType>kafka</CallBackType><CallBackFormat>JSON</CallBackFormat><CallBackKafkaConfig>\
+        <Region>ap-chongqing</Region><InstanceId>ckafka-abc</InstanceId><Topic>image-events</Topic>\
+        </CallBackKafkaConfig></Request>";
+    let job = parse_submit(body.as_bytes()).unwrap();
+    assert_eq!(job.callback_type.as_deref(), Some("Kafka"));
+    let k = job.callback_kafka.clone().unwrap();
+    assert_eq!(
+        (k.region.as_str(), k.instance_id.as_str(), k.topic.as_str()),
+        ("ap-chongqing", "ckafka-abc", "image-events")
+    );
+    let target = select_callback(&job, Some(&tdmq_queue(Some("queue-topic"), None))).unwrap();
+    assert_eq!(
+        (target.kind, target.address.as_str(), target.format),
+        (CallbackKind::Kafka, "ckafka-abc/image-events", Json)
+    );
+    // Stored and read back as the job keeps it.
+    let stored: SubmitRequest = serde_json::from_value(serde_json::to_value(&job).unwrap()).unwrap();
+    assert_eq!(stored, job);
+
+    for (from, to, words) in [
+        ("<CallBackKafkaConfig>", "<Nothing>", "CallBackKafkaConfig is required when CallBackType is Kafka"),
+        ("ap-chongqing", "ap-mars", "CallBackKafkaConfig/Region must be one of ap-guangzhou"),
+        ("<InstanceId>ckafka-abc</InstanceId>", "", "CallBackKafkaConfig/InstanceId is required"),
+        ("ckafka-abc", "a/b", "CallBackKafkaConfig/InstanceId must be an instance id"),
+        ("image-events", "image events", "CallBackKafkaConfig/Topic must be a Kafka topic name"),
+        (
+            "<CallBackType>kafka</CallBackType>",
+            "<CallBackType>Pulsar</CallBackType>",
+            "CallBackType must be Url, TDMQ or Kafka",
+        ),
+    ] {
+        let bad = body.replacen(from, to, 1).replacen(
+            "</CallBackKafkaConfig>",
+            if to == "<Nothing>" { "</Nothing>" } else { "</CallBackKafkaConfig>" },
+            1,
+        );
+        let e = parse_submit(bad.as_bytes()).expect_err(&bad);
+        assert!(e.message.contains(words), "{to}: {}", e.message);
+    }
 }

@@ -9,7 +9,7 @@ use super::{BatchInput, BatchKind, BatchSpec, TimeInterval};
 use crate::error::WireError;
 use crate::submit::{
     callbacks, check_text, flag, inspect_options, job_level, parse_xml, trimmed, user_data,
-    validate_object_key, Callbacks, RawInspect, RawMq,
+    validate_object_key, Callbacks, RawCallbacks, RawInspect, RawKafka, RawMq,
 };
 
 #[derive(Deserialize, Default)]
@@ -35,8 +35,8 @@ struct RawInput {
     object: Option<String>,
 }
 
-/// Java's `QueueType`, the media tags' `Output`/`FreeTranscode` and `CallBackKafkaConfig` are
-/// not read: nothing in an ImageInspect batch uses them.
+/// Java's `QueueType` and the media tags' `Output`/`FreeTranscode` are not read: nothing in an
+/// ImageInspect batch uses them.
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "PascalCase", default)]
 struct RawOperation {
@@ -52,6 +52,7 @@ struct RawOperation {
     call_back_format: Option<String>,
     call_back_type: Option<String>,
     call_back_mq_config: Option<RawMq>,
+    call_back_kafka_config: Option<RawKafka>,
     job_param: Option<RawJobParam>,
 }
 
@@ -232,14 +233,16 @@ fn job_settings(spec: &mut BatchSpec, op: RawOperation) -> Result<(), WireError>
         trimmed(op.queue_id).map(|q| check_text("Operation/QueueId", &q).map(|_| q)).transpose()?;
     spec.user_data = user_data("Operation/UserData", op.user_data)?;
     spec.job_level = job_level("Operation/JobLevel", op.job_level)?;
-    let Callbacks { callback, callback_format, callback_type, callback_mq } = callbacks(
-        "Operation/",
-        op.call_back,
-        op.call_back_format,
-        op.call_back_type,
-        op.call_back_mq_config,
-    )?;
-    (spec.callback, spec.callback_format, spec.callback_type, spec.callback_mq) =
-        (callback, callback_format, callback_type, callback_mq);
+    let raw_callbacks = RawCallbacks {
+        call_back: op.call_back,
+        call_back_format: op.call_back_format,
+        call_back_type: op.call_back_type,
+        call_back_mq_config: op.call_back_mq_config,
+        call_back_kafka_config: op.call_back_kafka_config,
+    };
+    let Callbacks { callback, callback_format, callback_type, callback_mq, callback_kafka } =
+        callbacks("Operation/", raw_callbacks)?;
+    (spec.callback, spec.callback_format, spec.callback_type, spec.callback_mq, spec.callback_kafka) =
+        (callback, callback_format, callback_type, callback_mq, callback_kafka);
     Ok(())
 }

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::{BatchInput, BatchKind, BatchSpec, TimeInterval};
 use crate::job::{tencent_time, ImageInspectOptions};
-use crate::submit::CallBackMqConfig;
+use crate::submit::{CallBackKafkaConfig, CallBackMqConfig};
 
 /// A batch as the API shows it (create, get, list).
 #[derive(Clone, Copy, Debug)]
@@ -98,6 +98,8 @@ struct OperationXml<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     call_back_mq_config: Option<MqXml<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    call_back_kafka_config: Option<&'a CallBackKafkaConfig>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     job_param: Option<JobParamXml<'a>>,
 }
 
@@ -171,6 +173,7 @@ impl<'a> DetailXml<'a> {
                 call_back_format: spec.callback_format.as_deref().filter(|_| job),
                 call_back_type: spec.callback_type.as_deref().filter(|_| job),
                 call_back_mq_config: spec.callback_mq.as_ref().filter(|_| job).map(MqXml::of),
+                call_back_kafka_config: spec.callback_kafka.as_ref().filter(|_| job),
                 job_param: job.then_some(JobParamXml { image_inspect: &spec.inspect }),
             },
         }

@@ -3,6 +3,39 @@
 //! name must be a Kafka topic; the region must be one of Tencent's TDMQ regions.
 use crate::error::WireError;
 use crate::queue::one_of;
+use crate::submit::{check_text, trimmed, CallBackKafkaConfig, RawKafka};
+
+/// CKafka's regions, as Tencent's SDKs list them for `CallBackKafkaConfig/Region`.
+pub const KAFKA_REGIONS: [&str; 9] = [
+    "ap-guangzhou",
+    "ap-shenzhen",
+    "ap-shanghai",
+    "ap-nanjing",
+    "ap-chengdu",
+    "ap-beijing",
+    "ap-tianjin",
+    "ap-chongqing",
+    "ap-hongkong",
+];
+
+/// A `CallBackKafkaConfig`: every field required, the region one of CKafka's, the instance id
+/// plain text without `/`, the topic a Kafka topic name.
+pub(crate) fn check_kafka(at: &str, raw: RawKafka) -> Result<CallBackKafkaConfig, WireError> {
+    let required = |v: Option<String>, field: &str| {
+        trimmed(v).ok_or_else(|| WireError::invalid_argument(format!("{at}{field} is required")))
+    };
+    let region = one_of(&format!("{at}Region"), &required(raw.region, "Region")?, &KAFKA_REGIONS)?;
+    let instance_id = required(raw.instance_id, "InstanceId")?;
+    check_text(&format!("{at}InstanceId"), &instance_id)?;
+    if instance_id.contains('/') || instance_id.len() > 128 {
+        return Err(WireError::invalid_argument(format!(
+            "{at}InstanceId must be an instance id, not {instance_id:?}"
+        )));
+    }
+    let topic = required(raw.topic, "Topic")?;
+    check_topic(&format!("{at}Topic"), &topic)?;
+    Ok(CallBackKafkaConfig { region: region.into(), instance_id, topic })
+}
 
 /// Tencent's TDMQ regions: Shanghai, Beijing, Guangzhou, Chengdu, Hong Kong.
 pub const MQ_REGIONS: [&str; 5] = ["sh", "bj", "gz", "cd", "hk"];

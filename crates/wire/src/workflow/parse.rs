@@ -281,9 +281,13 @@ fn notify(at: &str, raw: RawNotify) -> Result<Option<WorkflowNotify>, WireError>
         == Some("Off");
     let kind = match trimmed(raw.r#type) {
         None => CallbackKind::Url,
-        Some(t) => CallbackKind::from_name(&t).ok_or_else(|| {
-            WireError::invalid_argument(format!("{at}/Type must be Url or TDMQ, not {t:?}"))
-        })?,
+        // A workflow's NotifyConfig has no CallBackKafkaConfig to name a CKafka topic with.
+        Some(t) => match CallbackKind::from_name(&t) {
+            Some(k @ (CallbackKind::Url | CallbackKind::Tdmq)) => k,
+            _ => {
+                return Err(WireError::invalid_argument(format!("{at}/Type must be Url or TDMQ, not {t:?}")))
+            }
+        },
     };
     let format = match trimmed(raw.result_format) {
         None => CallbackFormat::Xml,
