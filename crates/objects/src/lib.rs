@@ -68,6 +68,8 @@ impl Default for RetryPolicy {
 #[derive(Clone, Debug)]
 pub struct Objects {
     client: aws_sdk_s3::Client,
+    /// The same store without credentials: what anyone on the network gets (`readable_by_anyone`).
+    anonymous: aws_sdk_s3::Client,
     retry: RetryPolicy,
     breaker: Breaker,
     /// Objects bigger than this are not fetched ([`TOO_LARGE`]).
@@ -99,7 +101,6 @@ impl Objects {
             .behavior_version(BehaviorVersion::latest())
             .http_client(http)
             .region(Region::new(cfg.region.clone()))
-            .credentials_provider(credentials)
             .force_path_style(cfg.path_style)
             .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
             .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
@@ -113,8 +114,10 @@ impl Objects {
         if let Some(endpoint) = &cfg.endpoint {
             builder = builder.endpoint_url(endpoint);
         }
+        let anonymous = aws_sdk_s3::Client::from_conf(builder.clone().allow_no_auth().build());
         Objects {
-            client: aws_sdk_s3::Client::from_conf(builder.build()),
+            client: aws_sdk_s3::Client::from_conf(builder.credentials_provider(credentials).build()),
+            anonymous,
             retry: RetryPolicy::default(),
             breaker: Breaker::default(),
             max_object_bytes: u64::MAX,

@@ -50,6 +50,18 @@ impl Objects {
         Ok(())
     }
 
+    /// Whether anyone can read the object without credentials (an unsigned HeadObject answers
+    /// 2xx): after SwitchObjectToPrivate it must not, and a store that accepted the ACL but
+    /// ignores ACLs (MinIO) still lets them.
+    pub async fn readable_by_anyone(&self, bucket: &str, key: &str) -> Result<bool, ObjectError> {
+        let head = self.anonymous.head_object().bucket(bucket).key(key).send().await;
+        match head.map_err(ObjectError::from_sdk) {
+            Ok(_) => Ok(true),
+            Err(e) if matches!(e.status, Some(401 | 403 | 404)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// DeleteObject; deleting a missing object is success.
     pub async fn delete(&self, bucket: &str, key: &str) -> Result<(), ObjectError> {
         let deleted = self
@@ -108,6 +120,12 @@ impl Objects {
             call.send().await.map(drop).map_err(ObjectError::from_sdk)
         })
         .await
+    }
+
+    /// PutObjectAcl `public-read`: anyone may read it (tests of SwitchObjectToPrivate).
+    pub async fn make_public(&self, bucket: &str, key: &str) -> Result<(), ObjectError> {
+        let call = self.client.put_object_acl().bucket(bucket).key(key).acl(ObjectCannedAcl::PublicRead);
+        call.send().await.map(drop).map_err(ObjectError::from_sdk)
     }
 
     /// CreateBucket in the configured region; a bucket this account already owns (or, on stores

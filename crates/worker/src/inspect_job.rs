@@ -220,10 +220,34 @@ async fn auto_process(
 ) -> Result<(), ObjectError> {
     match action {
         ProcessType::BackupObject => objects.backup(bucket, key).await.map(|_| ()),
-        ProcessType::SwitchObjectToPrivate => objects.make_private(bucket, key).await,
+        ProcessType::SwitchObjectToPrivate => {
+            objects.make_private(bucket, key).await?;
+            still_public(objects.readable_by_anyone(bucket, key).await?)
+        }
         ProcessType::DeleteObject => objects.delete(bucket, key).await,
     }
 }
+
+/// SwitchObjectToPrivate succeeded only if the object is no longer readable without credentials:
+/// a store that accepts the ACL and ignores it (MinIO) must not be reported as having acted.
+fn still_public(readable_by_anyone: bool) -> Result<(), ObjectError> {
+    match readable_by_anyone {
+        false => Ok(()),
+        true => Err(ObjectError {
+            code: IGNORED_ACL.into(),
+            message: "the store accepted the private ACL, but the object is still readable without \
+                      credentials (a store that ignores object ACLs, such as MinIO, or a bucket policy \
+                      that grants reads): deny reads by the verdict tag (README, \"Verdict tags\"), or \
+                      use BackupObject"
+                .into(),
+            status: None,
+            transient: false,
+        }),
+    }
+}
+
+/// `AutoProcessResult` `Message` code of a SwitchObjectToPrivate that had no effect.
+pub const IGNORED_ACL: &str = "AccessControlIgnored";
 
 /// The action's result; a refusal (a store without ACLs, say) is reported, not retried.
 fn acted(
@@ -276,6 +300,20 @@ mod tests {
             suspicious_confidence: confidence,
             auto_process_result: None,
         }
+    }
+
+    #[test]
+    fn private_means_unreadable_without_credentials() {
+        assert!(still_public(false).is_ok());
+        let e = still_public(true).unwrap_err();
+        assert_eq!((e.code.as_str(), e.transient), (IGNORED_ACL, false));
+        let r = acted(Err(e), "b", "k", ProcessType::SwitchObjectToPrivate);
+        assert_eq!(r.code, "Failed");
+        assert!(
+            r.message.starts_with("AccessControlIgnored: the store accepted the private ACL"),
+            "{}",
+            r.message
+        );
     }
 
     #[test]

@@ -78,11 +78,15 @@ async fn switch_to_private_succeeds_where_the_store_has_acls(pool: PgPool) {
     let store = Store::from_pool(pool);
     let (objects, bucket) = fresh_bucket(S3Server::WithAcls).await;
     objects.put(&bucket, "a.png", png_with_ts(10)).await.unwrap();
+    objects.make_public(&bucket, "a.png").await.unwrap();
+    assert!(objects.readable_by_anyone(&bucket, "a.png").await.unwrap(), "public-read: anyone may read");
     let ids = [submit(&store, &bucket, "a.png", 0, Some(ProcessType::SwitchObjectToPrivate)).await];
     let records = run_until_done(context(&store, &objects), WorkerConfig::default(), &ids).await;
     let a = result(&records[0]).process_result.unwrap().auto_process_result.unwrap();
     assert_eq!((a.code.as_str(), a.message.as_str()), ("Success", "Success"));
     assert!(objects.exists(&bucket, "a.png").await.unwrap(), "made private, not removed");
+    // Success is checked, not assumed: no one reads it without credentials now.
+    assert!(!objects.readable_by_anyone(&bucket, "a.png").await.unwrap());
 }
 
 #[sqlx::test(migrator = "stowaway_store::MIGRATOR")]
