@@ -141,9 +141,16 @@ async fn cancel(State(app): State<AppState>, target: Target, Path(ids): Path<Str
             format!("no job {} in bucket {}", missing.join(","), target.bucket),
         )),
         Err(CancelRefused::Started(started)) => {
-            let list: Vec<String> = started.iter().map(|(id, s)| format!("{id} is {}", s.as_str())).collect();
+            let list: Vec<String> = started
+                .iter()
+                .map(|(id, s)| match s {
+                    JobState::Running => format!("{id} is Running and AutoProcess is acting on its object"),
+                    s => format!("{id} is {}", s.as_str()),
+                })
+                .collect();
             Err(ApiError::invalid(format!(
-                "only Submitted or Pause jobs can be cancelled: {}; nothing was cancelled",
+                "only jobs that have not acted can be cancelled (Submitted, Pause, or Running before \
+                 AutoProcess): {}; nothing was cancelled",
                 list.join(", ")
             )))
         }

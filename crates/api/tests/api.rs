@@ -125,12 +125,27 @@ async fn cancel_with_and_without_the_cancel_parameter(pool: PgPool) {
     let q = call(&app, "GET", &format!("/jobs/{a},{b}"), Some(HOST), "").await;
     assert_eq!(q.all("State"), ["Cancel", "Cancel"]);
     assert_ne!(q.all("EndTime")[0], "-");
-    // A job that started is refused, clearly; an unknown one is 404.
+    // A job whose AutoProcess is under way (a checkpointed verdict) is refused, clearly; one that
+    // runs but has not acted is marked, and its worker ends it Cancel; an unknown one is 404.
     let c = submit(&app, "c.png", 0).await;
-    sqlx::query("UPDATE jobs SET state = 1 WHERE job_id = $1").bind(&c).execute(&pool).await.unwrap();
-    let running = call(&app, "PUT", &format!("/jobs/{c}?cancel="), Some(HOST), "").await;
-    assert_eq!((running.status, running.get("Code")), (StatusCode::BAD_REQUEST, "InvalidArgument"));
-    assert!(running.get("Message").contains("is Running"), "{}", running.body);
+    sqlx::query("UPDATE jobs SET state = 1, result = '{}' WHERE job_id = $1")
+        .bind(&c)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let acting = call(&app, "PUT", &format!("/jobs/{c}?cancel="), Some(HOST), "").await;
+    assert_eq!((acting.status, acting.get("Code")), (StatusCode::BAD_REQUEST, "InvalidArgument"));
+    assert!(acting.get("Message").contains("is Running and AutoProcess is acting"), "{}", acting.body);
+    let e = submit(&app, "e.png", 0).await;
+    sqlx::query("UPDATE jobs SET state = 1 WHERE job_id = $1").bind(&e).execute(&pool).await.unwrap();
+    let running = call(&app, "PUT", &format!("/jobs/{e}?cancel"), Some(HOST), "").await;
+    assert_eq!(running.status, StatusCode::OK, "{}", running.body);
+    let marked: (i16, bool) = sqlx::query_as("SELECT state, cancel_requested FROM jobs WHERE job_id = $1")
+        .bind(&e)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(marked, (1, true), "still Running until its worker completes it");
     let unknown = call(&app, "PUT", "/jobs/cnothere?cancel", Some(HOST), "").await;
     assert_eq!((unknown.status, unknown.get("Code")), (StatusCode::NOT_FOUND, "NoSuchJob"));
     // A job waiting out a storage outage (Retrying) is shown, found and cancelled as Submitted.

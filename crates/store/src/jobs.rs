@@ -31,6 +31,17 @@ pub struct Claimed {
     pub retrying_since: Option<chrono::DateTime<chrono::Utc>>,
 }
 
+/// What became of a checkpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Checkpoint {
+    /// Recorded: act on it.
+    Held,
+    /// The job was cancelled while it ran: do not act; its completion ends it Cancel.
+    Cancelled,
+    /// Another worker holds the job now.
+    Lost,
+}
+
 /// A worker's verdict on a claimed job.
 #[derive(Clone, Debug)]
 pub struct Completion {
@@ -266,18 +277,31 @@ impl Store {
 
     /// Records a verdict on a job still held (fenced like `complete`) before acting on it, so an
     /// attempt after a crash does not need the object the first attempt already moved or deleted.
-    pub async fn checkpoint(&self, worker: Uuid, id: i64, attempt: i32, result: &Value) -> Result<bool> {
-        let r = sqlx::query(concat!(
-            "UPDATE jobs SET result = $4 WHERE id = $1 AND attempt = $2 AND locked_by = $3 AND state = ",
-            job_state!(Running)
+    /// A job cancelled meanwhile records nothing: it must not act (`cancel_jobs`).
+    pub async fn checkpoint(
+        &self,
+        worker: Uuid,
+        id: i64,
+        attempt: i32,
+        result: &Value,
+    ) -> Result<Checkpoint> {
+        let cancelled: Option<bool> = sqlx::query_scalar(concat!(
+            "UPDATE jobs SET result = CASE WHEN cancel_requested THEN result ELSE $4 END
+             WHERE id = $1 AND attempt = $2 AND locked_by = $3 AND state = ",
+            job_state!(Running),
+            " RETURNING cancel_requested"
         ))
         .bind(id)
         .bind(attempt)
         .bind(worker)
         .bind(result)
-        .execute(&self.pool)
+        .fetch_optional(&self.pool)
         .await?;
-        Ok(r.rows_affected() == 1)
+        Ok(match cancelled {
+            None => Checkpoint::Lost,
+            Some(true) => Checkpoint::Cancelled,
+            Some(false) => Checkpoint::Held,
+        })
     }
 
     /// Extends the lease on jobs this worker still holds; returns the ids it still holds.

@@ -33,7 +33,7 @@ pub use detail::Run;
 pub use error::{Error, Result};
 pub use handoff::{Direct, DirectDeliveries, DirectJobs, DirectRoom, Leased};
 pub use health::Backlog;
-pub use jobs::{Claimed, Completion};
+pub use jobs::{Checkpoint, Claimed, Completion};
 pub use model::{BatchState, DeliveryState, JobState};
 pub use queues::{Queue, QueueChange};
 pub use records::{CancelRefused, JobFilter, JobRecord};

@@ -113,30 +113,38 @@ impl Store {
         .map_err(crate::Error::from)
     }
 
-    /// Cancels all of `job_ids` (the bucket's, not yet started) or none of them.
+    /// Cancels all of `job_ids` (the bucket's, not acted on yet) or none of them. Jobs waiting end
+    /// Cancel at once; a Running job without a checkpointed decision to act (a submit handed it to
+    /// a worker a moment ago, say) is marked, and ends Cancel when its worker completes it, its
+    /// object untouched (`checkpoint` refuses it). One whose AutoProcess is under way is refused.
     pub async fn cancel_jobs(
         &self,
         bucket: &str,
         job_ids: &[String],
     ) -> Result<std::result::Result<(), CancelRefused>> {
         let mut tx = self.pool.begin().await?;
-        let found: Vec<(String, i16)> = sqlx::query_as(
-            "SELECT job_id, state FROM jobs WHERE bucket = $1 AND job_id = ANY($2) FOR UPDATE",
+        let found: Vec<(String, i16, bool)> = sqlx::query_as(
+            "SELECT job_id, state, result IS NOT NULL FROM jobs WHERE bucket = $1 AND job_id = ANY($2) FOR UPDATE",
         )
         .bind(bucket)
         .bind(job_ids)
         .fetch_all(&mut *tx)
         .await?;
         let unknown: Vec<String> =
-            job_ids.iter().filter(|id| !found.iter().any(|(f, _)| f == *id)).cloned().collect();
+            job_ids.iter().filter(|id| !found.iter().any(|(f, ..)| f == *id)).cloned().collect();
         if !unknown.is_empty() {
             return Ok(Err(CancelRefused::Unknown(unknown)));
         }
         let started: Vec<(String, JobState)> = found
             .into_iter()
-            .filter_map(|(id, s)| {
+            .filter_map(|(id, s, acting)| {
                 let s = JobState::from_i16(s)?;
-                (!matches!(s, JobState::Submitted | JobState::Pause | JobState::Retrying)).then_some((id, s))
+                let cancellable = match s {
+                    JobState::Submitted | JobState::Pause | JobState::Retrying => true,
+                    JobState::Running => !acting,
+                    _ => false,
+                };
+                (!cancellable).then_some((id, s))
             })
             .collect();
         if !started.is_empty() {
@@ -144,11 +152,15 @@ impl Store {
         }
         let (queued,): (bool,) = sqlx::query_as(&format!(
             "WITH done AS (
-                 UPDATE jobs SET state = {cancel}, finished_at = now() WHERE bucket = $1 AND job_id = ANY($2)
+                 UPDATE jobs SET state = CASE WHEN state = {running} THEN state ELSE {cancel} END,
+                        cancel_requested = state = {running},
+                        finished_at = CASE WHEN state = {running} THEN NULL ELSE now() END
+                 WHERE bucket = $1 AND job_id = ANY($2)
                  RETURNING id, queue_id, request, state),
              {QUEUE_DELIVERIES}
              SELECT EXISTS (SELECT 1 FROM queued)",
             cancel = job_state!(Cancel),
+            running = job_state!(Running),
         ))
         .bind(bucket)
         .bind(job_ids)

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use sqlx::PgPool;
-use stowaway_store::{CancelRefused, Completion, JobFilter, JobState, NewJob, Store};
+use stowaway_store::{CancelRefused, Checkpoint, Completion, JobFilter, JobState, NewJob, Store};
 use uuid::Uuid;
 
 const LEASE: Duration = Duration::from_secs(60);
@@ -172,7 +172,7 @@ async fn paused_queues_hold_their_jobs(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "stowaway_store::MIGRATOR")]
-async fn only_unstarted_jobs_cancel(pool: PgPool) {
+async fn only_jobs_that_have_not_acted_cancel(pool: PgPool) {
     let (store, q) = setup(pool).await;
     let ids: Vec<String> = store
         .insert_jobs(&[job(&q, 0, 0), job(&q, 1, 0)])
@@ -185,6 +185,9 @@ async fn only_unstarted_jobs_cancel(pool: PgPool) {
     let running = store.claim(w, 1, LEASE).await.unwrap().remove(0);
     let other = ids.iter().find(|i| **i != running.job_id).unwrap().clone();
     let bucket = "examplebucket-1250000000";
+    // Running with a checkpointed verdict: AutoProcess is under way.
+    let verdict = serde_json::json!({"ProcessResult": {}});
+    assert_eq!(store.checkpoint(w, running.id, running.attempt, &verdict).await.unwrap(), Checkpoint::Held);
     let refused = store.cancel_jobs(bucket, &[running.job_id.clone(), other.clone()]).await.unwrap();
     assert_eq!(refused, Err(CancelRefused::Started(vec![(running.job_id.clone(), JobState::Running)])));
     let missing = store.cancel_jobs(bucket, &[other.clone(), "cmissing".into()]).await.unwrap();

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use stowaway_detect::Confidence;
 use stowaway_objects::{Admit, Fetched, ObjectError, Objects};
-use stowaway_store::{Claimed, Completion, Store};
+use stowaway_store::{Checkpoint, Claimed, Completion, Store};
 use stowaway_wire::{AutoProcessResult, ImageInspectResult, ProcessResult, ProcessType, SubmitRequest};
 use uuid::Uuid;
 
@@ -107,9 +107,17 @@ pub async fn run(ctx: &JobContext, job: &Claimed) -> Option<Completion> {
             return Some(Completion::success(job, Some(serde_json::to_value(&result).expect("plain data"))));
         }
         let snapshot = serde_json::to_value(&result).expect("plain data");
-        if !ctx.store.checkpoint(ctx.worker, job.id, job.attempt, &snapshot).await.ok()? {
-            tracing::warn!(job_id = %job.job_id, "lease lost before AutoProcess; leaving the job to its new holder");
-            return None;
+        match ctx.store.checkpoint(ctx.worker, job.id, job.attempt, &snapshot).await.ok()? {
+            Checkpoint::Held => {}
+            Checkpoint::Lost => {
+                tracing::warn!(job_id = %job.job_id, "lease lost before AutoProcess; leaving the job to its new holder");
+                return None;
+            }
+            // Completed untouched: the store ends it Cancel.
+            Checkpoint::Cancelled => {
+                tracing::info!(job_id = %job.job_id, "cancelled before AutoProcess; the object is left alone");
+                return Some(Completion::success(job, Some(snapshot)));
+            }
         }
         let outcome = match auto_process(&ctx.objects, &job.bucket, &job.object, action).await {
             // The checkpoint is kept: the next attempt acts again, without inspecting.

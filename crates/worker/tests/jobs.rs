@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 use stowaway_detect::{Confidence, PayloadKind};
-use stowaway_store::{JobState, Store};
+use stowaway_store::{Checkpoint, JobState, Store};
 use stowaway_testkit::{clean_png, fresh_bucket, png_with_noise, png_with_ts, png_with_zip, S3Server};
 use stowaway_wire::ProcessType;
 use stowaway_worker::{run_worker, WorkerConfig};
@@ -121,7 +121,10 @@ async fn a_retry_after_a_crash_finishes_from_the_checkpoint(pool: PgPool) {
         "InputObjectUrl": "http://s3.test/x", "ProcessResult": {"PicSize": 75, "PicType": "png",
         "Suspicious": "true", "SuspiciousBeginByte": 75, "SuspiciousEndByte": 3834,
         "SuspiciousSize": 3760, "SuspiciousType": "MPEG-TS"}});
-    assert!(store.checkpoint(dead.worker, claimed.id, claimed.attempt, &verdict).await.unwrap());
+    assert_eq!(
+        store.checkpoint(dead.worker, claimed.id, claimed.attempt, &verdict).await.unwrap(),
+        Checkpoint::Held
+    );
     objects.backup(&bucket, "hls.png").await.unwrap();
     crash(&store, &[claimed.id]).await;
 
@@ -285,7 +288,10 @@ async fn a_checkpointed_decision_to_act_is_finished_whatever_the_minimum_is_now(
         "InputObjectUrl": "http://s3.test/x", "ProcessResult": {"PicSize": 139, "PicType": "png",
         "Suspicious": "true", "SuspiciousBeginByte": 75, "SuspiciousEndByte": 138,
         "SuspiciousSize": 64, "SuspiciousType": "Unknown", "SuspiciousConfidence": "possible"}});
-    assert!(store.checkpoint(dead.worker, claimed.id, claimed.attempt, &verdict).await.unwrap());
+    assert_eq!(
+        store.checkpoint(dead.worker, claimed.id, claimed.attempt, &verdict).await.unwrap(),
+        Checkpoint::Held
+    );
     objects.backup(&bucket, "noise.png").await.unwrap();
     crash(&store, &[claimed.id]).await;
 
@@ -316,4 +322,31 @@ async fn an_object_over_the_maximum_fails_before_its_body_is_read(pool: PgPool) 
     assert!(r.message.contains(&format!("the object is {} bytes", big.len())), "{}", r.message);
     assert!(r.message.contains("STOWAWAY_MAX_OBJECT_MB"), "{}", r.message);
     assert!(objects.exists(&bucket, "big.png").await.unwrap(), "nothing done to what was not judged");
+}
+
+#[sqlx::test(migrator = "stowaway_store::MIGRATOR")]
+async fn a_job_cancelled_while_it_runs_ends_cancel_without_acting(pool: PgPool) {
+    let store = Store::from_pool(pool);
+    let (objects, bucket) = fresh_bucket(S3Server::Strict).await;
+    objects.put(&bucket, "hls.png", png_with_ts(20)).await.unwrap();
+    objects.put(&bucket, "clean.png", clean_png()).await.unwrap();
+    let ids = vec![
+        submit(&store, &bucket, "hls.png", 0, Some(ProcessType::DeleteObject)).await,
+        submit(&store, &bucket, "clean.png", 0, None).await,
+    ];
+    // Both handed to a worker (as a submit beside one would), then cancelled before it acts.
+    let ctx = context(&store, &objects);
+    let claimed = store.claim(ctx.worker, 2, Duration::from_secs(30)).await.unwrap();
+    assert_eq!(claimed.len(), 2);
+    assert_eq!(store.cancel_jobs(&bucket, &ids).await.unwrap(), Ok(()));
+    let mut done = Vec::new();
+    for job in &claimed {
+        done.push(stowaway_worker::inspect_job::run(&ctx, job).await.expect("still held"));
+    }
+    store.complete(ctx.worker, &done).await.unwrap();
+    let states = store.states(&ids).await.unwrap();
+    assert!(states.iter().all(|s| s.1 == JobState::Cancel), "{states:?}");
+    assert!(objects.exists(&bucket, "hls.png").await.unwrap(), "AutoProcess never ran");
+    let records = store.jobs_by_id(&bucket, &ids).await.unwrap();
+    assert!(records.iter().all(|r| r.result.is_none()), "the verdict is dropped with the job");
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use sqlx::PgPool;
 use stowaway_detect::DETECTOR_VERSION;
 use stowaway_objects::Objects;
-use stowaway_store::{BatchState, JobState, Store};
+use stowaway_store::{BatchState, Checkpoint, JobState, Store};
 use stowaway_testkit::{clean_png, fresh_bucket, png_with_ts, S3Server};
 use stowaway_wire::{BatchInput, BatchKind, BatchSpec, ProcessType};
 use stowaway_worker::lister::{run_lister, ListerConfig};
@@ -150,7 +150,10 @@ async fn a_crash_after_tagging_tags_once_and_a_resumed_job_never_tags_again(pool
         "Suspicious": "true", "SuspiciousBeginByte": 75, "SuspiciousEndByte": 3834,
         "SuspiciousSize": 3760, "SuspiciousType": "MPEG-TS"},
         "TaggingResult": {"Code": "Success", "Message": "Success"}});
-    assert!(store.checkpoint(dead.worker, claimed.id, claimed.attempt, &verdict).await.unwrap());
+    assert_eq!(
+        store.checkpoint(dead.worker, claimed.id, claimed.attempt, &verdict).await.unwrap(),
+        Checkpoint::Held
+    );
     objects.backup(&bucket, "hls.png").await.unwrap();
     crash(&store, &[claimed.id]).await;
     let records = run_until_done(tagging(&store, &objects), WorkerConfig::default(), &[hls]).await;

@@ -76,13 +76,27 @@ pub async fn settle_and_audit(
         .filter(|c| (200..300).contains(&c.answered))
         .filter_map(|c| element(&c.text(), "JobId").map(String::from))
         .collect();
-    let per_job = count(answered.iter().cloned());
-    let missing = accepted.iter().filter(|id| !per_job.contains_key(*id)).count();
-    let duplicates: usize = per_job.values().map(|n| n - 1).sum();
+    let brokers = world.kafka.brokers();
+    let on_kafka =
+        tokio::task::spawn_blocking(move || consume_keys(&brokers, crate::load::TOPIC)).await.unwrap();
+    let (per_url, per_kafka) = (count(answered.iter().cloned()), count(on_kafka.iter().cloned()));
+    let tdmq: std::collections::HashSet<&str> =
+        tally.jobs.iter().filter(|j| j.tdmq).filter_map(|j| j.job_id.as_deref()).collect();
+    let missing = accepted
+        .iter()
+        .filter(|id| match tdmq.contains(id.as_str()) {
+            true => !per_kafka.contains_key(*id),
+            false => !per_url.contains_key(*id),
+        })
+        .count();
+    let duplicates: usize = per_url.values().chain(per_kafka.values()).map(|n| n - 1).sum();
     figures.push(format!(
-        "callbacks: {} received ({} answered 2xx), {missing} jobs without one, {duplicates} duplicates (at least once)",
+        "callbacks: {} received by Url ({} answered 2xx), {} on Kafka for {} TDMQ jobs; {missing} jobs without \
+         one, {duplicates} duplicates (at least once)",
         callbacks.len(),
-        answered.len()
+        answered.len(),
+        on_kafka.len(),
+        tdmq.len()
     ));
     if missing > 0 {
         problems.push(format!("{missing} jobs' callbacks never delivered"));
@@ -210,4 +224,41 @@ fn count(items: impl Iterator<Item = String>) -> std::collections::BTreeMap<Stri
     let mut m = std::collections::BTreeMap::new();
     items.for_each(|i| *m.entry(i).or_insert(0) += 1);
     m
+}
+
+/// Creates `topic` with one partition (TDMQ callbacks go there).
+pub async fn create_topic(brokers: &str, topic: &str) {
+    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    let admin: AdminClient<rdkafka::client::DefaultClientContext> =
+        rdkafka::ClientConfig::new().set("bootstrap.servers", brokers).create().expect("admin client");
+    let created = admin
+        .create_topics(&[NewTopic::new(topic, 1, TopicReplication::Fixed(1))], &AdminOptions::new())
+        .await
+        .expect("create topic");
+    for r in created {
+        r.expect("topic created");
+    }
+}
+
+/// Every message's key on `topic`, from the beginning, until none came for 3 s.
+fn consume_keys(brokers: &str, topic: &str) -> Vec<String> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::{Message, Offset, TopicPartitionList};
+    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", "chaos-audit")
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("consumer");
+    let mut partitions = TopicPartitionList::new();
+    partitions.add_partition_offset(topic, 0, Offset::Beginning).unwrap();
+    consumer.assign(&partitions).expect("assign");
+    let (mut keys, mut quiet_since) = (Vec::new(), Instant::now());
+    while quiet_since.elapsed() < Duration::from_secs(3) {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
+            keys.push(String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned());
+            quiet_since = Instant::now();
+        }
+    }
+    keys
 }

@@ -248,3 +248,56 @@ impl Drop for Part {
         self.kill();
     }
 }
+
+/// A Kafka-wire broker of this run's own (tansu) that keeps its log in a bucket of the S3 test
+/// server (not the run's own s3s-fs, whose outages are a different fault), so messages it
+/// acknowledged survive its kill.
+pub struct Kafka {
+    pub port: u16,
+    bucket: String,
+    child: Option<Child>,
+}
+
+impl Kafka {
+    pub fn start(bucket: &str) -> Kafka {
+        let mut k = Kafka { port: free_port(), bucket: bucket.into(), child: None };
+        k.up();
+        k
+    }
+
+    pub fn brokers(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn up(&mut self) {
+        let s3 = stowaway_testkit::s3_config(stowaway_testkit::S3Server::Strict);
+        let url = format!("tcp://127.0.0.1:{}", self.port);
+        let child = Command::new(stowaway_testkit::tansu_binary())
+            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+            .args(["--storage-engine", &format!("s3://{}/", self.bucket)])
+            .env("AWS_ENDPOINT", s3.endpoint.unwrap())
+            .env("AWS_ACCESS_KEY_ID", s3.access_key_id)
+            .env("AWS_SECRET_ACCESS_KEY", s3.secret_access_key)
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .env("AWS_ALLOW_HTTP", "true")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("tansu (scripts/install-services.sh installs it)");
+        self.child = Some(child);
+        wait_for_port(self.port, "tansu");
+    }
+
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Kafka {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

@@ -7,11 +7,24 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+/// The Kafka topic TDMQ callbacks go to.
+pub const TOPIC: &str = "chaos-callbacks";
+
+/// An object to submit a job for.
+#[derive(Clone, Debug)]
+pub struct Key {
+    pub key: String,
+    pub suspicious: bool,
+    /// Its callback goes to Kafka (TDMQ), not to the receiver.
+    pub tdmq: bool,
+}
+
 /// One object the load submitted a job for.
 #[derive(Clone, Debug)]
 pub struct Submitted {
     pub key: String,
     pub suspicious: bool,
+    pub tdmq: bool,
     /// The job id the accepting answer named; None if no answer accepted it in time.
     pub job_id: Option<String>,
     /// Sends: the first and every retry.
@@ -31,14 +44,14 @@ pub type Shared = Arc<Mutex<Tally>>;
 
 /// Submits a job for each of `keys` (in order, `rate` a second) to the API on `port`, with
 /// callbacks to `callback`; returns once every one was accepted or gave up after `patience`.
-pub async fn submit_all(port: u16, keys: Vec<(String, bool)>, rate: f64, callback: String, tally: Shared) {
+pub async fn submit_all(port: u16, keys: Vec<Key>, rate: f64, callback: String, tally: Shared) {
     let mut sends = tokio::task::JoinSet::new();
     let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
-    for (key, suspicious) in keys {
+    for key in keys {
         tick.tick().await;
         let (tally, callback) = (tally.clone(), callback.clone());
         sends.spawn(async move {
-            let job = submit(port, &key, suspicious, &callback, &tally).await;
+            let job = submit(port, key, &callback, &tally).await;
             tally.lock().unwrap().jobs.push(job);
         });
         while sends.try_join_next().is_some() {}
@@ -49,17 +62,25 @@ pub async fn submit_all(port: u16, keys: Vec<(String, bool)>, rate: f64, callbac
 /// How long one job is sent again before the load gives up on it.
 const PATIENCE: Duration = Duration::from_secs(90);
 
-async fn submit(port: u16, key: &str, suspicious: bool, callback: &str, tally: &Shared) -> Submitted {
+async fn submit(port: u16, k: Key, callback: &str, tally: &Shared) -> Submitted {
+    let Key { key, suspicious, tdmq } = k;
+    let callback = match tdmq {
+        true => format!(
+            "<CallBackType>TDMQ</CallBackType><CallBackMqConfig><MqRegion>gz</MqRegion><MqMode>Queue</MqMode>\
+             <MqName>{TOPIC}</MqName></CallBackMqConfig>"
+        ),
+        false => format!("<CallBack>{callback}</CallBack>"),
+    };
     let body = format!(
         "<Request><Tag>ImageInspect</Tag><Input><Object>{key}</Object></Input><Operation>\
          <ImageInspect><AutoProcess>true</AutoProcess><ProcessType>BackupObject</ProcessType></ImageInspect>\
-         </Operation><CallBack>{callback}</CallBack></Request>"
+         </Operation>{callback}</Request>"
     );
     let started = Instant::now();
-    let mut job = Submitted { key: key.into(), suspicious, job_id: None, sends: 0 };
+    let mut job = Submitted { key: key.clone(), suspicious, tdmq, job_id: None, sends: 0 };
     while started.elapsed() < PATIENCE {
         job.sends += 1;
-        match post(port, &body, key).await {
+        match post(port, &body, &key).await {
             Some((200, reply)) => {
                 job.job_id = element(&reply, "JobId").map(String::from);
                 return job;

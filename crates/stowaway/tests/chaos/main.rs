@@ -2,7 +2,8 @@
 //! PostgreSQL cluster and an s3s-fs of the run's own, under a steady submit load, while faults
 //! land: kill -9 of each part (and of a `serve` in a 200/s burst), SIGTERM under load, the
 //! object store killed or slow, PostgreSQL stopped at once, the callback receiver answering 500,
-//! hostile requests and slowloris connections. Only loopback addresses. At the end `audit.rs`
+//! the Kafka broker of TDMQ callbacks killed, hostile requests and slowloris connections. Only
+//! loopback addresses. At the end `audit.rs`
 //! checks that nothing was lost, decided by an outage, done twice or left undelivered.
 //!
 //! `short` runs in CI (about three minutes); `soak` runs on demand, a fault a minute for
@@ -18,7 +19,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cluster::{Part, Postgres, S3};
+use cluster::{Kafka, Part, Postgres, S3};
 use stowaway_objects::{ObjectStoreConfig, Objects};
 use stowaway_testkit::receiver::Receiver;
 use stowaway_testkit::{clean_png, png_with_ts, Cut, Rng};
@@ -38,6 +39,8 @@ enum Fault {
     DatabaseDown(Duration),
     /// Every callback answered 500 for this long.
     ReceiverFails(Duration),
+    /// The Kafka broker (TDMQ callbacks) killed for this long.
+    KafkaDown(Duration),
     /// The store 40 ms away each way for this long, while workers are killed three times.
     SlowStoreKills(Duration),
     /// 1,000 jobs at 200/s to the `serve` process, killed -9 halfway.
@@ -60,7 +63,7 @@ impl Plan {
         let s = Duration::from_secs;
         Plan {
             rate: 20.0,
-            load_for: s(155),
+            load_for: s(175),
             faults: vec![
                 (s(3), KillWorker(0)),
                 (s(7), KillWorker(1)),
@@ -73,6 +76,7 @@ impl Plan {
                 (s(82), SlowStoreKills(s(12))),
                 (s(97), ServeBurst),
                 (s(106), Hostile),
+                (s(152), KafkaDown(s(15))),
             ],
         }
     }
@@ -84,7 +88,8 @@ impl Plan {
         let s = Duration::from_secs;
         let faults = (1..secs / 60)
             .map(|minute| {
-                let fault = match rng.below(10) {
+                let fault = match rng.below(11) {
+                    9 => KafkaDown(s(30)),
                     0 => KillWorker(rng.below(2)),
                     1 => TermWorker(rng.below(2)),
                     2 => KillApi,
@@ -122,6 +127,7 @@ pub const BUCKET: &str = "chaos-1250000000";
 pub struct World {
     pub pg: Postgres,
     pub s3: S3,
+    pub kafka: Kafka,
     pub api: Part,
     pub workers: Vec<Part>,
     pub notifier: Part,
@@ -132,7 +138,7 @@ pub struct World {
     pub objects: Objects,
     pub database: String,
     /// Objects for each `ServeBurst`, put at setup.
-    pub bursts: Vec<Vec<(String, bool)>>,
+    pub bursts: Vec<Vec<load::Key>>,
     /// What the faults themselves found wrong.
     pub problems: Vec<String>,
 }
@@ -177,6 +183,10 @@ async fn setup(dir: &std::path::Path) -> World {
     admin.close().await;
     let database = pg.url("chaos");
     let relay = Cut::to(&format!("127.0.0.1:{}", s3.port)).await;
+    let (_, tansu_bucket) = stowaway_testkit::fresh_bucket(stowaway_testkit::S3Server::Strict).await;
+    let kafka = Kafka::start(&tansu_bucket);
+    audit::create_topic(&kafka.brokers(), load::TOPIC).await;
+    let brokers = kafka.brokers();
     let env: Vec<(String, String)> = [
         ("DATABASE_URL", database.as_str()),
         ("STOWAWAY_S3_ENDPOINT", &relay.url()),
@@ -185,6 +195,8 @@ async fn setup(dir: &std::path::Path) -> World {
         ("STOWAWAY_DEFAULT_BUCKET", BUCKET),
         ("STOWAWAY_DEFAULT_REGION", "ap-chongqing"),
         ("STOWAWAY_CALLBACK_ALLOW_PRIVATE", "true"),
+        ("STOWAWAY_KAFKA_BROKERS", &brokers),
+        ("STOWAWAY_KAFKA_MESSAGE_TIMEOUT_SECS", "5"),
         // Bounded waits, so a run settles within minutes of its last fault.
         ("STOWAWAY_CALLBACK_RETRY_SCHEDULE", "1s,2s,4s,8s,15s,30s,30s,30s,30s,30s"),
         ("STOWAWAY_CALLBACK_LEASE_SECS", "5"),
@@ -227,6 +239,7 @@ async fn setup(dir: &std::path::Path) -> World {
     World {
         pg,
         s3,
+        kafka,
         api,
         workers,
         notifier,
@@ -239,17 +252,20 @@ async fn setup(dir: &std::path::Path) -> World {
     }
 }
 
-/// `n` objects under `prefix`, every third carrying an MPEG-TS payload; (key, suspicious).
-async fn put_objects(objects: &Objects, prefix: &str, n: usize) -> Vec<(String, bool)> {
-    let keys: Vec<(String, bool)> = (0..n).map(|i| (format!("{prefix}/{i:06}.png"), i % 3 == 0)).collect();
+/// `n` objects under `prefix`, every third carrying an MPEG-TS payload, every fifth's callback to
+/// Kafka.
+async fn put_objects(objects: &Objects, prefix: &str, n: usize) -> Vec<load::Key> {
+    let keys: Vec<load::Key> = (0..n)
+        .map(|i| load::Key { key: format!("{prefix}/{i:06}.png"), suspicious: i % 3 == 0, tdmq: i % 5 == 4 })
+        .collect();
     let (clean, hls) = (Arc::new(clean_png()), Arc::new(png_with_ts(20)));
     let mut puts = tokio::task::JoinSet::new();
     for chunk in keys.chunks(n.div_ceil(16).max(1)) {
         let (objects, chunk, clean, hls) = (objects.clone(), chunk.to_vec(), clean.clone(), hls.clone());
         puts.spawn(async move {
-            for (key, suspicious) in chunk {
-                let body = if suspicious { hls.to_vec() } else { clean.to_vec() };
-                objects.put(BUCKET, &key, body).await.unwrap();
+            for k in chunk {
+                let body = if k.suspicious { hls.to_vec() } else { clean.to_vec() };
+                objects.put(BUCKET, &k.key, body).await.unwrap();
             }
         });
     }
@@ -321,6 +337,12 @@ async fn inject(world: &mut World, receiver: &Receiver, tally: &load::Shared, fa
             blocking(|| world.pg.crash());
             tokio::time::sleep(d).await;
             blocking(|| world.pg.up());
+            "back".into()
+        }
+        Fault::KafkaDown(d) => {
+            blocking(|| world.kafka.kill());
+            tokio::time::sleep(d).await;
+            blocking(|| world.kafka.up());
             "back".into()
         }
         Fault::ReceiverFails(d) => {
