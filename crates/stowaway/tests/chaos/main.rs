@@ -196,10 +196,10 @@ async fn setup(dir: &std::path::Path) -> World {
         ("STOWAWAY_DEFAULT_REGION", "ap-chongqing"),
         ("STOWAWAY_CALLBACK_ALLOW_PRIVATE", "true"),
         ("STOWAWAY_KAFKA_BROKERS", &brokers),
-        ("STOWAWAY_KAFKA_MESSAGE_TIMEOUT_SECS", "5"),
+        ("STOWAWAY_KAFKA_MESSAGE_TIMEOUT_SECS", "2"),
         // Bounded waits, so a run settles within minutes of its last fault.
         ("STOWAWAY_CALLBACK_RETRY_SCHEDULE", "1s,2s,4s,8s,15s,30s,30s,30s,30s,30s"),
-        ("STOWAWAY_CALLBACK_LEASE_SECS", "5"),
+        ("STOWAWAY_CALLBACK_LEASE_SECS", "10"),
         ("STOWAWAY_CALLBACK_TIMEOUT_MS", "2000"),
         ("STOWAWAY_LEASE_SECS", "5"),
         ("STOWAWAY_SHUTDOWN_GRACE_SECS", "5"),
