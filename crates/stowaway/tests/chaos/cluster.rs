@@ -18,6 +18,31 @@ fn wait_for_port(port: u16, what: &str) {
     }
 }
 
+/// A child process, killed (SIGKILL) when told to or dropped.
+#[derive(Default)]
+struct Proc(Option<Child>);
+
+impl Proc {
+    /// Spawns `cmd` (its output as the caller set it) and waits for it to listen on `port`.
+    fn spawn(&mut self, cmd: &mut Command, port: u16, what: &str) {
+        self.0 = Some(cmd.spawn().unwrap_or_else(|e| panic!("starting {what}: {e}")));
+        wait_for_port(port, what);
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 fn run(cmd: &mut Command, what: &str) {
     let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
     assert!(out.status.success(), "{what}: {}", String::from_utf8_lossy(&out.stderr));
@@ -113,7 +138,7 @@ fn is_root() -> bool {
 pub struct S3 {
     dir: PathBuf,
     pub port: u16,
-    child: Option<Child>,
+    process: Proc,
 }
 
 pub const S3_KEY: &str = "chaos-access-key";
@@ -123,7 +148,7 @@ impl S3 {
     pub fn start(dir: &Path) -> S3 {
         let _ = std::fs::remove_dir_all(dir);
         std::fs::create_dir_all(dir).unwrap();
-        let mut s3 = S3 { dir: dir.to_path_buf(), port: free_port(), child: None };
+        let mut s3 = S3 { dir: dir.to_path_buf(), port: free_port(), process: Proc::default() };
         s3.up();
         s3
     }
@@ -136,30 +161,18 @@ impl S3 {
         let cargo_home = std::env::var("CARGO_HOME").unwrap_or_else(|_| format!("{}/.cargo", env("HOME")));
         let binary = which("s3s-fs").unwrap_or_else(|| format!("{cargo_home}/bin/s3s-fs"));
         let port = self.port.to_string();
-        let child = Command::new(binary)
-            .args(["--host", "127.0.0.1", "--port", &port, "--access-key", S3_KEY, "--secret-key", S3_SECRET])
+        let mut cmd = Command::new(binary);
+        cmd.args(["--host", "127.0.0.1", "--port", &port, "--access-key", S3_KEY, "--secret-key", S3_SECRET])
             .args(["--domain", &format!("localhost:{port}")])
             .arg(&self.dir)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("s3s-fs (scripts/install-services.sh installs it)");
-        self.child = Some(child);
-        wait_for_port(self.port, "s3s-fs");
+            .stderr(Stdio::null());
+        self.process.spawn(&mut cmd, self.port, "s3s-fs (scripts/install-services.sh installs it)");
     }
 
     /// SIGKILL: the store is gone until `up`.
     pub fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Drop for S3 {
-    fn drop(&mut self) {
-        self.kill();
+        self.process.kill();
     }
 }
 
@@ -179,7 +192,7 @@ pub struct Part {
     part: String,
     env: Vec<(String, String)>,
     pub port: u16,
-    child: Option<Child>,
+    process: Proc,
     log: PathBuf,
     /// Times it was started.
     pub starts: u32,
@@ -192,34 +205,28 @@ impl Part {
         let listen = if part == "api" || part == "serve" { "STOWAWAY_LISTEN" } else { "STOWAWAY_OPS_LISTEN" };
         env.push((listen.into(), format!("127.0.0.1:{port}")));
         let log = logs.join(format!("{name}.log"));
-        Part { name: name.into(), part: part.into(), env, port, child: None, log, starts: 0 }
+        Part { name: name.into(), part: part.into(), env, port, process: Proc::default(), log, starts: 0 }
     }
 
     pub fn start(&mut self) {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_stowaway"))
-            .arg(&self.part)
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_stowaway"));
+        cmd.arg(&self.part)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
-            .stderr(Stdio::from(log))
-            .spawn()
-            .unwrap();
-        self.child = Some(child);
+            .stderr(Stdio::from(log));
         self.starts += 1;
-        wait_for_port(self.port, &self.name);
+        self.process.spawn(&mut cmd, self.port, &self.name);
     }
 
     /// SIGKILL.
     pub fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
+        self.process.kill();
     }
 
     /// SIGTERM; how long it took to exit (None: not within `within`, then killed).
     pub fn terminate(&mut self, within: Duration) -> Option<Duration> {
-        let mut c = self.child.take()?;
+        let mut c = self.process.0.take()?;
         let started = Instant::now();
         run(Command::new("kill").args(["-TERM", &c.id().to_string()]), "kill -TERM");
         while started.elapsed() < within {
@@ -235,17 +242,11 @@ impl Part {
 
     /// Whether it exited without being told to (a crash).
     pub fn crashed(&mut self) -> Option<std::process::ExitStatus> {
-        self.child.as_mut().and_then(|c| c.try_wait().unwrap())
+        self.process.0.as_mut().and_then(|c| c.try_wait().unwrap())
     }
 
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Part {
-    fn drop(&mut self) {
-        self.kill();
     }
 }
 
@@ -255,12 +256,12 @@ impl Drop for Part {
 pub struct Kafka {
     pub port: u16,
     bucket: String,
-    child: Option<Child>,
+    process: Proc,
 }
 
 impl Kafka {
     pub fn start(bucket: &str) -> Kafka {
-        let mut k = Kafka { port: free_port(), bucket: bucket.into(), child: None };
+        let mut k = Kafka { port: free_port(), bucket: bucket.into(), process: Proc::default() };
         k.up();
         k
     }
@@ -272,8 +273,8 @@ impl Kafka {
     pub fn up(&mut self) {
         let s3 = stowaway_testkit::s3_config(stowaway_testkit::S3Server::Strict);
         let url = format!("tcp://127.0.0.1:{}", self.port);
-        let child = Command::new(stowaway_testkit::tansu_binary())
-            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+        let mut cmd = Command::new(stowaway_testkit::tansu_binary());
+        cmd.args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
             .args(["--storage-engine", &format!("s3://{}/", self.bucket)])
             .env("AWS_ENDPOINT", s3.endpoint.unwrap())
             .env("AWS_ACCESS_KEY_ID", s3.access_key_id)
@@ -281,23 +282,11 @@ impl Kafka {
             .env("AWS_DEFAULT_REGION", "us-east-1")
             .env("AWS_ALLOW_HTTP", "true")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("tansu (scripts/install-services.sh installs it)");
-        self.child = Some(child);
-        wait_for_port(self.port, "tansu");
+            .stderr(Stdio::null());
+        self.process.spawn(&mut cmd, self.port, "tansu (scripts/install-services.sh installs it)");
     }
 
     pub fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Drop for Kafka {
-    fn drop(&mut self) {
-        self.kill();
+        self.process.kill();
     }
 }
