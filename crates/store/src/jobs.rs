@@ -321,14 +321,14 @@ impl Store {
     }
 
     /// Hands jobs back unstarted (graceful shutdown): Running → Submitted (Pause if the queue is
-    /// paused).
+    /// paused). A hand-back, not a loss: it does not spend the rescuer's budget (`retries`).
     pub async fn release(&self, worker: Uuid, ids: &[i64]) -> Result<u64> {
         let r = sqlx::query(concat!(
             "UPDATE jobs j SET state = CASE WHEN q.paused THEN ",
             job_state!(Pause),
             " ELSE ",
             job_state!(Submitted),
-            " END, locked_by = NULL, locked_until = NULL
+            " END, locked_by = NULL, locked_until = NULL, retries = j.retries + 1
                  FROM queues q
                  WHERE q.queue_id = j.queue_id AND j.id = ANY($1) AND j.locked_by = $2 AND j.state = ",
             job_state!(Running)

@@ -258,6 +258,7 @@ async fn serve(args: ServiceArgs, parts: Parts) -> Result<(), String> {
         };
         let rescuer_cfg = RescuerConfig {
             every: (lease / 6).clamp(Duration::from_millis(500), Duration::from_secs(5)),
+            grace: (lease / 2).max(Duration::from_secs(1)),
             ..RescuerConfig::default()
         };
         let pruner_cfg = PrunerConfig {
@@ -274,7 +275,7 @@ async fn serve(args: ServiceArgs, parts: Parts) -> Result<(), String> {
         let lister_cfg =
             ListerConfig { drain: grace, page_size: args.batch_page_size, ..ListerConfig::default() };
         tasks.spawn(run_lister(store.clone(), objects.clone(), lister_cfg, stopped.clone()));
-        maintenance.start(JobRescuer { store: store.clone(), cfg: rescuer_cfg });
+        maintenance.start(JobRescuer::new(store.clone(), rescuer_cfg));
         maintenance.start(JobScheduler { store: store.clone(), every: Duration::from_secs(1) });
         maintenance.start(Pruner { store: store.clone(), cfg: pruner_cfg });
         if let Some(secs) = args.workflow_poll_secs {

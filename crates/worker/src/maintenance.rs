@@ -2,7 +2,8 @@
 //! the scheduler returns jobs that waited out a storage outage (Retrying) once due; the pruner
 //! deletes finished jobs past their retention in bounded batches. All are
 //! `stowaway_engine::Service`s: the process starts them with its other maintenance.
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use stowaway_engine::Service;
 use stowaway_store::{Result, Store};
@@ -15,11 +16,14 @@ pub struct RescuerConfig {
     pub every: Duration,
     /// A job lost this many times fails instead of going back (a poison object must not loop).
     pub max_attempts: i32,
+    /// After the database was unreachable, how long live workers get to renew the leases that
+    /// ran out meanwhile before their jobs count as lost (more than a heartbeat period).
+    pub grace: Duration,
 }
 
 impl Default for RescuerConfig {
     fn default() -> Self {
-        RescuerConfig { every: Duration::from_secs(5), max_attempts: 5 }
+        RescuerConfig { every: Duration::from_secs(5), max_attempts: 5, grace: crate::LEASE / 2 }
     }
 }
 
@@ -43,10 +47,39 @@ impl Default for PrunerConfig {
 }
 
 /// Returns jobs whose worker stopped heartbeating to the queue (or fails them, see
-/// [`RescuerConfig::max_attempts`]).
+/// [`RescuerConfig::max_attempts`]). Not right after a database outage: every lease ran out
+/// during it, its workers are alive, and their next heartbeat renews them (`Recovery`).
 pub struct JobRescuer {
-    pub store: Store,
-    pub cfg: RescuerConfig,
+    store: Store,
+    cfg: RescuerConfig,
+    recovery: Mutex<Recovery>,
+}
+
+impl JobRescuer {
+    pub fn new(store: Store, cfg: RescuerConfig) -> JobRescuer {
+        JobRescuer { store, cfg, recovery: Mutex::new(Recovery::Normal) }
+    }
+}
+
+/// Whether the database was lately out of reach, as this rescuer's passes found it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Recovery {
+    Normal,
+    Down,
+    BackAt(Instant),
+}
+
+impl Recovery {
+    /// The database answered (`true`) or not; whether to rescue now.
+    fn may_rescue(&mut self, answered: bool, now: Instant, grace: Duration) -> bool {
+        *self = match (*self, answered) {
+            (_, false) => Recovery::Down,
+            (Recovery::Down, true) => Recovery::BackAt(now),
+            (Recovery::BackAt(at), true) if now.duration_since(at) >= grace => Recovery::Normal,
+            (state, true) => state,
+        };
+        *self == Recovery::Normal
+    }
 }
 
 impl Service for JobRescuer {
@@ -57,7 +90,24 @@ impl Service for JobRescuer {
     }
 
     async fn run_once(&self, _: &watch::Receiver<bool>) -> Result<()> {
-        let (rescued, failed) = self.store.rescue_expired(self.cfg.max_attempts).await?;
+        let recovering = *self.recovery.lock().expect("recovery") != Recovery::Normal;
+        if recovering {
+            let answered = self.store.ping().await;
+            let rescue = self.recovery.lock().expect("recovery").may_rescue(
+                answered.is_ok(),
+                Instant::now(),
+                self.cfg.grace,
+            );
+            answered?;
+            if !rescue {
+                return Ok(());
+            }
+        }
+        let rescue = self.store.rescue_expired(self.cfg.max_attempts).await;
+        if rescue.is_err() {
+            self.recovery.lock().expect("recovery").may_rescue(false, Instant::now(), self.cfg.grace);
+        }
+        let (rescued, failed) = rescue?;
         if rescued + failed > 0 {
             metrics::counter!("stowaway_jobs_rescued_total").increment(rescued);
             metrics::counter!("stowaway_jobs_finished_total", "state" => "Failed", "suspicious_type" => "none")
@@ -120,5 +170,26 @@ impl Service for Pruner {
             tracing::info!(deleted = total, "pruned finished jobs past retention");
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn after_an_outage_the_rescuer_waits_a_grace_before_counting_leases_lost() {
+        let (t0, grace) = (Instant::now(), Duration::from_secs(10));
+        let mut r = Recovery::Normal;
+        assert!(r.may_rescue(true, t0, grace));
+        assert!(!r.may_rescue(false, t0, grace), "down");
+        assert!(!r.may_rescue(false, t0 + grace, grace), "still down");
+        assert!(!r.may_rescue(true, t0 + grace * 2, grace), "back: the grace starts");
+        assert!(!r.may_rescue(true, t0 + grace * 2 + grace / 2, grace));
+        assert!(r.may_rescue(true, t0 + grace * 3, grace), "grace over");
+        assert!(
+            !r.may_rescue(false, t0 + grace * 4, grace) && !r.may_rescue(true, t0 + grace * 4, grace),
+            "again"
+        );
     }
 }

@@ -44,9 +44,9 @@ async fn rescuer_returns_a_dead_workers_jobs_and_stops_on_shutdown(pool: PgPool)
     let dead = Uuid::new_v4();
     assert_eq!(store.claim(dead, 10, Duration::from_millis(100)).await.unwrap().len(), 3);
     let (stop, shutdown) = watch::channel(false);
-    let cfg = RescuerConfig { every: Duration::from_millis(50), max_attempts: 5 };
+    let cfg = RescuerConfig { every: Duration::from_millis(50), ..RescuerConfig::default() };
     let mut rescuer = Maintenance::new(shutdown);
-    rescuer.start(JobRescuer { store: store.clone(), cfg });
+    rescuer.start(JobRescuer::new(store.clone(), cfg));
     wait_for("the jobs to be claimable again", async || {
         store.states(&ids).await.unwrap().iter().all(|s| s.1 == JobState::Submitted)
     })
@@ -140,4 +140,21 @@ async fn jobs_handed_back_for_an_outage_wait_their_turn_and_do_not_spend_the_res
         .await
         .unwrap();
     assert_eq!(store.rescue_expired(5).await.unwrap(), (0, 1), "the fifth fails it");
+}
+
+#[sqlx::test(migrator = "stowaway_store::MIGRATOR")]
+async fn jobs_handed_back_at_shutdown_do_not_spend_the_rescuers_budget(pool: PgPool) {
+    let store = Store::from_pool(pool.clone());
+    let ids = jobs(&store, 1).await;
+    for _ in 0..6 {
+        let w = Uuid::new_v4();
+        let claimed = store.claim(w, 1, Duration::from_secs(60)).await.unwrap();
+        assert_eq!(store.release(w, &[claimed[0].id]).await.unwrap(), 1);
+    }
+    // Lost once after six graceful hand-backs: rescued, not failed.
+    let w = Uuid::new_v4();
+    assert_eq!(store.claim(w, 1, Duration::from_millis(1)).await.unwrap()[0].attempt, 7);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(store.rescue_expired(5).await.unwrap(), (1, 0));
+    assert_eq!(store.states(&ids).await.unwrap()[0].1, JobState::Submitted);
 }
