@@ -1,6 +1,8 @@
-//! TDMQ and Kafka callbacks, served by Kafka: an idempotent producer per cluster (the default
-//! one, and one for each TDMQ region or CKafka instance given brokers of its own); a send counts
-//! only once the broker's delivery report confirms it.
+//! TDMQ and Kafka callbacks, served by Kafka: a producer per cluster (the default one, and one for
+//! each TDMQ region or CKafka instance given brokers of its own); a send counts only once the
+//! broker's delivery report confirms it. At least once, like every callback: not idempotent, because
+//! an idempotent producer never delivers again after its broker restarts without its state (its
+//! producer id unknown there: every send times out), and the outbox resends anyway.
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -73,7 +75,7 @@ impl KafkaSender {
 fn producer(brokers: &str, message_timeout: Duration) -> Result<FutureProducer, String> {
     ClientConfig::new()
         .set("bootstrap.servers", brokers)
-        .set("enable.idempotence", "true")
+        .set("enable.idempotence", "false")
         .set("acks", "all")
         .set("linger.ms", "2")
         .set("message.timeout.ms", message_timeout.as_millis().to_string())

@@ -191,6 +191,48 @@ async fn nothing_is_lost_while_the_broker_is_down(pool: PgPool) {
     broker.wait().unwrap();
 }
 
+/// A broker that comes back without its state (tansu in memory here; in S3 it forgets its producers
+/// too): the callbacks after the restart are delivered (an idempotent producer timed out on every
+/// one, its producer id unknown to the new broker).
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_broker_that_forgot_its_producers_still_gets_callbacks(pool: PgPool) {
+    let store = store(pool);
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let brokers = format!("127.0.0.1:{port}");
+    let topic = "forgotten";
+    let mut broker = tansu(port);
+    create_topic(&brokers, topic).await;
+    let cfg = NotifierConfig {
+        retry_schedule: RetrySchedule::parse(&["300ms"; 40].join(",")).unwrap(),
+        ..kafka_config(&brokers)
+    };
+    let n = start(&store, cfg);
+    for job in &finished_jobs(&store, &tdmq_request(topic, "XML"), None, 5).await {
+        wait_for_state(&store, job, "Delivered", Duration::from_secs(20)).await;
+    }
+    broker.kill().unwrap();
+    broker.wait().unwrap();
+
+    let mut broker = tansu(port);
+    create_topic(&brokers, topic).await;
+    let after = finished_jobs(&store, &tdmq_request(topic, "XML"), None, 5).await;
+    for job in &after {
+        wait_for_state(&store, job, "Delivered", Duration::from_secs(30)).await;
+    }
+    let got = tokio::task::spawn_blocking(move || consume(&brokers, topic, 5, Duration::from_secs(20)))
+        .await
+        .unwrap();
+    let mut keys: Vec<String> = got.into_iter().map(|m| m.0).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let mut want: Vec<String> = after.iter().map(|j| j.job_id.clone()).collect();
+    want.sort_unstable();
+    assert_eq!(keys, want, "every job after the restart reached the new broker");
+    n.stop().await;
+    broker.kill().unwrap();
+    broker.wait().unwrap();
+}
+
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn a_region_with_brokers_of_its_own_gets_its_callbacks_there(pool: PgPool) {
     let store = store(pool);

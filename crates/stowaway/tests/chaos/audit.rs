@@ -76,30 +76,36 @@ pub async fn settle_and_audit(
         .filter(|c| (200..300).contains(&c.answered))
         .filter_map(|c| element(&c.text(), "JobId").map(String::from))
         .collect();
-    let brokers = world.kafka.brokers();
-    let on_kafka =
-        tokio::task::spawn_blocking(move || consume_keys(&brokers, crate::load::TOPIC)).await.unwrap();
+    let brokers: Vec<String> = world.kafka.iter().map(|k| k.brokers()).collect();
+    let on_kafka = tokio::task::spawn_blocking(move || {
+        brokers.iter().flat_map(|b| consume_keys(b, crate::load::TOPIC)).collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
     let (per_url, per_kafka) = (count(answered.iter().cloned()), count(on_kafka.iter().cloned()));
     let tdmq: std::collections::HashSet<&str> =
         tally.jobs.iter().filter(|j| j.tdmq).filter_map(|j| j.job_id.as_deref()).collect();
-    let missing = accepted
+    let missing: Vec<String> = accepted
         .iter()
         .filter(|id| match tdmq.contains(id.as_str()) {
             true => !per_kafka.contains_key(*id),
             false => !per_url.contains_key(*id),
         })
-        .count();
+        .cloned()
+        .collect();
     let duplicates: usize = per_url.values().chain(per_kafka.values()).map(|n| n - 1).sum();
     figures.push(format!(
-        "callbacks: {} received by Url ({} answered 2xx), {} on Kafka for {} TDMQ jobs; {missing} jobs without \
+        "callbacks: {} received by Url ({} answered 2xx), {} on Kafka for {} TDMQ jobs; {} jobs without \
          one, {duplicates} duplicates (at least once)",
         callbacks.len(),
         answered.len(),
         on_kafka.len(),
-        tdmq.len()
+        tdmq.len(),
+        missing.len()
     ));
-    if missing > 0 {
-        problems.push(format!("{missing} jobs' callbacks never delivered"));
+    if !missing.is_empty() {
+        let when = delivered_when(&pool, &missing, started).await;
+        problems.push(format!("{} jobs' callbacks never delivered: {when}", missing.len()));
     }
     for part in world.workers.iter_mut().chain([&mut world.api, &mut world.notifier, &mut world.serve]) {
         if let Some(status) = part.crashed() {
@@ -214,6 +220,22 @@ async fn unfinished(pool: &PgPool, accepted: &[String]) -> (i64, i64) {
         (SELECT count(*) FROM jobs j LEFT JOIN deliveries d ON d.job_id = j.id
           WHERE j.job_id = ANY($1) AND (d.state IS NULL OR d.state <> 2))";
     sqlx::query_as(q).bind(accepted).fetch_one(pool).await.unwrap_or((-1, -1))
+}
+
+/// Each of `jobs`' deliveries as the store recorded it: when it counted as delivered (seconds after
+/// the load's start) and its attempts, to tell a lost acknowledged message from one never sent.
+async fn delivered_when(pool: &PgPool, jobs: &[String], started: Instant) -> String {
+    let q = "SELECT j.job_id, extract(epoch FROM now() - d.finished_at)::float8, d.attempts::text
+             FROM jobs j JOIN deliveries d ON d.job_id = j.id WHERE j.job_id = ANY($1)";
+    let rows: Vec<(String, Option<f64>, String)> =
+        sqlx::query_as(q).bind(jobs).fetch_all(pool).await.unwrap_or_default();
+    let now = started.elapsed().as_secs_f64();
+    rows.iter()
+        .map(|(id, ago, attempts)| {
+            format!("{id} delivered at {:.1} s, attempts {attempts}", now - ago.unwrap_or(f64::NAN))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 async fn fetch(world: &World, key: &str) -> Option<Vec<u8>> {
