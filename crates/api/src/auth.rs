@@ -1,7 +1,9 @@
 //! Who may call what. Every request carries a COS signature (`Authorization` header or presigned
 //! query, spec §6) made with one of the configured keys; each key may be limited to buckets and
-//! to actions, named as Tencent's CAM names them (`ci:CreateMediaJobs`, ...).
+//! to actions, named as Tencent's CAM names them (`ci:CreateMediaJobs`, ...); a temporary key
+//! (`x-cos-security-token`, `sts`) may do what both its policy and its issuing key allow.
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::extract::{Request, State};
 use axum::http::header::AUTHORIZATION;
@@ -15,8 +17,9 @@ use stowaway_wire::WireError;
 use crate::context::{valid_bucket, Target};
 use crate::error::ApiError;
 use crate::events::EVENTS_PATH;
-use crate::inspect::is_object_processing;
+use crate::inspect::{is_object_processing, object_key};
 use crate::ops::OPS_PATHS;
+use crate::sts::{self, Caller, Scope};
 use crate::{ApiConfig, AppState};
 
 /// One key: a SecretId/SecretKey pair and what it may do. `*` in `buckets` or `actions` means
@@ -61,13 +64,18 @@ impl AccessKey {
     /// Whether this key may perform `action` on `bucket` (`None`: a call about no one bucket,
     /// such as listing activated buckets, which needs a key for every bucket).
     pub fn allows(&self, action: &str, bucket: Option<&str>) -> bool {
-        let action_ok = self
-            .actions
-            .iter()
-            .any(|a| a == "*" || a == "ci:*" || current_name(a).eq_ignore_ascii_case(action));
+        let action_ok = self.actions.iter().any(|a| action_matches(a, action));
         let bucket_ok = self.buckets.iter().any(|b| b == "*" || Some(b.as_str()) == bucket);
         action_ok && bucket_ok
     }
+}
+
+/// Whether an action named in a keys file or a policy (`*`, `ci:*`, a CAM name, a former one)
+/// covers `action`.
+pub(crate) fn action_matches(pattern: &str, action: &str) -> bool {
+    pattern == "*"
+        || (pattern.eq_ignore_ascii_case("ci:*") && action.starts_with("ci:"))
+        || current_name(pattern).eq_ignore_ascii_case(action)
 }
 
 /// The configured keys, by SecretId.
@@ -120,15 +128,35 @@ impl KeyRing {
         self.keys.is_empty()
     }
 
-    /// The key that signed `request`, checked against what the request does.
-    fn authenticate(&self, request: &Request, config: &ApiConfig, now: i64) -> Result<(), WireError> {
+    /// The SecretKey of a configured key.
+    pub(crate) fn secret_of(&self, secret_id: &str) -> Option<&str> {
+        self.keys.get(secret_id).map(|k| k.secret_key.as_str())
+    }
+
+    /// The key that signed `request` (a configured one, or a temporary one under it), checked
+    /// against what the request does.
+    fn authenticate(&self, request: &Request, config: &ApiConfig, now: i64) -> Result<Caller, WireError> {
         let query = query_pairs(request.uri().query().unwrap_or(""));
         let auth = match request.headers().get(AUTHORIZATION) {
             Some(v) => Authorization::from_header(&String::from_utf8_lossy(v.as_bytes())),
             None => Authorization::from_query(&query).unwrap_or(Err(AuthError::Missing)),
         }
         .map_err(|e| e.to_wire())?;
-        let key = self.keys.get(&auth.secret_id).ok_or_else(|| AuthError::UnknownKey.to_wire())?;
+        let (key, secret, grant) = match security_token(request.headers(), &query) {
+            None => {
+                let key = self.keys.get(&auth.secret_id).ok_or_else(|| AuthError::UnknownKey.to_wire())?;
+                (key, key.secret_key.clone(), None)
+            }
+            Some(token) => {
+                let (claims, secret) =
+                    sts::open(&token, |id| self.secret_of(id), now).map_err(token_error)?;
+                if claims.secret_id != auth.secret_id {
+                    let message = "the security token belongs to another SecretId (q-ak)";
+                    return Err(WireError::forbidden("InvalidAccessKeyId", message));
+                }
+                (&self.keys[&claims.parent], secret, Some(Arc::new(claims.policy)))
+            }
+        };
         auth.check_time(now, self.clock_skew_secs).map_err(|e| e.to_wire())?;
         let headers = header_pairs(request.headers());
         let parts = SignedParts {
@@ -137,22 +165,75 @@ impl KeyRing {
             query: &query,
             headers: &headers,
         };
-        auth.verify(&parts, &key.secret_key).map_err(|e| e.to_wire())?;
+        auth.verify(&parts, &secret).map_err(|e| e.to_wire())?;
 
         let action = action_of(request.method(), request.uri().path(), request.uri().query());
-        let bucket = if action == LIST_BUCKETS {
-            None
-        } else {
-            Target::of(request.headers(), request.uri(), config).map(|t| t.bucket)
+        let bucket = match action {
+            LIST_BUCKETS | GET_FEDERATION_TOKEN => None,
+            _ => Target::of(request.headers(), request.uri(), config).map(|t| t.bucket),
         };
-        if !key.allows(action, bucket.as_deref()) {
-            let message = match bucket {
-                Some(b) => format!("key {} may not perform {action} on bucket {b}", key.secret_id),
-                None => format!("key {} may not perform {action} (it needs every bucket)", key.secret_id),
+        // Issuing is about no bucket: a temporary key never exceeds its parent, checked here on use.
+        let parent_ok = match action {
+            GET_FEDERATION_TOKEN => key.actions.iter().any(|a| action_matches(a, action)),
+            _ => key.allows(action, bucket.as_deref()),
+        };
+        // The key exactly as the inspection will read it (an unreadable one is refused there).
+        let object = object_key(request.uri().path()).unwrap_or_default();
+        let scope = match (&bucket, action) {
+            (None, _) => Scope::Everything,
+            (Some(b), "ci:CreateImageInspectJob") => Scope::Object(b, &object),
+            (Some(b), "ci:CreateMediaJobs") if request.uri().path().trim_matches('/') == "jobs" => {
+                Scope::SomeObject(b)
+            }
+            (Some(b), _) => Scope::Bucket(b),
+        };
+        let grant_ok =
+            grant.as_ref().is_none_or(|p| action != GET_FEDERATION_TOKEN && p.permits(action, scope));
+        if !(parent_ok && grant_ok) {
+            let who = match grant {
+                Some(_) => format!("temporary key {} (under {})", auth.secret_id, key.secret_id),
+                None => format!("key {}", key.secret_id),
+            };
+            let message = match scope {
+                Scope::Object(b, k) => format!("{who} may not perform {action} on {b}/{k}"),
+                Scope::Bucket(b) | Scope::SomeObject(b) => {
+                    format!("{who} may not perform {action} on bucket {b}")
+                }
+                Scope::Everything if action == GET_FEDERATION_TOKEN => {
+                    format!("{who} may not perform {action}")
+                }
+                Scope::Everything => format!("{who} may not perform {action} (it needs every bucket)"),
             };
             return Err(WireError::forbidden("AccessDenied", message));
         }
-        Ok(())
+        Ok(Caller { secret_id: auth.secret_id, grant })
+    }
+}
+
+/// `x-cos-security-token` or `x-ci-security-token`, as a header or (presigned URLs) a parameter.
+fn security_token(headers: &HeaderMap, query: &[(String, String)]) -> Option<String> {
+    const NAMES: [&str; 2] = ["x-cos-security-token", "x-ci-security-token"];
+    let header = NAMES
+        .iter()
+        .find_map(|n| headers.get(*n))
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    header.or_else(|| {
+        query.iter().find(|(k, _)| NAMES.contains(&k.to_ascii_lowercase().as_str())).map(|(_, v)| v.clone())
+    })
+}
+
+/// A refused token, in the codes S3 and COS give temporary credentials.
+fn token_error(e: sts::TokenError) -> WireError {
+    match e {
+        sts::TokenError::Expired => WireError::bad_request("ExpiredToken", "the provided token has expired"),
+        sts::TokenError::Invalid(why) => WireError::bad_request(
+            "InvalidToken",
+            format!("the provided token is malformed or otherwise invalid: {why}"),
+        ),
+        sts::TokenError::UnknownIssuer => WireError::forbidden(
+            "InvalidAccessKeyId",
+            "the key that issued this token is not configured here",
+        ),
     }
 }
 
@@ -164,6 +245,7 @@ fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
 }
 
 const LIST_BUCKETS: &str = "ci:DescribePicProcessBucket";
+const GET_FEDERATION_TOKEN: &str = "sts:GetFederationToken";
 
 /// Action names Stowaway used before it followed Tencent's CAM list, still honoured in keys files.
 const FORMER_NAMES: &[(&str, &str)] = &[
@@ -206,13 +288,14 @@ pub fn action_of(method: &Method, path: &str, raw_query: Option<&str>) -> &'stat
         ("GET", ["inventorytriggerjob"]) => "ci:DescribeInventoryTriggerJobs",
         ("GET", ["inventorytriggerjob", _]) => "ci:DescribeInventoryTriggerJob",
         ("PUT", ["inventorytriggerjob", _]) => "ci:CancelInventoryTriggerJob",
+        ("POST", ["federationtoken"]) => GET_FEDERATION_TOKEN,
         _ => "ci:Unknown",
     }
 }
 
 /// Checks every request's signature when keys are configured; lets everything through when
 /// authentication is off (loopback without keys, or `STOWAWAY_AUTH=off`).
-pub async fn authenticate(State(app): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn authenticate(State(app): State<AppState>, mut request: Request, next: Next) -> Response {
     let Some(keys) = &app.config.keys else {
         return next.run(request).await;
     };
@@ -224,7 +307,10 @@ pub async fn authenticate(State(app): State<AppState>, request: Request, next: N
     }
     let now = chrono::Utc::now().timestamp();
     match keys.authenticate(&request, &app.config, now) {
-        Ok(()) => next.run(request).await,
+        Ok(caller) => {
+            request.extensions_mut().insert(caller);
+            next.run(request).await
+        }
         Err(e) => {
             tracing::debug!(code = e.code, message = %e.message, "request refused");
             ApiError::Client(e).into_response()

@@ -25,9 +25,14 @@ fn new_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
+/// The request's id, for handlers that answer it in a body.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
 /// Wraps every request: assigns the request id and renders any failure as `<Error>`.
-pub async fn request_context(request: Request, next: Next) -> Response {
+pub async fn request_context(mut request: Request, next: Next) -> Response {
     let request_id = new_id();
+    request.extensions_mut().insert(RequestId(request_id.clone()));
     let resource = request.uri().path().to_string();
     let method = request.method().clone();
     let route = route_label(&request);

@@ -74,7 +74,7 @@ async fn inspect(app: AppState, request: Request, query: &[(String, String)]) ->
 
 /// The object key a path names: percent-decoded (Go sends `/` inside keys as `%2F`), not empty,
 /// at most 850 bytes, no control characters or dot segments.
-fn object_key(path: &str) -> ApiResult<String> {
+pub(crate) fn object_key(path: &str) -> ApiResult<String> {
     let key = url_decode(path.strip_prefix('/').unwrap_or(path));
     if key.is_empty() {
         return Err(ApiError::invalid("no object key: GET /<ObjectKey>?ci-process=ImageInspect"));

@@ -4,13 +4,14 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
+use axum::{Extension, Router};
 use chrono::{DateTime, TimeZone, Utc};
 use stowaway_store::{CancelRefused, JobFilter, JobRecord, JobState, NewJob, Queue};
 use stowaway_wire::{parse_submit, to_xml, JobsResponse};
 
 use crate::context::{query_value, xml_response, Target};
 use crate::error::{ApiError, ApiResult};
+use crate::sts::Caller;
 use crate::{idempotency, AppState};
 
 /// Ids per `GET /jobs/<ids>`; Tencent allows 10 per cancel.
@@ -24,10 +25,14 @@ pub fn router() -> Router<AppState> {
 async fn submit(
     State(app): State<AppState>,
     target: Target,
+    caller: Option<Extension<Caller>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
     let request = parse_submit(&body)?;
+    if let Some(Extension(caller)) = &caller {
+        caller.check_object("ci:CreateMediaJobs", &target.bucket, &request.object)?;
+    }
     app.check_job_callback(&request)?;
     let idempotency = idempotency::key(&headers)?;
     let queue = app.queue_for_jobs(&target).await?;

@@ -18,6 +18,7 @@ mod queues;
 mod runs;
 mod serve;
 mod state;
+mod sts;
 mod submitter;
 mod workflows;
 
@@ -31,6 +32,9 @@ pub use events_kafka::EventsKafka;
 pub use ops::{router as ops_router, MetricsRender, OpsCache, OpsState};
 pub use serve::{serve, serve_with, Timeouts};
 pub use state::{ApiConfig, AppState};
+pub use sts::{
+    answer as federation_token_answer, issue as issue_temporary_key, Policy as TemporaryKeyPolicy,
+};
 pub use submitter::Submitter;
 
 /// Every route, with request ids and `<Error>` rendering around them, behind the signature check;
@@ -46,6 +50,7 @@ pub fn router(state: AppState) -> Router {
         .merge(runs::router())
         .merge(events::router())
         .merge(batches::router())
+        .merge(sts::router())
         .merge(ops::routes())
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), inspect::object_processing))

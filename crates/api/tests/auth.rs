@@ -6,26 +6,13 @@ mod common;
 use axum::http::StatusCode;
 use axum::Router;
 use sqlx::PgPool;
-use stowaway_api::{AccessKey, ApiConfig, KeyRing};
+use stowaway_api::{AccessKey, KeyRing};
 use stowaway_testkit::SEED_REQUEST;
 use stowaway_wire::cos_sign::{query_pairs, sign, SignedParts};
 
-use common::{app, authorization, send, Reply, HOST};
+use common::{authorization, secured, send, Reply, BUCKET, HOST, ID, KEY};
 
-const ID: &str = "AKIDtest";
-const KEY: &str = "testSecretKey";
 const PLAIN_HOST: &str = "127.0.0.1:8080";
-const BUCKET: &str = "test-123456789";
-
-fn secured(pool: PgPool, keys: Vec<AccessKey>) -> Router {
-    let config = ApiConfig {
-        keys: Some(KeyRing::new(keys).unwrap()),
-        default_bucket: Some(BUCKET.into()),
-        default_region: "ap-chongqing".into(),
-        ..ApiConfig::default()
-    };
-    app(pool, config)
-}
 
 /// Submits the seed request as Python does (Host with the port, signed without it).
 async fn python_submit(app: &Router) -> String {

@@ -47,6 +47,9 @@ enum Command {
     /// Print an `Authorization` header value for one request, signed with STOWAWAY_SECRET_ID and
     /// STOWAWAY_SECRET_KEY (for curl).
     Sign(tools::SignArgs),
+    /// Print a temporary key (SecretId, SecretKey, security token) issued under STOWAWAY_SECRET_ID,
+    /// narrowed by a CAM policy, as Tencent's GetFederationToken answers it.
+    Token(tools::TokenArgs),
     /// Make sure a bucket has an Active ImageInspect workflow of a given name (uploads its bucket
     /// events or polls report start runs of it), then exit.
     Workflow(workflow_cli::WorkflowArgs),
@@ -63,6 +66,7 @@ fn main() -> ExitCode {
         Command::Migrate(args) => migrate::run(args),
         Command::Probe(args) => tools::probe(args),
         Command::Sign(args) => tools::sign_request(args),
+        Command::Token(args) => tools::token(args),
         Command::Workflow(args) => workflow_cli::run(args),
     }
 }

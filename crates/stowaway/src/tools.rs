@@ -1,5 +1,5 @@
-//! Small commands for operators: `stowaway probe <url>` (a health check for images without curl)
-//! and `stowaway sign <METHOD> <PATH>` (an `Authorization` for curl).
+//! Small commands for operators: `stowaway probe <url>` (a health check for images without curl),
+//! `stowaway sign <METHOD> <PATH>` (an `Authorization` for curl) and `stowaway token` (a temporary key).
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::process::ExitCode;
@@ -86,4 +86,59 @@ pub fn sign_request(args: SignArgs) -> ExitCode {
     let auth = sign(&args.secret_id, &args.secret_key, now - 60, now + args.expires.max(1), &parts);
     println!("{}", auth.to_header());
     ExitCode::SUCCESS
+}
+
+#[derive(clap::Args)]
+pub struct TokenArgs {
+    /// SecretId of the issuing key (a configured one; the temporary key never exceeds it).
+    #[arg(long, env = "STOWAWAY_SECRET_ID")]
+    secret_id: String,
+    /// SecretKey of the issuing key.
+    #[arg(long, env = "STOWAWAY_SECRET_KEY", hide_env_values = true)]
+    secret_key: String,
+    /// A CAM policy (Tencent's JSON, or a file holding it); without one, everything the issuing
+    /// key may do.
+    #[arg(long)]
+    policy: Option<String>,
+    /// Seconds the temporary key lasts (1 to 129,600).
+    #[arg(long, default_value_t = 1800)]
+    duration: i64,
+    /// A name for the logs (GetFederationToken's Name).
+    #[arg(long, default_value = "")]
+    name: String,
+}
+
+/// Prints a temporary key as GetFederationToken's `Response`; needs no running service, which
+/// verifies it with the issuing key alone.
+pub fn token(args: TokenArgs) -> ExitCode {
+    let policy = match &args.policy {
+        None => Ok(stowaway_api::TemporaryKeyPolicy::everything()),
+        Some(p) => {
+            let text =
+                if p.trim_start().starts_with('{') { Ok(p.clone()) } else { std::fs::read_to_string(p) };
+            text.map_err(|e| format!("--policy {p}: {e}"))
+                .and_then(|t| stowaway_api::TemporaryKeyPolicy::from_cam(&t))
+        }
+    };
+    let now = chrono::Utc::now().timestamp();
+    let issued = policy.and_then(|policy| {
+        stowaway_api::issue_temporary_key(
+            &args.secret_id,
+            &args.secret_key,
+            &args.name,
+            policy,
+            now,
+            args.duration,
+        )
+    });
+    match issued {
+        Ok(c) => {
+            println!("{}", stowaway_api::federation_token_answer(&c, "local"));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("stowaway token: {e}");
+            ExitCode::from(2)
+        }
+    }
 }

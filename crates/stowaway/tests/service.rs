@@ -5,7 +5,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
@@ -13,7 +12,7 @@ use stowaway_objects::Objects;
 use stowaway_testkit::receiver::{Receiver, Reply};
 use stowaway_testkit::{clean_png, fresh_bucket, png_with_ts, S3Server};
 
-use common::{http, Database, Process};
+use common::{http, run_script, Database, Process};
 
 /// The one key `stowaway serve` accepts in the SDK tests.
 const SECRET_ID: &str = "AKIDtest";
@@ -27,18 +26,6 @@ async fn public_read(objects: &Objects, bucket: &str, key: &str) -> bool {
     acl.grants()
         .iter()
         .any(|g| g.grantee().and_then(|g| g.uri()) == Some("http://acs.amazonaws.com/groups/global/AllUsers"))
-}
-
-/// The output of `program args…` (stdout then stderr), asserting that it exited 0 and printed
-/// `<tag>: all calls worked`.
-fn run_script(program: &str, args: &[&str], tag: &str) -> String {
-    let out = Command::new(program).args(args).output().unwrap_or_else(|e| {
-        panic!("running {program}: {e} (scripts/test.sh installs what the SDK tests need)")
-    });
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "{program} {args:?} failed:\n{text}");
-    assert!(text.contains(&format!("{tag}: all calls worked")), "{text}");
-    text
 }
 
 /// tests/sdk/python_sdk.py against `stowaway serve` with signatures on, in `mode` (`ip`: the bucket

@@ -6,12 +6,17 @@ use axum::http::{Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
 use sqlx::PgPool;
-use stowaway_api::{router, ApiConfig, AppState};
+use stowaway_api::{router, AccessKey, ApiConfig, AppState, KeyRing};
 use stowaway_store::Store;
 use stowaway_wire::cos_sign::{query_pairs, sign, SignedParts};
 use tower::ServiceExt;
 
 pub const HOST: &str = "test-123456789.ci.ap-chongqing.myqcloud.com";
+/// The bucket `HOST` names, and the default of `secured` routers.
+pub const BUCKET: &str = "test-123456789";
+/// The key of `AccessKey::root` in the signature tests.
+pub const ID: &str = "AKIDtest";
+pub const KEY: &str = "testSecretKey";
 
 pub struct Reply {
     pub status: StatusCode,
@@ -48,6 +53,17 @@ pub fn element<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
     let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
     let start = xml.find(&open)? + open.len();
     Some(&xml[start..start + xml[start..].find(&close)?])
+}
+
+/// The router with signatures checked against `keys`, serving `BUCKET` by default.
+pub fn secured(pool: PgPool, keys: Vec<AccessKey>) -> Router {
+    let config = ApiConfig {
+        keys: Some(KeyRing::new(keys).unwrap()),
+        default_bucket: Some(BUCKET.into()),
+        default_region: "ap-chongqing".into(),
+        ..ApiConfig::default()
+    };
+    app(pool, config)
 }
 
 pub fn app(pool: PgPool, config: ApiConfig) -> Router {

@@ -182,3 +182,15 @@ pub fn try_request(
     let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
     Some(Answer { status, head: head.to_string(), body: body.to_string() })
 }
+
+/// The output of `program args…` (stdout then stderr), asserting that it exited 0 and printed
+/// `<tag>: all calls worked`.
+pub fn run_script(program: &str, args: &[&str], tag: &str) -> String {
+    let out = Command::new(program).args(args).output().unwrap_or_else(|e| {
+        panic!("running {program}: {e} (scripts/test.sh installs what the SDK tests need)")
+    });
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{program} {args:?} failed:\n{text}");
+    assert!(text.contains(&format!("{tag}: all calls worked")), "{text}");
+    text
+}
