@@ -10,6 +10,7 @@
 # - tests/sdk/package-lock.json from npm (Tencent's Node SDK) with `npm ci`, only if
 #   tests/sdk/node_modules is missing or was installed from another lock file. Needs node and npm
 #   (preinstalled on the CI machine: Node 20; Debian's packages otherwise).
+# - chromium and chromium-driver from Debian, for the console's browser tests.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -71,5 +72,14 @@ else
   echo "npm: installing tests/sdk/package-lock.json"
   (cd "$SDK" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   echo "$LOCK_SUM" >"$STAMP"
+fi
+# The console's browser tests: Debian's Chromium and its driver (selenium drives them).
+if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then
+  echo "apt: chromium and chromium-driver already installed"
+else
+  echo "apt: installing chromium and chromium-driver (the console's browser tests)"
+  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+  fi
 fi
 echo "install-services: done"

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use stowaway_wire::cos_sign::{query_pairs, url_decode, AuthError, Authorization, SignedParts};
 use stowaway_wire::WireError;
 
+use crate::console::CONSOLE_PREFIX;
 use crate::context::{valid_bucket, Target};
 use crate::error::ApiError;
 use crate::events::EVENTS_PATH;
@@ -126,6 +127,11 @@ impl KeyRing {
 
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
+    }
+
+    /// A configured key.
+    pub(crate) fn key(&self, secret_id: &str) -> Option<&AccessKey> {
+        self.keys.get(secret_id)
     }
 
     /// The SecretKey of a configured key.
@@ -271,6 +277,7 @@ pub fn action_of(method: &Method, path: &str, raw_query: Option<&str>) -> &'stat
         ("GET", ["jobs", _]) => "ci:DescribeMediaJob",
         ("PUT" | "POST", ["jobs", _]) => "ci:CancelMediaJob",
         ("GET", ["jobs", _, "callbacks"]) => "ci:DescribeMediaJob",
+        ("POST", ["jobs", _, "undo"]) => crate::undo::UNDO_ACTION,
         ("POST", ["jobs", _, "callbacks", _, "resend"]) => "ci:CreateMediaJobs",
         ("GET", ["picqueue"]) => "ci:DescribePicProcessQueues",
         ("PUT" | "POST", ["picqueue", _]) => "ci:UpdatePicProcessQueue",
@@ -304,6 +311,10 @@ pub async fn authenticate(State(app): State<AppState>, mut request: Request, nex
     }
     if request.uri().path() == EVENTS_PATH {
         return next.run(request).await; // a bearer token, checked by the route
+    }
+    let path = request.uri().path();
+    if path == CONSOLE_PREFIX || path.starts_with(&format!("{CONSOLE_PREFIX}/")) {
+        return next.run(request).await; // a browser: the console's own session
     }
     let now = chrono::Utc::now().timestamp();
     match keys.authenticate(&request, &app.config, now) {

@@ -25,6 +25,11 @@ fn new_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
+/// Marks a response whose body is already what the client should see (the console's HTML pages),
+/// so an error status does not turn it into Tencent's `<Error>`.
+#[derive(Clone, Copy, Debug)]
+pub struct OwnBody;
+
 /// The request's id, for handlers that answer it in a body.
 #[derive(Clone, Debug)]
 pub struct RequestId(pub String);
@@ -42,7 +47,9 @@ pub async fn request_context(mut request: Request, next: Next) -> Response {
     let status = response.status();
     let wire = match response.extensions_mut().remove::<WireError>() {
         Some(w) => Some(w),
-        None if status.is_client_error() || status.is_server_error() => {
+        None if (status.is_client_error() || status.is_server_error())
+            && response.extensions().get::<OwnBody>().is_none() =>
+        {
             let w = framework_error(status, &method, &resource, response).await;
             response = Response::default();
             Some(w)

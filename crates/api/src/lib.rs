@@ -6,6 +6,7 @@ mod auth;
 mod batches;
 mod buckets;
 mod callbacks;
+mod console;
 mod context;
 mod error;
 mod events;
@@ -20,6 +21,7 @@ mod serve;
 mod state;
 mod sts;
 mod submitter;
+mod undo;
 mod workflows;
 
 use axum::extract::DefaultBodyLimit;
@@ -36,6 +38,7 @@ pub use sts::{
     answer as federation_token_answer, issue as issue_temporary_key, Policy as TemporaryKeyPolicy,
 };
 pub use submitter::Submitter;
+pub use undo::{undo, UndoError, UNDO_ACTION};
 
 /// Every route, with request ids and `<Error>` rendering around them, behind the signature check;
 /// object-processing queries (`?ci-process=ImageInspect`) go to synchronous inspection first.
@@ -51,6 +54,8 @@ pub fn router(state: AppState) -> Router {
         .merge(events::router())
         .merge(batches::router())
         .merge(sts::router())
+        .merge(console::router())
+        .merge(undo::router())
         .merge(ops::routes())
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), inspect::object_processing))

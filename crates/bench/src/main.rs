@@ -11,6 +11,7 @@ use sqlx::{ConnectOptions, Connection, PgPool};
 
 mod batch;
 mod callbacks;
+mod console;
 mod e2e;
 mod events;
 mod http;
@@ -55,6 +56,9 @@ enum BenchCommand {
     /// Submit→callback latency through the whole service in one process, at half the maximum
     /// rate, against the same work done directly (S3 from STOWAWAY_S3_ENDPOINT).
     CallbackLatency(latency::LatencyArgs),
+    /// The console's pages rendered server-side over a bucket of a million jobs (issue 19: the
+    /// job list in ≤ 50 ms).
+    Console(console::ConsoleArgs),
 }
 
 fn main() -> ExitCode {
@@ -69,6 +73,7 @@ fn main() -> ExitCode {
             BenchCommand::Events(a) => events::events(a).await,
             BenchCommand::Callbacks(a) => callbacks::callbacks(a).await,
             BenchCommand::CallbackLatency(a) => latency::latency(a).await,
+            BenchCommand::Console(a) => console::console(a).await,
         }
     });
     match result {

@@ -37,6 +37,29 @@ impl Objects {
         }
     }
 
+    /// Undoes [`Objects::backup`]: copies `abnormal_images_backup/<key>` back to `<key>`, then
+    /// deletes the backup. Idempotent: with the backup gone and the object back (a retry after a
+    /// crash, or a second undo), that is success; with both gone, the backup's `NoSuchKey`.
+    pub async fn restore(&self, bucket: &str, key: &str) -> Result<(), ObjectError> {
+        let backup_key = format!("{BACKUP_PREFIX}{key}");
+        let source = format!("{bucket}/{}", encode_key(&backup_key));
+        let copied = self
+            .retrying("CopyObject", bucket, &backup_key, || async {
+                let call = self.client.copy_object().bucket(bucket).key(key).copy_source(&source);
+                call.send().await.map(drop).map_err(ObjectError::from_sdk)
+            })
+            .await;
+        match copied {
+            Ok(()) => {
+                self.delete(bucket, &backup_key).await?;
+                tracing::info!(bucket, key, backup_key, "restored object from the backup folder");
+                Ok(())
+            }
+            Err(e) if e.is_no_such_key() && self.exists(bucket, key).await? => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     /// SwitchObjectToPrivate: PutObjectAcl with the canned ACL `private`. A store that refuses
     /// ACLs (garage, s3s-fs: `501 NotImplemented`; AWS buckets with ACLs disabled:
     /// `AccessControlListNotSupported`) returns its error, which is permanent.
@@ -122,10 +145,13 @@ impl Objects {
         .await
     }
 
-    /// PutObjectAcl `public-read`: anyone may read it (tests of SwitchObjectToPrivate).
+    /// PutObjectAcl `public-read`: anyone may read it (undoing SwitchObjectToPrivate).
     pub async fn make_public(&self, bucket: &str, key: &str) -> Result<(), ObjectError> {
-        let call = self.client.put_object_acl().bucket(bucket).key(key).acl(ObjectCannedAcl::PublicRead);
-        call.send().await.map(drop).map_err(ObjectError::from_sdk)
+        self.retrying("PutObjectAcl", bucket, key, || async {
+            let call = self.client.put_object_acl().bucket(bucket).key(key).acl(ObjectCannedAcl::PublicRead);
+            call.send().await.map(drop).map_err(ObjectError::from_sdk)
+        })
+        .await
     }
 
     /// CreateBucket in the configured region; a bucket this account already owns (or, on stores

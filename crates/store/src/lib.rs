@@ -18,10 +18,12 @@ mod jobs;
 mod maintenance;
 mod model;
 mod outbox;
+mod overview;
 mod queues;
 mod records;
 mod submit;
 mod triggers;
+mod undos;
 mod wake;
 mod workflows;
 
@@ -35,10 +37,12 @@ pub use handoff::{Direct, DirectDeliveries, DirectJobs, DirectRoom, Leased};
 pub use health::Backlog;
 pub use jobs::{Checkpoint, Claimed, Completion};
 pub use model::{BatchState, DeliveryState, JobState};
+pub use overview::Overview;
 pub use queues::{Queue, QueueChange};
 pub use records::{CancelRefused, JobFilter, JobRecord};
 pub use submit::NewJob;
 pub use triggers::{batch_children, job_id_of, run_id_of, REQUEST_BATCH, REQUEST_EVENTS, REQUEST_WORKFLOW};
+pub use undos::Undo;
 pub use wake::Listener;
 pub use workflows::{UpdateRefused, WorkflowFilter, WorkflowRecord};
 

@@ -78,7 +78,8 @@ impl Store {
             ") AND finished_at < now() - make_interval(secs => $1)
                      LIMIT $2)
                  RETURNING id),
-             deliveries AS (DELETE FROM deliveries WHERE job_id IN (SELECT id FROM gone))
+             deliveries AS (DELETE FROM deliveries WHERE job_id IN (SELECT id FROM gone)),
+             undos AS (DELETE FROM undos WHERE job_id IN (SELECT id FROM gone))
              SELECT count(*) FROM gone",
         ))
         .bind(retention.as_secs_f64())

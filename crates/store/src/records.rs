@@ -52,6 +52,12 @@ pub struct JobFilter {
     pub batch_id: Option<String>,
     pub created_from: Option<DateTime<Utc>>,
     pub created_to: Option<DateTime<Utc>>,
+    /// Only objects whose key starts with this (the console's filter).
+    pub object_prefix: Option<String>,
+    /// Only verdicts that are (true) or are not (false) suspicious: finished with a result.
+    pub suspicious: Option<bool>,
+    /// Only suspicious verdicts of this `SuspiciousType` (`MPEG-TS`, `ZIP`, …).
+    pub suspicious_type: Option<String>,
     pub ascending: bool,
     /// Resume after this (created_at, id), exclusive, in the listing's order.
     pub after: Option<(DateTime<Utc>, i64)>,
@@ -93,6 +99,9 @@ impl Store {
                AND ($7::timestamptz IS NULL OR (created_at, id) {cmp} ($7, $8))
                AND ($10::text IS NULL OR (request ? 'workflow' AND request->'workflow'->>'WorkflowId' = $10))
                AND ($11::text IS NULL OR request->>'{REQUEST_BATCH}' = $11)
+               AND ($12::text IS NULL OR starts_with(object, $12))
+               AND ($13::bool IS NULL OR (result->'ProcessResult'->>'Suspicious' = 'true') = $13)
+               AND ($14::text IS NULL OR result->'ProcessResult'->>'SuspiciousType' = $14)
              ORDER BY created_at {order}, id {order} LIMIT $9"
         ))
         .bind(&f.bucket)
@@ -106,6 +115,9 @@ impl Store {
         .bind(f.limit)
         .bind(&f.workflow_id)
         .bind(&f.batch_id)
+        .bind(&f.object_prefix)
+        .bind(f.suspicious)
+        .bind(&f.suspicious_type)
         // Planned with the real values, so the "not given" branches fold away.
         .persistent(false)
         .fetch_all(&self.pool)

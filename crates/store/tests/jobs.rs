@@ -392,3 +392,53 @@ async fn submits_hand_their_jobs_to_a_worker_in_the_process_while_it_has_room(po
     let after = store.insert_jobs(&[job(&q, 6, 0)]).await.unwrap();
     assert_eq!(after[0].state, JobState::Submitted, "nothing is handed to a closed worker");
 }
+
+#[sqlx::test(migrator = "stowaway_store::MIGRATOR")]
+async fn lists_filter_by_verdict_and_key_prefix(pool: PgPool) {
+    let (store, q) = setup(pool.clone()).await;
+    let jobs: Vec<NewJob> = (0..4).map(|n| job(&q, n, 0)).collect();
+    store.insert_jobs(&jobs).await.unwrap();
+    let verdict = |suspicious: bool, kind: &str| {
+        let mut p =
+            serde_json::json!({"PicSize": 10, "PicType": "png", "Suspicious": suspicious.to_string()});
+        if suspicious {
+            p["SuspiciousType"] = kind.into();
+        }
+        serde_json::json!({"State": "Success", "ProcessResult": p})
+    };
+    for (j, result) in jobs.iter().zip([verdict(true, "MPEG-TS"), verdict(true, "ZIP"), verdict(false, "")]) {
+        sqlx::query("UPDATE jobs SET state = 2, result = $2 WHERE job_id = $1")
+            .bind(&j.job_id)
+            .bind(result)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    let base = JobFilter { bucket: "examplebucket-1250000000".into(), limit: 100, ..JobFilter::default() };
+    let ids = |f: JobFilter| {
+        let store = store.clone();
+        async move {
+            let mut ids: Vec<String> =
+                store.list_jobs(&f).await.unwrap().into_iter().map(|r| r.object).collect();
+            ids.sort();
+            ids
+        }
+    };
+    let suspicious = JobFilter { suspicious: Some(true), ..base.clone() };
+    assert_eq!(ids(suspicious.clone()).await, ["input/0.png", "input/1.png"]);
+    assert_eq!(
+        ids(JobFilter { suspicious: Some(false), ..base.clone() }).await,
+        ["input/2.png"],
+        "unfinished: neither"
+    );
+    let zip = JobFilter { suspicious_type: Some("ZIP".into()), ..suspicious };
+    assert_eq!(ids(zip).await, ["input/1.png"]);
+    assert_eq!(
+        ids(JobFilter { object_prefix: Some("input/3".into()), ..base.clone() }).await,
+        ["input/3.png"]
+    );
+    assert!(
+        ids(JobFilter { object_prefix: Some("input/%".into()), ..base }).await.is_empty(),
+        "% is a character"
+    );
+}

@@ -11,6 +11,7 @@ mod scan;
 mod service;
 mod telemetry;
 mod tools;
+mod undo_cli;
 mod workflow_cli;
 
 /// Every part allocates per request, job and callback; glibc's malloc took 40 % of the notifier's
@@ -50,6 +51,9 @@ enum Command {
     /// Print a temporary key (SecretId, SecretKey, security token) issued under STOWAWAY_SECRET_ID,
     /// narrowed by a CAM policy, as Tencent's GetFederationToken answers it.
     Token(tools::TokenArgs),
+    /// Undo AutoProcess for jobs after a false alarm: copy each object back from the backup
+    /// folder (or make it readable again), recorded on the job.
+    Undo(undo_cli::UndoArgs),
     /// Make sure a bucket has an Active ImageInspect workflow of a given name (uploads its bucket
     /// events or polls report start runs of it), then exit.
     Workflow(workflow_cli::WorkflowArgs),
@@ -67,6 +71,7 @@ fn main() -> ExitCode {
         Command::Probe(args) => tools::probe(args),
         Command::Sign(args) => tools::sign_request(args),
         Command::Token(args) => tools::token(args),
+        Command::Undo(args) => undo_cli::run(args),
         Command::Workflow(args) => workflow_cli::run(args),
     }
 }

@@ -17,6 +17,7 @@ use serde::Deserialize;
 
 pub use policy::{Policy, Scope};
 pub use token::{issue, open, Credentials, TokenError, DEFAULT_DURATION_SECS};
+pub(crate) use token::{seal, sealed};
 
 use crate::context::RequestId;
 use crate::error::{ApiError, ApiResult};

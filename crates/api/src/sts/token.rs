@@ -78,7 +78,7 @@ pub fn issue(
         policy,
     };
     let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).expect("claims serialise"));
-    let token = format!("{VERSION}.{body}.{}", URL_SAFE_NO_PAD.encode(mac(parent_secret, "token", &body)));
+    let token = format!("{VERSION}.{body}.{}", seal(parent_secret, "token", &body));
     if token.len() > MAX_TOKEN {
         return Err(format!(
             "the policy is too long: the token would be {} bytes (at most {MAX_TOKEN})",
@@ -102,24 +102,34 @@ pub fn open<'k>(
     else {
         return Err(TokenError::Invalid("not a token this service issued"));
     };
-    let seal =
-        URL_SAFE_NO_PAD.decode(seal).map_err(|_| TokenError::Invalid("the token's seal is not base64"))?;
     let json = URL_SAFE_NO_PAD.decode(body).map_err(|_| TokenError::Invalid("the token is not base64"))?;
     let claims: Claims =
         serde_json::from_slice(&json).map_err(|_| TokenError::Invalid("the token is unreadable"))?;
     let secret = secret_of(&claims.parent).ok_or(TokenError::UnknownIssuer)?;
-    let mut check = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
-    check.update(b"token\n");
-    check.update(body.as_bytes());
-    // `verify_slice` compares in constant time.
-    check
-        .verify_slice(&seal)
-        .map_err(|_| TokenError::Invalid("the token was altered or its issuing key changed"))?;
+    if !sealed(secret, "token", body, seal) {
+        return Err(TokenError::Invalid("the token was altered or its issuing key changed"));
+    }
     if now >= claims.expires {
         return Err(TokenError::Expired);
     }
     let key = derive_secret(secret, body);
     Ok((claims, key))
+}
+
+/// `body`'s seal under `secret` for `label` (each use of a key its own label: a token sealed for
+/// one purpose never passes for another).
+pub(crate) fn seal(secret: &str, label: &str, body: &str) -> String {
+    URL_SAFE_NO_PAD.encode(mac(secret, label, body))
+}
+
+/// Whether `seal` is `body`'s under `secret` for `label`, compared in constant time.
+pub(crate) fn sealed(secret: &str, label: &str, body: &str, seal: &str) -> bool {
+    let Ok(seal) = URL_SAFE_NO_PAD.decode(seal) else { return false };
+    let mut check = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+    check.update(label.as_bytes());
+    check.update(b"\n");
+    check.update(body.as_bytes());
+    check.verify_slice(&seal).is_ok()
 }
 
 fn mac(secret: &str, label: &str, body: &str) -> Vec<u8> {
@@ -132,7 +142,7 @@ fn mac(secret: &str, label: &str, body: &str) -> Vec<u8> {
 
 /// A different label from the seal's: the token travels in every request, the key never does.
 fn derive_secret(parent_secret: &str, body: &str) -> String {
-    URL_SAFE_NO_PAD.encode(mac(parent_secret, "secret", body))
+    seal(parent_secret, "secret", body)
 }
 
 #[cfg(test)]

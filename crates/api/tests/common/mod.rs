@@ -106,3 +106,71 @@ pub fn authorization(
     sign(id, key, now - 60, now + 3600, &SignedParts { method, path, query: &query, headers: &headers })
         .to_header()
 }
+
+/// Jobs for `files` (key, bytes, AutoProcess action) finished as the worker leaves them: each
+/// object stored, its verdict the detector's, and a suspicious one's action applied (a backup
+/// moved, a private one made private) with `AutoProcessResult` `Success`; each job's callback
+/// (to a closed port) waits in the outbox, as no notifier runs. Returns the job ids.
+pub async fn finished_jobs(
+    store: &Store,
+    objects: &stowaway_objects::Objects,
+    bucket: &str,
+    files: &[(&str, Vec<u8>, Option<&str>)],
+) -> Vec<String> {
+    use stowaway_wire::{AutoProcessResult, ImageInspectResult, ProcessResult};
+    let queue = store.set_activated(bucket, "ap-chongqing", true).await.unwrap().unwrap();
+    let jobs: Vec<stowaway_store::NewJob> = files
+        .iter()
+        .map(|(key, _, action)| {
+            let auto = action.map(|a| format!("<ImageInspect><AutoProcess>true</AutoProcess><ProcessType>{a}</ProcessType></ImageInspect>"));
+            let xml = format!(
+                "<Request><Tag>ImageInspect</Tag><Input><Object>{}</Object></Input><Operation>{}\
+                 <UserData>&lt;script&gt;document.title='pwned'&lt;/script&gt;</UserData></Operation>\
+                 <CallBack>http://127.0.0.1:9/callback</CallBack></Request>",
+                key.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;"),
+                auto.unwrap_or_default()
+            );
+            let request = stowaway_wire::parse_submit(xml.as_bytes()).unwrap();
+            stowaway_store::NewJob {
+                job_id: format!("c{}", uuid::Uuid::new_v4().simple()),
+                queue_id: queue.queue_id.clone(),
+                bucket: bucket.into(),
+                region: "ap-chongqing".into(),
+                object: key.to_string(),
+                job_level: 0,
+                request: serde_json::to_value(&request).unwrap(),
+                once: false,
+            }
+        })
+        .collect();
+    store.insert_jobs(&jobs).await.unwrap();
+    let worker = uuid::Uuid::new_v4();
+    let claimed = store.claim(worker, files.len() as i64, std::time::Duration::from_secs(30)).await.unwrap();
+    let mut done = Vec::new();
+    for c in &claimed {
+        let (key, bytes, action) = files.iter().find(|f| f.0 == c.object).unwrap();
+        objects.put(bucket, key, bytes.clone()).await.unwrap();
+        let mut verdict = ProcessResult::from(&stowaway_detect::inspect(bytes));
+        if let (true, Some(action)) = (verdict.suspicious, action) {
+            match *action {
+                "BackupObject" => drop(objects.backup(bucket, key).await.unwrap()),
+                "SwitchObjectToPrivate" => objects.make_private(bucket, key).await.unwrap(),
+                _ => objects.delete(bucket, key).await.unwrap(),
+            }
+            verdict.auto_process_result =
+                Some(AutoProcessResult { code: "Success".into(), message: "Success".into() });
+        }
+        let result = ImageInspectResult {
+            state: "Success".into(),
+            code: "Success".into(),
+            message: "Success".into(),
+            input_object_name: c.object.clone(),
+            input_object_url: String::new(),
+            process_result: Some(verdict),
+            tagging_result: None,
+        };
+        done.push(stowaway_store::Completion::success(c, Some(serde_json::to_value(&result).unwrap())));
+    }
+    store.complete(worker, &done).await.unwrap();
+    jobs.into_iter().map(|j| j.job_id).collect()
+}

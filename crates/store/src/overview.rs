@@ -1,0 +1,48 @@
+//! What the console's overview shows of a bucket: its jobs by state, by hour with how many were
+//! suspicious, and the payload types caught, since a moment (the bucket-and-time index serves
+//! every query).
+use chrono::{DateTime, Utc};
+
+use crate::{JobState, Result, Store};
+
+#[derive(Clone, Debug, Default)]
+pub struct Overview {
+    pub by_state: Vec<(JobState, i64)>,
+    /// (hour, jobs, suspicious), oldest first; hours without jobs left out.
+    pub by_hour: Vec<(DateTime<Utc>, i64, i64)>,
+    /// (SuspiciousType, jobs), most first.
+    pub by_type: Vec<(String, i64)>,
+}
+
+impl Store {
+    pub async fn overview(&self, bucket: &str, since: DateTime<Utc>) -> Result<Overview> {
+        let states: Vec<(i16, i64)> = sqlx::query_as(
+            "SELECT state, count(*) FROM jobs WHERE bucket = $1 AND created_at >= $2 GROUP BY state",
+        )
+        .bind(bucket)
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?;
+        let by_hour = sqlx::query_as(
+            "SELECT date_trunc('hour', created_at), count(*),
+                    count(*) FILTER (WHERE result->'ProcessResult'->>'Suspicious' = 'true')
+             FROM jobs WHERE bucket = $1 AND created_at >= $2 GROUP BY 1 ORDER BY 1",
+        )
+        .bind(bucket)
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?;
+        let by_type = sqlx::query_as(
+            "SELECT result->'ProcessResult'->>'SuspiciousType' AS t, count(*) FROM jobs
+             WHERE bucket = $1 AND created_at >= $2 AND result->'ProcessResult'->>'Suspicious' = 'true'
+             GROUP BY 1 ORDER BY 2 DESC, 1",
+        )
+        .bind(bucket)
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?;
+        let by_state =
+            states.into_iter().filter_map(|(s, n)| Some((JobState::try_from(s).ok()?, n))).collect();
+        Ok(Overview { by_state, by_hour, by_type })
+    }
+}
