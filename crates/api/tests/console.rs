@@ -80,6 +80,15 @@ async fn the_console_refuses_what_it_must(pool: PgPool) {
             (StatusCode::SEE_OTHER, "/console/login")
         );
     }
+    // Signing in from another site's page.
+    let headers = [
+        ("host", "127.0.0.1"),
+        ("origin", "http://evil.example"),
+        ("content-type", "application/x-www-form-urlencoded"),
+    ];
+    let r = send(&app, "POST", "/console/login", &headers, &format!("secret_id={ID}&secret_key={KEY}")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.headers.get("set-cookie").is_none() && r.body.contains("another site"), "{}", r.body);
     let r = sign_in(&app, ID, "wrong").await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert!(r.body.contains("Unknown SecretId or wrong SecretKey") && r.headers.get("set-cookie").is_none());

@@ -147,7 +147,8 @@ impl Store {
                         locked_by = '{worker}'::uuid, locked_until = now() + make_interval(secs => {:.3}),
                         started_at = coalesce(j.started_at, now())
                  WHERE j.id = ANY(ARRAY(SELECT id FROM c))
-                 RETURNING j.*)
+                 RETURNING j.id, j.job_id, j.attempt, j.bucket, j.region, j.object, j.request, j.result,
+                           j.retries, j.retrying_since, j.job_level, j.created_at)
              SELECT id, job_id, attempt, bucket, region, object, request, result, retries, retrying_since FROM u
              ORDER BY job_level DESC, created_at, id",
             lease.as_secs_f64(),

@@ -53,6 +53,12 @@ pub fn page(title: &str, who: Option<&str>, csrf: &str, body: &str) -> Response 
     respond(html)
 }
 
+/// A bare refusal page (no session to show).
+pub fn refusal(status: axum::http::StatusCode, why: &str) -> Response {
+    let body = format!("<h1>Not allowed</h1><p class=\"error\">{}</p>", escape(why));
+    (status, page("Not allowed", None, "", &body)).into_response()
+}
+
 pub fn respond(html: String) -> Response {
     let headers = [
         (CONTENT_TYPE, "text/html; charset=utf-8"),

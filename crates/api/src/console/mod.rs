@@ -34,6 +34,31 @@ const COOKIE_NAME: &str = "stowaway_console";
 const SESSION_SECS: i64 = 8 * 3600;
 
 pub fn router() -> Router<AppState> {
+    console_routes().layer(axum::middleware::from_fn(same_origin))
+}
+
+/// A state change (every POST) from another site is refused: browsers name the page a form was
+/// sent from in `Origin`, which must be this host. The CSRF token covers the session's forms;
+/// this also covers signing in (a page elsewhere signing the operator into its own key).
+async fn same_origin(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let foreign = request.method() == axum::http::Method::POST
+        && request.headers().get(axum::http::header::ORIGIN).is_some_and(|origin| {
+            let origin = origin.to_str().unwrap_or("");
+            // Behind a proxy that rewrites Host, the one the browser used is X-Forwarded-Host.
+            let host = ["x-forwarded-host", "host"]
+                .iter()
+                .find_map(|name| request.headers().get(*name))
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("");
+            origin.split_once("://").map(|(_, authority)| authority) != Some(host)
+        });
+    match foreign {
+        true => html::refusal(StatusCode::FORBIDDEN, "This form was sent from another site."),
+        false => next.run(request).await,
+    }
+}
+
+fn console_routes() -> Router<AppState> {
     Router::new()
         .route("/console/style.css", get(html::stylesheet))
         .route("/console/login", get(login_form).post(login))
@@ -159,6 +184,8 @@ async fn login(State(app): State<AppState>, headers: HeaderMap, Form(c): Form<Cr
     });
     let Some(key) = key else {
         tracing::info!(secret_id = %c.secret_id, "console sign-in refused");
+        // Slows guessing without keeping any state about who guessed.
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
         let page = login_page(Some("Unknown SecretId or wrong SecretKey."));
         return (StatusCode::FORBIDDEN, page).into_response();
     };
