@@ -1,5 +1,5 @@
 //! What the console's overview shows of a bucket: its jobs by state, by hour with how many were
-//! suspicious, and the payload types caught, since a moment (the bucket-and-time index serves
+//! suspicious and of which payload type, since a moment (the bucket-and-time index serves
 //! every query).
 use chrono::{DateTime, Utc};
 
@@ -12,6 +12,8 @@ pub struct Overview {
     pub by_hour: Vec<(DateTime<Utc>, i64, i64)>,
     /// (SuspiciousType, jobs), most first.
     pub by_type: Vec<(String, i64)>,
+    /// (hour, SuspiciousType, jobs), oldest first.
+    pub by_hour_and_type: Vec<(DateTime<Utc>, String, i64)>,
 }
 
 impl Store {
@@ -32,17 +34,26 @@ impl Store {
         .bind(since)
         .fetch_all(&self.pool)
         .await?;
-        let by_type = sqlx::query_as(
-            "SELECT result->'ProcessResult'->>'SuspiciousType' AS t, count(*) FROM jobs
-             WHERE bucket = $1 AND created_at >= $2 AND result->'ProcessResult'->>'Suspicious' = 'true'
-             GROUP BY 1 ORDER BY 2 DESC, 1",
+        let by_hour_and_type: Vec<(DateTime<Utc>, String, i64)> = sqlx::query_as(
+            "SELECT date_trunc('hour', created_at), result->'ProcessResult'->>'SuspiciousType', count(*)
+             FROM jobs WHERE bucket = $1 AND created_at >= $2
+               AND result->'ProcessResult'->>'Suspicious' = 'true'
+             GROUP BY 1, 2 ORDER BY 1, 2",
         )
         .bind(bucket)
         .bind(since)
         .fetch_all(&self.pool)
         .await?;
+        let mut by_type: Vec<(String, i64)> = Vec::new();
+        for (_, kind, n) in &by_hour_and_type {
+            match by_type.iter_mut().find(|(k, _)| k == kind) {
+                Some(entry) => entry.1 += n,
+                None => by_type.push((kind.clone(), *n)),
+            }
+        }
+        by_type.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         let by_state =
             states.into_iter().filter_map(|(s, n)| Some((JobState::try_from(s).ok()?, n))).collect();
-        Ok(Overview { by_state, by_hour, by_type })
+        Ok(Overview { by_state, by_hour, by_type, by_hour_and_type })
     }
 }

@@ -84,7 +84,7 @@ label{display:flex;flex-direction:column;font-size:.85em}input,select,button{fon
 pre.hex{background:#fff;padding:.6em;overflow-x:auto;font:13px/1.35 ui-monospace,monospace}pre.hex b{background:#fde2e1;color:#8c1d18}
 pre.hex .end{color:#1e6b34;font-weight:600}dl{display:grid;grid-template-columns:max-content 1fr;gap:.2em 1em;background:#fff;padding:.6em}
 dt{font-weight:600}dd{margin:0;word-break:break-all}.login{max-width:22em;margin:3em auto;display:flex;flex-direction:column;gap:.6em}
-.error{color:#b3261e}svg.chart{width:100%;max-width:40em;background:#fff}header nav{display:flex;gap:1em}nav.pages{margin:1em 0}img.preview{max-width:100%;max-height:24em;background:#fff;border:1px solid #e3e6ea}
+.error{color:#b3261e}svg.chart{width:100%;max-width:40em;background:#fff}svg.swatch{width:.8em;height:.8em;margin-right:.4em}header nav{display:flex;gap:1em}nav.pages{margin:1em 0}img.preview{max-width:100%;max-height:24em;background:#fff;border:1px solid #e3e6ea}
 @media (max-width:40em){th.wide,td.wide{display:none}main{padding:.5em}}
 ";
 

@@ -1,5 +1,5 @@
 //! The console's first page: a bucket's last day — jobs by state, a chart of jobs and suspicious
-//! ones by hour (SVG drawn here, no script), the payload types caught, the queue, the callback
+//! ones by hour and payload type (SVG drawn here, no script), the payload types caught, the queue, the callback
 //! backlog and the latest failures.
 use axum::extract::{Query, State};
 use axum::response::Response;
@@ -7,7 +7,7 @@ use axum::routing::get;
 use axum::Router;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde::Deserialize;
-use stowaway_store::{JobFilter, JobState};
+use stowaway_store::{JobFilter, JobState, Overview};
 
 use super::html::{escape, url};
 use super::jobs::{buckets, queue_state, store_failed};
@@ -65,13 +65,17 @@ async fn overview(viewer: Viewer, State(app): State<AppState>, Query(q): Query<O
     let rate =
         if total > 0 { format!("{:.1} %", suspicious as f64 * 100.0 / total as f64) } else { "–".into() };
     body.push_str(&format!(
-        "</tbody></table><h2>Jobs and suspicious ones by hour</h2><p id=\"rate\">{suspicious} suspicious of {total} ({rate})</p>{}",
-        chart(&o.by_hour, since)
+        "</tbody></table><h2>Jobs by hour, the suspicious ones by payload type</h2><p id=\"rate\">{suspicious} suspicious of {total} ({rate})</p>{}",
+        chart(&o, since)
     ));
     body.push_str("<h2>Payload types caught</h2><table id=\"types\"><tbody>");
     for (kind, n) in &o.by_type {
         let link = jobs_link(&format!("&amp;verdict=suspicious&amp;type={}", url(kind)));
-        body.push_str(&format!("<tr><td><a href=\"{link}\">{}</a></td><td>{n}</td></tr>", escape(kind)));
+        body.push_str(&format!(
+            "<tr><td>{}<a href=\"{link}\">{}</a></td><td>{n}</td></tr>",
+            swatch(&o.by_type, kind),
+            escape(kind)
+        ));
     }
     body.push_str(&format!(
         "</tbody></table><h2>Callbacks</h2><p>{} waiting to be sent, across every bucket.</p><h2>Failures of the last day</h2>",
@@ -92,24 +96,49 @@ async fn overview(viewer: Viewer, State(app): State<AppState>, Query(q): Query<O
     viewer.page("Overview", &body)
 }
 
-/// One bar an hour: its height the jobs, the red part the suspicious ones.
-fn chart(hours: &[(DateTime<Utc>, i64, i64)], since: DateTime<Utc>) -> String {
+/// The colours of the payload types, most caught first; the rest share the last.
+const TYPE_COLOURS: [&str; 6] = ["#b3261e", "#e8710a", "#8e24aa", "#1e88e5", "#00897b", "#5d4037"];
+
+fn colour(types: &[(String, i64)], kind: &str) -> &'static str {
+    let i = types.iter().position(|(k, _)| k == kind).unwrap_or(usize::MAX);
+    TYPE_COLOURS[i.min(TYPE_COLOURS.len() - 1)]
+}
+
+/// A small square of a type's colour, for the table that names them.
+fn swatch(types: &[(String, i64)], kind: &str) -> String {
+    format!(
+        "<svg class=\"swatch\" viewBox=\"0 0 10 10\"><rect width=\"10\" height=\"10\" fill=\"{}\"/></svg>",
+        colour(types, kind)
+    )
+}
+
+/// One bar an hour, its height the jobs; at its foot the suspicious ones, a segment per payload
+/// type in the type's colour.
+fn chart(o: &Overview, since: DateTime<Utc>) -> String {
     let (w, h, bar) = (HOURS * 20, 120i64, 16i64);
-    let most = hours.iter().map(|x| x.1).max().unwrap_or(0).max(1);
+    let most = o.by_hour.iter().map(|x| x.1).max().unwrap_or(0).max(1);
     let mut svg = format!(
-        "<svg class=\"chart\" viewBox=\"0 0 {w} {}\" role=\"img\" aria-label=\"jobs and suspicious jobs by hour\">",
+        "<svg class=\"chart\" viewBox=\"0 0 {w} {}\" role=\"img\" aria-label=\"jobs and suspicious jobs by hour and payload type\">",
         h + 16
     );
-    for (at, jobs, suspicious) in hours {
+    for (at, jobs, suspicious) in &o.by_hour {
         let x = (*at - since).num_hours() * 20 + 2;
-        let (jh, sh) = (jobs * h / most, suspicious * h / most);
+        let jh = jobs * h / most;
         svg.push_str(&format!(
-            "<rect x=\"{x}\" y=\"{}\" width=\"{bar}\" height=\"{jh}\" fill=\"#9fb3c8\"><title>{}: {jobs} jobs, {suspicious} suspicious</title></rect>\
-             <rect x=\"{x}\" y=\"{}\" width=\"{bar}\" height=\"{sh}\" fill=\"#b3261e\"/>",
+            "<rect x=\"{x}\" y=\"{}\" width=\"{bar}\" height=\"{jh}\" fill=\"#9fb3c8\"><title>{}: {jobs} jobs, {suspicious} suspicious</title></rect>",
             h - jh,
             at.format("%H:00"),
-            h - sh
         ));
+        let mut top = h;
+        for (_, kind, n) in o.by_hour_and_type.iter().filter(|(t, ..)| t == at) {
+            let sh = n * h / most;
+            top -= sh;
+            svg.push_str(&format!(
+                "<rect x=\"{x}\" y=\"{top}\" width=\"{bar}\" height=\"{sh}\" fill=\"{}\"><title>{n} {}</title></rect>",
+                colour(&o.by_type, kind),
+                escape(kind)
+            ));
+        }
     }
     for i in (0..HOURS).step_by(6) {
         let label = (since + Duration::hours(i)).format("%H:00");
@@ -121,14 +150,22 @@ fn chart(hours: &[(DateTime<Utc>, i64, i64)], since: DateTime<Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
+    use stowaway_store::Overview;
 
     #[test]
-    fn bars_are_scaled_to_the_busiest_hour() {
+    fn bars_are_scaled_to_the_busiest_hour_and_split_by_type() {
         let since = chrono::Utc.with_ymd_and_hms(2026, 12, 6, 0, 0, 0).unwrap();
-        let hours = [(since, 10, 5), (since + chrono::Duration::hours(3), 40, 0)];
-        let svg = super::chart(&hours, since);
+        let later = since + chrono::Duration::hours(3);
+        let o = Overview {
+            by_hour: vec![(since, 10, 5), (later, 40, 0)],
+            by_hour_and_type: vec![(since, "MPEG-TS".into(), 4), (since, "ZIP".into(), 1)],
+            by_type: vec![("MPEG-TS".into(), 4), ("ZIP".into(), 1)],
+            ..Overview::default()
+        };
+        let svg = super::chart(&o, since);
         assert!(svg.contains("x=\"2\" y=\"90\" width=\"16\" height=\"30\""), "{svg}");
         assert!(svg.contains("x=\"62\" y=\"0\" width=\"16\" height=\"120\""), "{svg}");
-        assert!(svg.contains("x=\"2\" y=\"105\" width=\"16\" height=\"15\" fill=\"#b3261e\""), "{svg}");
+        assert!(svg.contains("x=\"2\" y=\"108\" width=\"16\" height=\"12\" fill=\"#b3261e\""), "{svg}");
+        assert!(svg.contains("x=\"2\" y=\"105\" width=\"16\" height=\"3\" fill=\"#e8710a\""), "{svg}");
     }
 }
