@@ -135,8 +135,24 @@ async fn tdmq_callbacks_reach_kafka(pool: PgPool) {
     n.stop().await;
 }
 
+/// A tansu broker of the test's own, in memory; killed when dropped, so a failing test leaves
+/// no broker behind.
+struct Broker(Child);
+
+impl Broker {
+    /// Kills it now (dropping does).
+    fn stop(self) {}
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A tansu broker of the test's own, on `port`, in memory.
-fn tansu(port: u16) -> Child {
+fn tansu(port: u16) -> Broker {
     let url = format!("tcp://127.0.0.1:{port}");
     let child = Command::new(stowaway_testkit::tansu_binary())
         .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
@@ -145,12 +161,13 @@ fn tansu(port: u16) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .expect("starting tansu");
+    let broker = Broker(child);
     let deadline = Instant::now() + Duration::from_secs(10);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(Instant::now() < deadline, "tansu did not listen on {port}");
         std::thread::sleep(Duration::from_millis(20));
     }
-    child
+    broker
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]
@@ -159,10 +176,9 @@ async fn nothing_is_lost_while_the_broker_is_down(pool: PgPool) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let brokers = format!("127.0.0.1:{port}");
     let topic = "outage";
-    let mut broker = tansu(port);
+    let broker = tansu(port);
     create_topic(&brokers, topic).await;
-    broker.kill().unwrap();
-    broker.wait().unwrap();
+    broker.stop();
 
     let jobs = finished_jobs(&store, &tdmq_request(topic, "XML"), None, 10).await;
     let cfg = NotifierConfig {
@@ -172,7 +188,7 @@ async fn nothing_is_lost_while_the_broker_is_down(pool: PgPool) {
     let n = start(&store, cfg);
     tokio::time::sleep(Duration::from_secs(4)).await; // attempts time out against no broker
 
-    let mut broker = tansu(port);
+    let broker = tansu(port);
     create_topic(&brokers, topic).await;
     for job in &jobs {
         wait_for_state(&store, job, "Delivered", Duration::from_secs(30)).await;
@@ -187,8 +203,7 @@ async fn nothing_is_lost_while_the_broker_is_down(pool: PgPool) {
     keys.dedup();
     assert_eq!(keys.len(), jobs.len(), "every job's message arrived");
     n.stop().await;
-    broker.kill().unwrap();
-    broker.wait().unwrap();
+    broker.stop();
 }
 
 /// A broker that comes back without its state (tansu in memory here; in S3 it forgets its producers
@@ -200,7 +215,7 @@ async fn a_broker_that_forgot_its_producers_still_gets_callbacks(pool: PgPool) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let brokers = format!("127.0.0.1:{port}");
     let topic = "forgotten";
-    let mut broker = tansu(port);
+    let broker = tansu(port);
     create_topic(&brokers, topic).await;
     let cfg = NotifierConfig {
         retry_schedule: RetrySchedule::parse(&["300ms"; 40].join(",")).unwrap(),
@@ -210,10 +225,9 @@ async fn a_broker_that_forgot_its_producers_still_gets_callbacks(pool: PgPool) {
     for job in &finished_jobs(&store, &tdmq_request(topic, "XML"), None, 5).await {
         wait_for_state(&store, job, "Delivered", Duration::from_secs(20)).await;
     }
-    broker.kill().unwrap();
-    broker.wait().unwrap();
+    broker.stop();
 
-    let mut broker = tansu(port);
+    let broker = tansu(port);
     create_topic(&brokers, topic).await;
     let after = finished_jobs(&store, &tdmq_request(topic, "XML"), None, 5).await;
     for job in &after {
@@ -229,8 +243,7 @@ async fn a_broker_that_forgot_its_producers_still_gets_callbacks(pool: PgPool) {
     want.sort_unstable();
     assert_eq!(keys, want, "every job after the restart reached the new broker");
     n.stop().await;
-    broker.kill().unwrap();
-    broker.wait().unwrap();
+    broker.stop();
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]
@@ -239,7 +252,7 @@ async fn a_region_with_brokers_of_its_own_gets_its_callbacks_there(pool: PgPool)
     let default = stowaway_testkit::kafka_brokers();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let gz = format!("127.0.0.1:{port}");
-    let mut broker = tansu(port);
+    let broker = tansu(port);
     let topic = format!("regional-{}", uuid::Uuid::new_v4().simple());
     // The CKafka job's topic of its own: two producers writing one tansu partition at once lose
     // messages (tansu's memory engine), which is not what this test is about.
@@ -286,6 +299,5 @@ async fn a_region_with_brokers_of_its_own_gets_its_callbacks_there(pool: PgPool)
     let attempts = deliveries(&store, &to_instance).await;
     assert_eq!(attempts[0].0, "Delivered", "{attempts:?}");
     n.stop().await;
-    broker.kill().unwrap();
-    broker.wait().unwrap();
+    broker.stop();
 }
