@@ -309,18 +309,21 @@ fn consume_keys(brokers: &str, topic: &str) -> Vec<String> {
         .set("enable.auto.commit", "false")
         .create()
         .expect("consumer");
-    // To the end of the log, not to a pause in reading: tansu reads its S3 log object by object,
-    // and an hour's topic paused longer than any quiet period (the first soak counted 3,583 of
-    // 8,000 messages that way).
+    // To the end of the log and then until nothing more comes for 3 s: tansu reads an S3 log
+    // object by object, so an hour's topic pauses longer than any quiet period (the first soak
+    // counted 3,583 of 8,000 messages, stopping at one), and its high watermark can lag the log
+    // just after a restart (a short run stopping there missed 5 acknowledged messages).
     let (_, end) = consumer.fetch_watermarks(topic, 0, Duration::from_secs(30)).expect("the topic's end");
     let mut partitions = TopicPartitionList::new();
     partitions.add_partition_offset(topic, 0, Offset::Beginning).unwrap();
     consumer.assign(&partitions).expect("assign");
-    let (mut keys, mut next, deadline) = (Vec::new(), 0, Instant::now() + Duration::from_secs(900));
-    while next < end && Instant::now() < deadline {
+    let (mut keys, mut next, mut quiet_since) = (Vec::new(), 0, Instant::now());
+    let deadline = Instant::now() + Duration::from_secs(900);
+    while (next < end || quiet_since.elapsed() < Duration::from_secs(3)) && Instant::now() < deadline {
         if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
             keys.push(String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned());
             next = m.offset() + 1;
+            quiet_since = Instant::now();
         }
     }
     keys
