@@ -119,6 +119,8 @@ try:
     marked = [b.text for b in driver.find_elements(By.CSS_SELECTOR, "pre.hex b")]
     assert marked[0] == "47", marked[:8]  # an MPEG-TS packet's sync byte, where the picture ended
     assert "MPEG-TS" in driver.find_element(By.TAG_NAME, "dl").text
+    findings = driver.find_element(By.XPATH, "//h2[text()='Findings']/following-sibling::table").text
+    assert "MPEG-TS after image" in findings and "certain" in findings, findings
     assert "Read from abnormal_images_backup/up/hls.png" in driver.page_source, "AutoProcess moved it"
     loaded = driver.execute_script("const i = document.querySelector('img.preview'); return i.complete && i.naturalWidth")
     assert loaded and loaded > 0, f"the picture shows: {loaded}"

@@ -11,7 +11,7 @@ use sqlx::PgPool;
 use stowaway_api::{router, AccessKey, ApiConfig, AppState, KeyRing};
 use stowaway_objects::{Objects, BACKUP_PREFIX};
 use stowaway_store::{JobFilter, Store};
-use stowaway_testkit::{clean_png, fresh_bucket, png_with_ts, S3Server};
+use stowaway_testkit::{clean_png, fresh_bucket, png_with_chunk, png_with_ts, zip_stored, S3Server};
 use stowaway_wire::{
     BatchInput, BatchKind, BatchSpec, ImageInspectOptions, ProcessType, StartInput, WorkflowSpec,
     WorkflowState,
@@ -133,6 +133,36 @@ async fn the_console_refuses_what_it_must(pool: PgPool) {
     let r = post(root.clone(), format!("paused=true&csrf={root_csrf}")).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert!(get(&app, &format!("/console/jobs?bucket={bucket}"), &root).await.body.contains(">Paused<"));
+}
+
+#[sqlx::test(migrator = "stowaway_store::MIGRATOR")]
+async fn a_job_page_shows_every_finding_in_the_object(pool: PgPool) {
+    let (objects, bucket) = fresh_bucket(S3Server::Strict).await;
+    let store = Store::from_pool(pool);
+    // A ZIP in a private chunk, then HLS video after the picture: the verdict keeps the first.
+    let mut two = png_with_chunk(b"prVt", &zip_stored("a.txt", b"inside the picture's structure"));
+    let zip_at = clean_png().len() - 12 + 8;
+    let ts_at = two.len();
+    two.extend(png_with_ts(12).split_off(clean_png().len()));
+    finished_jobs(&store, &objects, &bucket, &[("up/two.png", two.clone(), None)]).await;
+    let config = ApiConfig {
+        keys: Some(KeyRing::new(vec![AccessKey::root(ID, KEY)]).unwrap()),
+        ..ApiConfig::default()
+    };
+    let app = router(AppState::new(store.clone(), config).with_objects(objects));
+    let job = store
+        .list_jobs(&JobFilter { bucket: bucket.clone(), limit: 1, ..JobFilter::default() })
+        .await
+        .unwrap();
+    let root = session(&sign_in(&app, ID, KEY).await);
+    let page = get(&app, &format!("/console/jobs/{bucket}/{}", job[0].job_id), &root).await.body;
+    assert!(page.contains("finds 2 payloads"), "{page}");
+    let zip_row = format!("<td>ZIP</td><td>inside chunk prVt</td><td>{zip_at}–");
+    assert!(page.contains(&zip_row), "{zip_row} in {page}");
+    let ts_row = format!("<td>MPEG-TS</td><td>after image</td><td>{ts_at}–{}</td>", two.len() - 1);
+    assert!(page.contains(&ts_row), "{ts_row} in {page}");
+    assert_eq!(page.matches("<pre class=\"hex\">").count(), 2, "a hex view for each");
+    assert!(page.contains(&format!("the picture ends at byte {}", ts_at - 1)), "{page}");
 }
 
 #[sqlx::test(migrator = "stowaway_store::MIGRATOR")]

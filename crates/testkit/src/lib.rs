@@ -85,6 +85,15 @@ pub fn png_with_zip() -> Vec<u8> {
     data
 }
 
+/// A clean PNG with a `kind` chunk holding `data` just before its `IEND`.
+pub fn png_with_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+    let mut png = clean_png();
+    let iend = png.split_off(png.len() - 12);
+    chunk(&mut png, kind, data);
+    png.extend(iend);
+    png
+}
+
 /// A ZIP archive holding one file, stored (not compressed).
 pub fn zip_stored(name: &str, content: &[u8]) -> Vec<u8> {
     let (crc, size, name_len) = (crc32(content), content.len() as u32, name.len() as u16);

@@ -66,7 +66,7 @@ async fn picture(
     let Some(media_type) = image_type(&process.pic_type) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let Ok((_, mut bytes)) = super::jobs::object_bytes(&app, &job).await else {
+    let Ok((_, mut bytes)) = super::evidence::object_bytes(&app, &job).await else {
         return StatusCode::NOT_FOUND.into_response();
     };
     // Only the picture: the hidden bytes never reach the operator's browser.
@@ -113,10 +113,7 @@ async fn undo_form(
     Path((bucket, job_id)): Path<(String, String)>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if !viewer.csrf_ok(&form.csrf) {
-        return viewer.refused("The form expired; reload the page.");
-    }
-    if let Err(refused) = viewer.require(UNDO_ACTION, &bucket) {
+    if let Err(refused) = viewer.check_form(&form.csrf, UNDO_ACTION, &bucket) {
         return refused;
     }
     let Some(objects) = &app.objects else { return viewer.refused("This process has no object store.") };
@@ -156,10 +153,7 @@ async fn resend_form(
     Path((bucket, job_id)): Path<(String, String)>,
     Form(form): Form<ResendForm>,
 ) -> Response {
-    if !viewer.csrf_ok(&form.csrf) {
-        return viewer.refused("The form expired; reload the page.");
-    }
-    if let Err(refused) = viewer.require("ci:CreateMediaJobs", &bucket) {
+    if let Err(refused) = viewer.check_form(&form.csrf, "ci:CreateMediaJobs", &bucket) {
         return refused;
     }
     let Ok(webhook) = uuid::Uuid::parse_str(&form.webhook) else {

@@ -6,19 +6,17 @@ use super::html::escape;
 const ROWS_BEFORE: u64 = 2;
 const ROWS_OF: u64 = 16;
 
-/// `bytes` is the object; `begin..=end` the hidden range. Shows the rows around its start.
-pub fn view(bytes: &[u8], begin: u64, end: u64) -> String {
+/// `bytes` is the object; `begin..=end` the hidden range. Shows the rows around its start, with
+/// `marker` on a line of its own just before the row where the range starts.
+pub fn view(bytes: &[u8], begin: u64, end: u64, marker: &str) -> String {
     let len = bytes.len() as u64;
     let from = (begin / 16).saturating_sub(ROWS_BEFORE) * 16;
     let to = ((begin / 16 + ROWS_OF) * 16).min(len);
     let mut out = String::new();
     let mut row = from;
     while row < to {
-        if begin > 0 && row <= begin && begin < row + 16 {
-            out.push_str(&format!(
-                "<span class=\"end\">── the picture ends at byte {}; byte {begin} on is hidden ──</span>\n",
-                begin - 1
-            ));
+        if row <= begin && begin < row + 16 {
+            out.push_str(&format!("<span class=\"end\">── {} ──</span>\n", escape(marker)));
         }
         out.push_str(&format!("{row:08x}  "));
         let mut ascii = String::new();
@@ -66,7 +64,7 @@ mod tests {
     fn rows_read_as_hexdump_c_prints_them() {
         let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
         bytes.extend_from_slice(b"<script>&x\x47\x40\x11\x10");
-        let v = view(&bytes, 16, 27);
+        let v = view(&bytes, 16, 27, "the picture ends at byte 15; byte 16 on is hidden");
         let lines: Vec<String> = plain(&v).lines().map(String::from).collect();
         assert_eq!(
             lines[0],
@@ -84,7 +82,7 @@ mod tests {
     #[test]
     fn a_range_deep_in_a_big_object_shows_its_neighbourhood() {
         let bytes = vec![0u8; 100_000];
-        let v = plain(&view(&bytes, 50_000, 99_999));
+        let v = plain(&view(&bytes, 50_000, 99_999, "from here"));
         let first = v.lines().next().unwrap();
         assert!(first.starts_with(&format!("{:08x}", (50_000 / 16 - 2) * 16)), "{first}");
         assert_eq!(v.lines().filter(|l| l.contains("  00 00")).count(), 18);

@@ -7,12 +7,11 @@ use axum::Form;
 use axum::Router;
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Deserialize;
-use stowaway_objects::BACKUP_PREFIX;
 use stowaway_store::{DeliveryState, JobFilter, JobRecord, JobState};
 use stowaway_wire::ImageInspectResult;
 
 use super::html::{escape, url};
-use super::{actions, hex, Viewer};
+use super::{actions, evidence, Viewer};
 use crate::AppState;
 
 const PAGE: i64 = 50;
@@ -165,10 +164,7 @@ async fn pause_or_resume(
     Path(bucket): Path<String>,
     Form(form): Form<QueueForm>,
 ) -> Response {
-    if !viewer.csrf_ok(&form.csrf) {
-        return viewer.refused("The form expired; reload the page.");
-    }
-    if let Err(refused) = viewer.require("ci:UpdatePicProcessQueue", &bucket) {
+    if let Err(refused) = viewer.check_form(&form.csrf, "ci:UpdatePicProcessQueue", &bucket) {
         return refused;
     }
     let queue = match app.store.queue_of_bucket(&bucket).await {
@@ -328,13 +324,7 @@ async fn show(
     if let Some((b, e)) =
         process.as_ref().and_then(|p| Some((p.suspicious_begin_byte?, p.suspicious_end_byte?)))
     {
-        body.push_str("<h2>The hidden range</h2>");
-        body.push_str(&match object_bytes(&app, &job).await {
-            Ok((where_, bytes)) => {
-                format!("<p>{}</p><pre class=\"hex\">{}</pre>", escape(&where_), hex::view(&bytes, b, e))
-            }
-            Err(why) => format!("<p class=\"error\">{}</p>", escape(&why)),
-        });
+        body.push_str(&evidence::section(&app, &job, (b, e)).await);
     }
     if let Some(p) = &process {
         body.push_str(&actions::preview(&job, p));
@@ -346,19 +336,6 @@ async fn show(
     }
     body.push_str(&callbacks(&app, &viewer, &job).await);
     viewer.page(&format!("Job {}", job.job_id), &body)
-}
-
-/// The object's bytes, from its key or, once AutoProcess moved it, from the backup.
-pub(super) async fn object_bytes(app: &AppState, job: &JobRecord) -> Result<(String, Vec<u8>), String> {
-    let objects = app.objects.as_ref().ok_or("this process has no object store configured")?;
-    for key in [job.object.clone(), format!("{BACKUP_PREFIX}{}", job.object)] {
-        match objects.fetch(&job.bucket, &key).await {
-            Ok(f) => return Ok((format!("Read from {key}."), f.to_vec())),
-            Err(e) if e.code == "NoSuchKey" => continue,
-            Err(e) => return Err(format!("The store did not answer: {e}")),
-        }
-    }
-    Err("The object is no longer in the store (deleted, or moved elsewhere).".into())
 }
 
 async fn callbacks(app: &AppState, viewer: &Viewer, job: &JobRecord) -> String {

@@ -6,6 +6,7 @@
 #![allow(clippy::result_large_err)]
 
 mod actions;
+mod evidence;
 mod hex;
 mod html;
 mod jobs;
@@ -101,6 +102,14 @@ impl Viewer {
         match self.may(action, Some(bucket)) {
             true => Ok(()),
             false => Err(self.refused(&format!("This key may not perform {action} on {bucket}."))),
+        }
+    }
+
+    /// A posted form's checks: its CSRF token, then the key's permission for `action` on `bucket`.
+    pub fn check_form(&self, csrf: &str, action: &str, bucket: &str) -> Result<(), Response> {
+        match self.csrf_ok(csrf) {
+            true => self.require(action, bucket),
+            false => Err(self.refused("The form expired; reload the page.")),
         }
     }
 
