@@ -5,10 +5,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use stowaway_objects::{ObjectStoreConfig, Objects};
+use stowaway_objects::{FolderMemo, ObjectStoreConfig, Objects};
 use stowaway_store::Store;
 use stowaway_wire::parse_batch;
-use stowaway_worker::lister::{run_lister, ListerConfig};
+use stowaway_worker::lister::{run_lister, ListerConfig, Walk};
 use stowaway_worker::{run_worker, WorkerConfig};
 use tokio::sync::{watch, Semaphore};
 
@@ -32,6 +32,44 @@ pub struct BatchArgs {
     /// most 1,000, s3s-fs as many as asked).
     #[arg(long = "page-size", default_values_t = [1000])]
     page_sizes: Vec<i32>,
+    /// How the lister walks the prefix (`flat`, `folders`); repeat to compare, with each page size.
+    #[arg(long = "walk", default_values = ["flat"])]
+    walks: Vec<Walk>,
+}
+
+impl BatchArgs {
+    /// Each page size with each walk.
+    fn listings(&self) -> Vec<(i32, Walk)> {
+        self.page_sizes.iter().flat_map(|&p| self.walks.iter().map(move |&w| (p, w))).collect()
+    }
+}
+
+/// Every key under `prefix` the way `walk` lists it, and how many there were.
+async fn list_alone(
+    objects: &Objects,
+    bucket: &str,
+    prefix: &str,
+    (page_size, walk): (i32, Walk),
+) -> Result<usize, BoxError> {
+    let (mut listed, mut next, mut memo) = (0usize, None::<String>, FolderMemo::default());
+    loop {
+        next = match walk {
+            Walk::Flat => {
+                let page = objects.list_page(bucket, prefix, next.as_deref(), page_size).await?;
+                listed += page.objects.len();
+                page.next
+            }
+            Walk::Folders => {
+                let (page, last) =
+                    objects.list_tree_step(bucket, prefix, next.as_deref(), page_size, &mut memo).await?;
+                listed += page.len();
+                last
+            }
+        };
+        if next.is_none() {
+            return Ok(listed);
+        }
+    }
 }
 
 pub async fn batch(a: BatchArgs) -> Result<(), BoxError> {
@@ -93,49 +131,41 @@ async fn runs(a: &BatchArgs, scratch: &Scratch, objects: &Objects) -> Result<(),
         a.runs
     );
     // The store's own listing speed bounds any batch: measured alone, page after page.
-    for &page_size in &a.page_sizes {
-        let listing = Instant::now();
-        let (mut listed, mut next) = (0usize, None::<String>);
-        loop {
-            let page = objects.list_page(&bucket, "sweep/", next.as_deref(), page_size).await?;
-            listed += page.objects.len();
-            next = page.next;
-            if next.is_none() {
-                break;
-            }
-        }
+    for listing in a.listings() {
+        let started = Instant::now();
+        let listed = list_alone(objects, &bucket, "sweep/", listing).await?;
         println!(
-            "  listing alone, {page_size} keys asked per page: {listed} keys at {:.0} keys/s",
-            listed as f64 / listing.elapsed().as_secs_f64()
+            "  listing alone, {} keys asked per page, {:?}: {listed} keys at {:.0} keys/s",
+            listing.0,
+            listing.1,
+            listed as f64 / started.elapsed().as_secs_f64()
         );
     }
     let store = Store::from_pool(scratch.pool.clone());
     let queue = store.ensure_queue(&bucket, "ap-chongqing").await?;
     let e2e = super::e2e::E2eArgs::with(&a.database_url, a.objects, a.concurrency);
-    let mut batched = vec![Vec::new(); a.page_sizes.len()];
+    let listings = a.listings();
+    let mut batched = vec![Vec::new(); listings.len()];
     let mut queued = Vec::new();
     let before = memory_mib();
     for run in 0..a.runs {
         // Each run alternates which side goes first.
-        let mut sides: Vec<Option<usize>> = (0..a.page_sizes.len()).map(Some).chain([None]).collect();
+        let mut sides: Vec<Option<usize>> = (0..listings.len()).map(Some).chain([None]).collect();
         if run % 2 == 1 {
             sides.reverse();
         }
         for side in sides {
             match side {
-                Some(i) => {
-                    batched[i].push(through_batch(a, a.page_sizes[i], &store, objects, &bucket).await?)
-                }
+                Some(i) => batched[i].push(through_batch(a, listings[i], &store, objects, &bucket).await?),
                 None => queued.push(
                     through_queue(&e2e, false, &store, objects, &bucket, &queue.queue_id, &keys).await?,
                 ),
             }
         }
-        let shown: Vec<String> = a
-            .page_sizes
+        let shown: Vec<String> = listings
             .iter()
             .zip(&batched)
-            .map(|(p, b)| format!("batch (pages of {p}) {:.0}", b[run]))
+            .map(|((p, w), b)| format!("batch (pages of {p}, {w:?}) {:.0}", b[run]))
             .collect();
         println!(
             "  run {}: {} objects/s; jobs submitted up front {:.0} /s",
@@ -146,10 +176,10 @@ async fn runs(a: &BatchArgs, scratch: &Scratch, objects: &Objects) -> Result<(),
     }
     let after = memory_mib();
     let q = median(&mut queued);
-    for (page_size, b) in a.page_sizes.iter().zip(&mut batched) {
+    for ((page_size, walk), b) in listings.iter().zip(&mut batched) {
         let b = median(b);
         println!(
-            "batch, pages of {page_size}, listing to verdicts: median {b:.0} objects/s, ratio {:.2}",
+            "batch, pages of {page_size}, {walk:?}, listing to verdicts: median {b:.0} objects/s, ratio {:.2}",
             b / q
         );
     }
@@ -163,7 +193,7 @@ async fn runs(a: &BatchArgs, scratch: &Scratch, objects: &Objects) -> Result<(),
 
 async fn through_batch(
     a: &BatchArgs,
-    page_size: i32,
+    (page_size, walk): (i32, Walk),
     store: &Store,
     objects: &Objects,
     bucket: &str,
@@ -173,7 +203,7 @@ async fn through_batch(
     let cfg = WorkerConfig { concurrency: a.concurrency, ..WorkerConfig::default() };
     let (stop, stopped) = watch::channel(false);
     let worker = tokio::spawn(run_worker(ctx, cfg, stopped.clone()));
-    let listing = ListerConfig { page_size, ..ListerConfig::default() };
+    let listing = ListerConfig { page_size, walk, ..ListerConfig::default() };
     let lister = tokio::spawn(run_lister(store.clone(), objects.clone(), listing, stopped));
     let spec = parse_batch(
         b"<Request><Name>bench</Name><Type>Job</Type><Input><Prefix>sweep/</Prefix></Input>\

@@ -26,6 +26,7 @@ mod list;
 mod ops;
 mod quickack;
 mod tagging;
+mod walk;
 
 use std::future::Future;
 use std::time::Duration;
@@ -43,6 +44,7 @@ pub use error::ObjectError;
 pub use fetch::{Fetched, SPOOL_THRESHOLD};
 pub use list::{Listed, Page};
 pub use ops::BACKUP_PREFIX;
+pub use walk::FolderMemo;
 
 /// How long to wait for a TCP (and TLS) connection to the store.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);

@@ -1,4 +1,8 @@
-//! Listing a prefix (ListObjectsV2), a page at a time: what polls and batch jobs walk.
+//! Listing a prefix (ListObjectsV2), a page at a time with the store's continuation tokens: what
+//! polls and batch jobs walk (`walk.rs` lists folder by folder instead).
+use aws_sdk_s3::operation::list_objects_v2::builders::ListObjectsV2FluentBuilder;
+use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
+
 use crate::{ObjectError, Objects};
 
 /// One object of a listing.
@@ -32,33 +36,46 @@ impl Objects {
         max_keys: i32,
     ) -> Result<Page, ObjectError> {
         let output = self
-            .retrying("ListObjectsV2", bucket, prefix, || async {
-                let call = self
-                    .client
-                    .list_objects_v2()
-                    .bucket(bucket)
-                    .prefix(prefix)
-                    .max_keys(max_keys.max(1))
-                    .set_continuation_token(continuation.map(String::from));
-                call.send().await.map_err(ObjectError::from_sdk)
+            .list_objects(bucket, prefix, max_keys, |call| {
+                call.set_continuation_token(continuation.map(String::from))
             })
             .await?;
-        let objects = output
-            .contents()
-            .iter()
-            .filter_map(|o| {
-                Some(Listed {
-                    key: o.key()?.to_string(),
-                    etag: o.e_tag().unwrap_or_default().trim_matches('"').to_string(),
-                    size: o.size().unwrap_or(0).max(0) as u64,
-                    modified_ms: o.last_modified()?.to_millis().ok()?,
-                })
-            })
-            .collect();
         let next = match output.is_truncated() {
             Some(true) => output.next_continuation_token().map(String::from),
             _ => None,
         };
-        Ok(Page { objects, next })
+        Ok(Page { objects: listed(&output), next })
     }
+}
+
+impl Objects {
+    /// ListObjectsV2 of `prefix`, at most `max_keys` keys, with what `more` adds; retried.
+    pub(crate) async fn list_objects(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        max_keys: i32,
+        more: impl Fn(ListObjectsV2FluentBuilder) -> ListObjectsV2FluentBuilder,
+    ) -> Result<ListObjectsV2Output, ObjectError> {
+        self.retrying("ListObjectsV2", bucket, prefix, || async {
+            let call = self.client.list_objects_v2().bucket(bucket).prefix(prefix).max_keys(max_keys.max(1));
+            more(call).send().await.map_err(ObjectError::from_sdk)
+        })
+        .await
+    }
+}
+
+pub(crate) fn listed(output: &ListObjectsV2Output) -> Vec<Listed> {
+    output
+        .contents()
+        .iter()
+        .filter_map(|o| {
+            Some(Listed {
+                key: o.key()?.to_string(),
+                etag: o.e_tag().unwrap_or_default().trim_matches('"').to_string(),
+                size: o.size().unwrap_or(0).max(0) as u64,
+                modified_ms: o.last_modified()?.to_millis().ok()?,
+            })
+        })
+        .collect()
 }

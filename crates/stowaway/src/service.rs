@@ -85,6 +85,9 @@ pub struct ServiceArgs {
     /// lists ten times faster.
     #[arg(long, env = "STOWAWAY_BATCH_PAGE_SIZE", default_value_t = 1000, value_parser = clap::value_parser!(i32).range(1..=100_000))]
     batch_page_size: i32,
+    /// How batch jobs list their prefix: `flat` pages (S3) or `folders` one at a time (s3s-fs).
+    #[arg(long, env = "STOWAWAY_BATCH_LISTING", default_value = "flat")]
+    batch_listing: stowaway_worker::lister::Walk,
     /// Days finished jobs stay queryable before the pruner deletes them.
     #[arg(long, env = "STOWAWAY_RETENTION_DAYS", default_value_t = 7)]
     retention_days: u64,
@@ -272,8 +275,12 @@ async fn serve(args: ServiceArgs, parts: Parts) -> Result<(), String> {
             "worker starting"
         );
         tasks.spawn(run_worker(ctx, worker_cfg, stopped.clone()));
-        let lister_cfg =
-            ListerConfig { drain: grace, page_size: args.batch_page_size, ..ListerConfig::default() };
+        let lister_cfg = ListerConfig {
+            drain: grace,
+            page_size: args.batch_page_size,
+            walk: args.batch_listing,
+            ..ListerConfig::default()
+        };
         tasks.spawn(run_lister(store.clone(), objects.clone(), lister_cfg, stopped.clone()));
         maintenance.start(JobRescuer::new(store.clone(), rescuer_cfg));
         maintenance.start(JobScheduler { store: store.clone(), every: Duration::from_secs(1) });

@@ -1,6 +1,6 @@
 //! Batch jobs as processes against the real PostgreSQL and s3s-fs: every batch call of Tencent's
 //! Python SDK (signatures on), and a `serve` killed (SIGKILL) mid-listing whose batch resumes
-//! where it stopped, with no child made twice.
+//! where it stopped, with no child made twice, listing flat pages or folder by folder.
 mod common;
 
 use std::process::Command;
@@ -67,14 +67,28 @@ async fn batch_row(pool: &PgPool) -> (i16, i64, bool) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_batch_killed_mid_listing_resumes_without_duplicates() {
+    killed_mid_listing("flat").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_batch_walking_folders_killed_mid_listing_resumes_without_duplicates() {
+    killed_mid_listing("folders").await;
+}
+
+async fn killed_mid_listing(walk: &str) {
     const OBJECTS: usize = 300;
     let db = Database::create().await;
     let (objects, bucket) = fresh_bucket(S3Server::Strict).await;
     for i in 0..OBJECTS {
-        objects.put(&bucket, &format!("many/{i:04}.png"), clean_png()).await.unwrap();
+        // Six folders of 50, and a few keys beside them.
+        let key = match i % 50 {
+            49 => format!("many/{i:04}.png"),
+            _ => format!("many/{:02}/{i:04}.png", i / 50),
+        };
+        objects.put(&bucket, &key, clean_png()).await.unwrap();
     }
     // Ten keys a step, so that the kill lands mid-listing.
-    let settings = [("STOWAWAY_BATCH_PAGE_SIZE", "10")];
+    let settings = [("STOWAWAY_BATCH_PAGE_SIZE", "10"), ("STOWAWAY_BATCH_LISTING", walk)];
     let mut first = Process::start("serve", &db, &bucket, &settings);
     let body = "<Request><Name>many</Name><Type>Job</Type><Input><Prefix>many/</Prefix></Input>\
                 <Operation><Tag>ImageInspect</Tag></Operation></Request>";
@@ -89,6 +103,9 @@ async fn a_batch_killed_mid_listing_resumes_without_duplicates() {
     first.kill();
     let (state, made, more) = batch_row(&pool).await;
     assert!(state == 1 && more && (made as usize) < OBJECTS, "killed mid-listing: {state} {made} {more}");
+    let checkpoint: String =
+        sqlx::query_scalar("SELECT next_page FROM batches").fetch_one(&pool).await.unwrap();
+    assert_eq!(checkpoint.starts_with("after:many/"), walk == "folders", "{checkpoint}");
 
     let second = Process::start("serve", &db, &bucket, &settings);
     let deadline = Instant::now() + Duration::from_secs(120);

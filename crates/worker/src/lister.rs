@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use stowaway_engine::{Capacity, Consumer, LoopConfig, Ran};
-use stowaway_objects::{ObjectError, Objects};
+use stowaway_objects::{FolderMemo, Listed, ObjectError, Objects};
 use stowaway_store::{batch_children, ClaimedBatch, PageListed, Result, Store, WorkflowRecord};
 use stowaway_wire::{BatchInput, BatchKind};
 use tokio::sync::watch;
@@ -35,7 +35,34 @@ pub struct ListerConfig {
     pub drain: Duration,
     /// Keys asked for per listing page (S3's most, 1,000, by default; some stores give more).
     pub page_size: i32,
+    pub walk: Walk,
 }
+
+/// How a batch lists its prefix.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Walk {
+    /// Flat pages with the store's continuation tokens: a request per page, right for S3.
+    #[default]
+    Flat,
+    /// Folder by folder (`Delimiter=/`): a request per folder at least, but each reads one
+    /// folder, for stores that read the whole bucket for every flat page (s3s-fs).
+    Folders,
+}
+
+impl std::str::FromStr for Walk {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Walk, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "flat" => Ok(Walk::Flat),
+            "folders" => Ok(Walk::Folders),
+            other => Err(format!("{other:?}: expected flat or folders")),
+        }
+    }
+}
+
+/// Marks a checkpoint of a folder walk: the last key listed, not a store's token.
+const AFTER: &str = "after:";
 
 impl Default for ListerConfig {
     fn default() -> Self {
@@ -44,6 +71,7 @@ impl Default for ListerConfig {
             lease: Duration::from_secs(60),
             drain: Duration::from_secs(20),
             page_size: 1000,
+            walk: Walk::Flat,
         }
     }
 }
@@ -54,7 +82,12 @@ struct Batches {
     lister: Uuid,
     lease: Duration,
     page_size: i32,
+    walk: Walk,
+    /// Each folder-walking batch's memo between its steps in this process.
+    memos: Memos,
 }
+
+type Memos = Arc<std::sync::Mutex<HashMap<i64, FolderMemo>>>;
 
 impl Consumer for Batches {
     type Item = ClaimedBatch;
@@ -71,8 +104,17 @@ impl Consumer for Batches {
         &self,
         batch: ClaimedBatch,
     ) -> ((), impl std::future::Future<Output = Ran<PageListed>> + Send + 'static) {
-        let (store, objects, page_size) = (self.store.clone(), self.objects.clone(), self.page_size);
-        ((), async move { Ran::Done(list_one_page(&store, &objects, batch, page_size).await) })
+        let (store, objects, memos) = (self.store.clone(), self.objects.clone(), self.memos.clone());
+        let page = (self.page_size, self.walk);
+        ((), async move {
+            let id = batch.id;
+            let mut memo = memos.lock().expect("not poisoned").remove(&id).unwrap_or_default();
+            let listed = list_one_page(&store, &objects, batch, page, &mut memo).await;
+            if listed.next_page.is_some() {
+                memos.lock().expect("not poisoned").insert(id, memo);
+            }
+            Ran::Done(listed)
+        })
     }
 
     async fn record(&self, steps: &[PageListed]) -> Result<usize> {
@@ -85,7 +127,13 @@ impl Consumer for Batches {
 }
 
 /// One listing step of `batch`; failures become the step's outcome (retry later, or the end).
-async fn list_one_page(store: &Store, objects: &Objects, batch: ClaimedBatch, page_size: i32) -> PageListed {
+async fn list_one_page(
+    store: &Store,
+    objects: &Objects,
+    batch: ClaimedBatch,
+    page: (i32, Walk),
+    memo: &mut FolderMemo,
+) -> PageListed {
     let step = |next_page, failed, wait| PageListed {
         id: batch.id,
         attempt: batch.attempt,
@@ -105,7 +153,7 @@ async fn list_one_page(store: &Store, objects: &Objects, batch: ClaimedBatch, pa
         Err(e) => return again(e.to_string()),
     };
     match store.queue_backlog(&queue.queue_id).await {
-        Ok(waiting) if waiting > MAX_BACKLOG.max(page_size.into()) => {
+        Ok(waiting) if waiting > MAX_BACKLOG.max(page.0.into()) => {
             return step(batch.next_page.clone(), None, WAIT)
         }
         Ok(_) => {}
@@ -126,10 +174,9 @@ async fn list_one_page(store: &Store, objects: &Objects, batch: ClaimedBatch, pa
     let (keys, next_page) = match &batch.spec.input {
         BatchInput::Object(key) => (vec![key.clone()], None),
         BatchInput::Prefix(prefix) => {
-            match objects.list_page(&batch.bucket, prefix, batch.next_page.as_deref(), page_size).await {
-                Ok(page) => {
-                    let keys = page
-                        .objects
+            match next_keys(objects, &batch.bucket, prefix, batch.next_page.as_deref(), page, memo).await {
+                Ok((listed, next)) => {
+                    let keys = listed
                         .into_iter()
                         .filter(|o| batch.spec.includes(&o.key))
                         .filter(|o| {
@@ -138,7 +185,7 @@ async fn list_one_page(store: &Store, objects: &Objects, batch: ClaimedBatch, pa
                         })
                         .map(|o| o.key)
                         .collect();
-                    (keys, page.next)
+                    (keys, next)
                 }
                 Err(e) if e.transient => return again(e.to_string()),
                 Err(e) => return step(None, Some(format!("listing {}: {e}", batch.bucket)), Duration::ZERO),
@@ -161,6 +208,26 @@ async fn list_one_page(store: &Store, objects: &Objects, batch: ClaimedBatch, pa
         Ok(_) => step(next_page, None, Duration::ZERO),
         Err(e) => again(e.to_string()),
     }
+}
+
+/// The keys after checkpoint `from`, and the next checkpoint (`None`: the listing is over). A
+/// checkpoint says how it was made, so a batch keeps its walk across a change of setting.
+async fn next_keys(
+    objects: &Objects,
+    bucket: &str,
+    prefix: &str,
+    from: Option<&str>,
+    (page_size, walk): (i32, Walk),
+    memo: &mut FolderMemo,
+) -> std::result::Result<(Vec<Listed>, Option<String>), ObjectError> {
+    let folders = from.map_or(walk == Walk::Folders, |f| f.starts_with(AFTER));
+    if folders {
+        let after = from.and_then(|f| f.strip_prefix(AFTER));
+        let (listed, last) = objects.list_tree_step(bucket, prefix, after, page_size, memo).await?;
+        return Ok((listed, last.map(|key| format!("{AFTER}{key}"))));
+    }
+    let page = objects.list_page(bucket, prefix, from, page_size).await?;
+    Ok((page.objects, page.next))
 }
 
 /// Of `keys`, those whose `stowaway-detector` tag is missing or older than this detector, in
@@ -243,6 +310,8 @@ pub async fn run_lister(store: Store, objects: Objects, cfg: ListerConfig, shutd
     let capacity = Listing { concurrency: cfg.concurrency.max(1), held: HashMap::new() };
     // A waiting batch is due again within a second; the poll finds it.
     let loop_cfg = LoopConfig { poll: WAIT, drain: cfg.drain, heartbeat: None };
-    let batches = Arc::new(Batches { store, objects, lister, lease: cfg.lease, page_size: cfg.page_size });
+    let (page_size, walk) = (cfg.page_size, cfg.walk);
+    let memos = Memos::default();
+    let batches = Arc::new(Batches { store, objects, lister, lease: cfg.lease, page_size, walk, memos });
     stowaway_engine::run(batches, capacity, direct, listener, loop_cfg, shutdown).await;
 }
