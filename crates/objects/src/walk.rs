@@ -52,17 +52,10 @@ impl Remembered {
         if self.after.as_deref() > after || self.at.elapsed() > MEMO_FOR {
             return None;
         }
-        // A subfolder holding `after` was walked to its end before the walk came back up.
-        let left: Vec<Entry> = self
-            .entries
-            .iter()
-            .filter(|e| {
-                after.is_none_or(|a| {
-                    e.name() > a && !matches!(e, Entry::Folder(f) if a.starts_with(f.as_str()))
-                })
-            })
-            .cloned()
-            .collect();
+        // A subfolder holding `after` sorts before it, and was walked to its end before the walk
+        // came back up: leaving it out is what the store's answer would do.
+        let left: Vec<Entry> =
+            self.entries.iter().filter(|e| after.is_none_or(|a| e.name() > a)).cloned().collect();
         (!left.is_empty() || !self.truncated).then_some(left)
     }
 }
