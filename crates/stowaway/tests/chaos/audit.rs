@@ -76,12 +76,13 @@ pub async fn settle_and_audit(
         .filter(|c| (200..300).contains(&c.answered))
         .filter_map(|c| element(&c.text(), "JobId").map(String::from))
         .collect();
-    let brokers: Vec<String> = world.kafka.iter().map(|k| k.brokers()).collect();
-    let on_kafka = tokio::task::spawn_blocking(move || {
-        brokers.iter().flat_map(|b| consume_keys(b, crate::load::TOPIC)).collect::<Vec<_>>()
-    })
-    .await
-    .unwrap();
+    let mut on_kafka = Vec::new();
+    for broker in &world.kafka {
+        match broker.stored_keys(crate::load::TOPIC).await {
+            Ok(keys) => on_kafka.extend(keys),
+            Err(e) => problems.push(format!("reading what broker {} stored: {e}", broker.brokers())),
+        }
+    }
     let (per_url, per_kafka) = (count(answered.iter().cloned()), count(on_kafka.iter().cloned()));
     let tdmq: std::collections::HashSet<&str> =
         tally.jobs.iter().filter(|j| j.tdmq).filter_map(|j| j.job_id.as_deref()).collect();
@@ -95,7 +96,7 @@ pub async fn settle_and_audit(
         .collect();
     let duplicates: usize = per_url.values().chain(per_kafka.values()).map(|n| n - 1).sum();
     figures.push(format!(
-        "callbacks: {} received by Url ({} answered 2xx), {} on Kafka for {} TDMQ jobs; {} jobs without \
+        "callbacks: {} received by Url ({} answered 2xx), {} stored by the Kafka brokers for {} TDMQ jobs; {} jobs without \
          one, {duplicates} duplicates (at least once)",
         callbacks.len(),
         answered.len(),
@@ -297,34 +298,4 @@ pub async fn create_topic(brokers: &str, topic: &str) {
     for r in created {
         r.expect("topic created");
     }
-}
-
-/// Every message's key on `topic`, from the beginning, until none came for 3 s.
-fn consume_keys(brokers: &str, topic: &str) -> Vec<String> {
-    use rdkafka::consumer::{BaseConsumer, Consumer};
-    use rdkafka::{Message, Offset, TopicPartitionList};
-    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("group.id", "chaos-audit")
-        .set("enable.auto.commit", "false")
-        .create()
-        .expect("consumer");
-    // To the end of the log and then until nothing more comes for 3 s: tansu reads an S3 log
-    // object by object, so an hour's topic pauses longer than any quiet period (the first soak
-    // counted 3,583 of 8,000 messages, stopping at one), and its high watermark can lag the log
-    // just after a restart (a short run stopping there missed 5 acknowledged messages).
-    let (_, end) = consumer.fetch_watermarks(topic, 0, Duration::from_secs(30)).expect("the topic's end");
-    let mut partitions = TopicPartitionList::new();
-    partitions.add_partition_offset(topic, 0, Offset::Beginning).unwrap();
-    consumer.assign(&partitions).expect("assign");
-    let (mut keys, mut next, mut quiet_since) = (Vec::new(), 0, Instant::now());
-    let deadline = Instant::now() + Duration::from_secs(900);
-    while (next < end || quiet_since.elapsed() < Duration::from_secs(3)) && Instant::now() < deadline {
-        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
-            keys.push(String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned());
-            next = m.offset() + 1;
-            quiet_since = Instant::now();
-        }
-    }
-    keys
 }

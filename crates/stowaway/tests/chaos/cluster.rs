@@ -289,4 +289,11 @@ impl Kafka {
     pub fn kill(&mut self) {
         self.process.kill();
     }
+
+    /// The key of every message this broker stored on `topic` (`kafka_log.rs`).
+    pub async fn stored_keys(&self, topic: &str) -> Result<Vec<String>, String> {
+        let objects =
+            stowaway_objects::Objects::new(&stowaway_testkit::s3_config(stowaway_testkit::S3Server::Strict));
+        crate::kafka_log::stored_keys(&objects, &self.bucket, topic).await
+    }
 }

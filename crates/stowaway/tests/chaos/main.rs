@@ -13,6 +13,7 @@
 mod audit;
 mod cluster;
 mod hostile;
+mod kafka_log;
 mod load;
 
 use std::path::PathBuf;
