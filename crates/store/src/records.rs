@@ -2,7 +2,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::model::job_state;
+use crate::model::{ids_of, job_state};
 use crate::outbox::QUEUE_DELIVERIES;
 use crate::triggers::REQUEST_BATCH;
 use crate::JobState;
@@ -75,7 +75,8 @@ impl Store {
     /// The bucket's jobs among `job_ids`, in the order asked.
     pub async fn jobs_by_id(&self, bucket: &str, job_ids: &[String]) -> Result<Vec<JobRecord>> {
         let mut records: Vec<JobRecord> = sqlx::query_as(&format!(
-            "SELECT {RECORD_COLUMNS} FROM jobs WHERE bucket = $1 AND job_id = ANY($2)"
+            "SELECT {RECORD_COLUMNS} FROM jobs WHERE id = ANY({})",
+            ids_of!("$1", "$2")
         ))
         .bind(bucket)
         .bind(job_ids)
@@ -85,24 +86,29 @@ impl Store {
         Ok(records)
     }
 
-    /// One page of the bucket's jobs, newest first unless `ascending`.
+    /// One page of the bucket's jobs, newest first unless `ascending`. Walked in `jobs` when an
+    /// index there holds just the jobs asked for (a workflow's, a batch's, the suspicious ones),
+    /// else in the bucket's keys by time (`job_keys`).
     pub async fn list_jobs(&self, f: &JobFilter) -> Result<Vec<JobRecord>> {
         let (cmp, order) = if f.ascending { (">", "ASC") } else { ("<", "DESC") };
+        let narrow = f.workflow_id.is_some() || f.batch_id.is_some() || f.suspicious == Some(true);
+        let (from, t) = if narrow { ("jobs j", "j") } else { ("job_keys k JOIN jobs j ON j.id = k.id", "k") };
         let states: Option<Vec<i16>> = f.states.as_ref().map(|s| s.iter().map(|s| *s as i16).collect());
         sqlx::query_as(&format!(
-            "SELECT {RECORD_COLUMNS} FROM jobs WHERE bucket = $1
-               AND ($2::text IS NULL OR queue_id = $2)
-               AND ($3::int2[] IS NULL OR state = ANY($3))
-               AND ($4::text IS NULL OR object = $4)
-               AND ($5::timestamptz IS NULL OR created_at >= $5)
-               AND ($6::timestamptz IS NULL OR created_at <= $6)
-               AND ($7::timestamptz IS NULL OR (created_at, id) {cmp} ($7, $8))
-               AND ($10::text IS NULL OR (request ? 'workflow' AND request->'workflow'->>'WorkflowId' = $10))
-               AND ($11::text IS NULL OR request->>'{REQUEST_BATCH}' = $11)
-               AND ($12::text IS NULL OR starts_with(object, $12))
-               AND ($13::bool IS NULL OR (result->'ProcessResult'->>'Suspicious' = 'true') = $13)
-               AND ($14::text IS NULL OR result->'ProcessResult'->>'SuspiciousType' = $14)
-             ORDER BY created_at {order}, id {order} LIMIT $9"
+            "SELECT {} FROM {from} WHERE {t}.bucket = $1
+               AND ($2::text IS NULL OR j.queue_id = $2)
+               AND ($3::int2[] IS NULL OR j.state = ANY($3))
+               AND ($4::text IS NULL OR j.object = $4)
+               AND ($5::timestamptz IS NULL OR {t}.created_at >= $5)
+               AND ($6::timestamptz IS NULL OR {t}.created_at <= $6)
+               AND ($7::timestamptz IS NULL OR ({t}.created_at, {t}.id) {cmp} ($7, $8))
+               AND ($10::text IS NULL OR (j.request ? 'workflow' AND j.request->'workflow'->>'WorkflowId' = $10))
+               AND ($11::text IS NULL OR j.request->>'{REQUEST_BATCH}' = $11)
+               AND ($12::text IS NULL OR starts_with(j.object, $12))
+               AND ($13::bool IS NULL OR (j.result->'ProcessResult'->>'Suspicious' = 'true') = $13)
+               AND ($14::text IS NULL OR j.result->'ProcessResult'->>'SuspiciousType' = $14)
+             ORDER BY {t}.created_at {order}, {t}.id {order} LIMIT $9",
+            record_columns_of("j")
         ))
         .bind(&f.bucket)
         .bind(&f.queue_id)
@@ -135,9 +141,10 @@ impl Store {
         job_ids: &[String],
     ) -> Result<std::result::Result<(), CancelRefused>> {
         let mut tx = self.pool.begin().await?;
-        let found: Vec<(String, i16, bool)> = sqlx::query_as(
-            "SELECT job_id, state, result IS NOT NULL FROM jobs WHERE bucket = $1 AND job_id = ANY($2) FOR UPDATE",
-        )
+        let found: Vec<(String, i16, bool)> = sqlx::query_as(&format!(
+            "SELECT job_id, state, result IS NOT NULL FROM jobs WHERE id = ANY({}) FOR UPDATE",
+            ids_of!("$1", "$2")
+        ))
         .bind(bucket)
         .bind(job_ids)
         .fetch_all(&mut *tx)
@@ -167,10 +174,11 @@ impl Store {
                  UPDATE jobs SET state = CASE WHEN state = {running} THEN state ELSE {cancel} END,
                         cancel_requested = state = {running},
                         finished_at = CASE WHEN state = {running} THEN NULL ELSE now() END
-                 WHERE bucket = $1 AND job_id = ANY($2)
+                 WHERE id = ANY({ids})
                  RETURNING id, queue_id, request, state),
              {QUEUE_DELIVERIES}
              SELECT EXISTS (SELECT 1 FROM queued)",
+            ids = ids_of!("$1", "$2"),
             cancel = job_state!(Cancel),
             running = job_state!(Running),
         ))
