@@ -43,7 +43,13 @@ async fn a_verdict_recorded_beside_a_running_notifier_is_handed_to_it_and_sent_t
     let store = store(pool);
     let mut rx = Receiver::start().await;
     let n = start(&store, fast_config());
-    tokio::time::sleep(Duration::from_secs(1)).await; // it has registered to take deliveries
+    // It has registered to take deliveries and offers room (a fixed second was not always
+    // enough on a loaded machine).
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while store.direct_delivery_room() == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the notifier never offered room");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let job = finished_job(&store, &request(Some(&rx.url()), None), None).await;
     // Sent at once (well within the 5 s lease, so not after a rescue), byte for byte as a
     // claimed delivery is.

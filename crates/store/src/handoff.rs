@@ -186,6 +186,11 @@ impl<T: Leased> Handoff<T> {
         Direct { handoff: self.clone(), holder, room, rx }
     }
 
+    /// How many rows a statement could hand to the loop in this process now (0: none registered).
+    fn free(&self) -> usize {
+        self.taker.lock().expect("handoff").as_ref().map_or(0, |t| t.room.free())
+    }
+
     /// Room for `n` rows with the loop in this process, if there is one with that much.
     pub(crate) fn reserve(&self, n: usize) -> Option<Reservation<T>> {
         let taker = self.taker.lock().expect("handoff").clone()?;
@@ -245,6 +250,11 @@ impl Store {
     /// their jobs to, while it offers room (see [`Direct::room`]).
     pub fn take_jobs_directly(&self, worker: Uuid, lease: Duration) -> DirectJobs {
         self.handoffs.jobs.register(worker, lease)
+    }
+
+    /// How many deliveries verdicts recorded now would hand to the notifier in this process.
+    pub fn direct_delivery_room(&self) -> usize {
+        self.handoffs.deliveries.free()
     }
 
     /// The batch lister's end of the engine's hand-over (nothing is handed to it).
