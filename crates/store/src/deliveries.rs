@@ -138,30 +138,16 @@ pub struct DeliveryRecord {
     pub attempts: Vec<AttemptLog>,
 }
 
-/// The settings of a claim's transaction.
+/// The settings of a claim's transaction (an outcome batch has the same, and no nested loops:
+/// `finish_deliveries` in migration 0017).
 /// - Plan with indexes only. After a burst of deliveries, before autovacuum's next ANALYZE, stale
 ///   statistics made the planner read every due row through a bitmap and sort them on each
 ///   claim; index plans are right at any size.
 /// - Commit without waiting for the WAL flush. Safe for the notifier's own writes: the delivery
 ///   row was committed durably with its job, and a claim or an outcome lost in a database crash
 ///   only means the callback is sent again (same `webhook-id`).
-macro_rules! claim_settings {
-    () => {
-        "SELECT set_config('enable_bitmapscan', 'off', true), \
-         set_config('enable_seqscan', 'off', true), set_config('synchronous_commit', 'off', true)"
-    };
-}
-const CLAIM_SETTINGS: &str = claim_settings!();
-
-/// The settings of an outcome batch's transaction: a claim's, and no nested loops. The same
-/// stale statistics put one row where a notifier holds thousands, and the planner scanned them
-/// all once per outcome (seconds per batch). Without nested loops it
-/// finds the batch's rows by primary key and joins them to the outcomes by hash, in linear time.
-const FINISH_SETTINGS: &str = concat!(claim_settings!(), ", set_config('enable_nestloop', 'off', true)");
-
-/// Still Sending, written so that the planner cannot match it to `deliveries_leased`'s predicate
-/// and scan every leased row (its row count is what the stale statistics get wrong).
-const STILL_SENDING: &str = concat!("d.state::int4 = ", delivery_state!(Sending));
+const CLAIM_SETTINGS: &str = "SELECT set_config('enable_bitmapscan', 'off', true), \
+     set_config('enable_seqscan', 'off', true), set_config('synchronous_commit', 'off', true)";
 
 /// The claim statement, built once.
 static CLAIM_DELIVERIES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
@@ -213,7 +199,8 @@ impl Store {
 
     /// Records outcomes and their attempts in one statement. Fenced like job completion: a
     /// delivery rescued from this notifier meanwhile keeps its new state (and this attempt goes
-    /// unlogged). Returns the delivery ids that were finished.
+    /// unlogged). Returns the delivery ids that were finished. Committed without waiting for the
+    /// flush, like a claim.
     pub async fn finish_deliveries(&self, notifier: Uuid, outcomes: &[DeliveryOutcome]) -> Result<Vec<i64>> {
         let target = |f: fn(&DeliveryTarget) -> &str| {
             outcomes.iter().map(|o| o.target.as_ref().map(|t| f(t).to_string())).collect::<Vec<_>>()
@@ -222,26 +209,11 @@ impl Store {
             .iter()
             .map(|o| o.log.as_ref().map(|l| serde_json::to_value(l).expect("plain data")))
             .collect();
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(FINISH_SETTINGS).execute(&mut *tx).await?;
-        let finished = sqlx::query_scalar(&format!(
-            "UPDATE deliveries d SET state = o.state, locked_by = NULL, locked_until = NULL,
-                    next_at = CASE WHEN o.state = {pending}
-                                   THEN now() + make_interval(secs => o.retry_secs) ELSE d.next_at END,
-                    finished_at = CASE WHEN o.state IN ({finished}) THEN now() END,
-                    kind = coalesce(o.kind, d.kind), address = coalesce(o.address, d.address),
-                    format = coalesce(o.format, d.format), last_error = o.error, sent = o.sent,
-                    attempts = CASE WHEN o.log IS NULL THEN d.attempts
-                                    ELSE d.attempts || jsonb_build_array(o.log) END
-             FROM unnest($1::int8[], $2::int4[], $3::int2[], $4::float8[], $5::text[], $6::text[],
-                         $7::text[], $8::text[], $9::jsonb[], $11::int2[])
-                  AS o(id, attempt, state, retry_secs, kind, address, format, error, log, sent)
-             WHERE d.job_id = ANY($1) AND d.job_id = o.id AND d.attempt = o.attempt
-               AND d.locked_by = $10 AND {STILL_SENDING}
-             RETURNING d.job_id",
-            pending = delivery_state!(Pending),
-            finished = delivery_state!(Delivered, Dead, Skipped),
-        ))
+        // `finish_deliveries` (migration 0017): the statement with the settings below, planned
+        // once per connection, in one round trip.
+        let finished = sqlx::query_scalar(
+            "SELECT * FROM finish_deliveries($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
         .bind(outcomes.iter().map(|o| o.delivery_id).collect::<Vec<_>>())
         .bind(outcomes.iter().map(|o| o.attempt).collect::<Vec<_>>())
         .bind(outcomes.iter().map(|o| o.state as i16).collect::<Vec<_>>())
@@ -253,9 +225,8 @@ impl Store {
         .bind(logs)
         .bind(notifier)
         .bind(outcomes.iter().map(|o| o.sent).collect::<Vec<_>>())
-        .fetch_all(&mut *tx)
+        .fetch_all(&self.pool)
         .await?;
-        tx.commit().await?;
         Ok(finished)
     }
 

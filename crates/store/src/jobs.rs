@@ -8,8 +8,7 @@ use sqlx::{FromRow, Row};
 use uuid::Uuid;
 
 use crate::handoff::{Reservation, Taker};
-use crate::model::{delivery_state, job_state};
-use crate::outbox::{due_from_done, QUEUE_DELIVERIES};
+use crate::model::job_state;
 use crate::records::record_columns_of;
 use crate::{ClaimedDelivery, JobState, Result, Store};
 
@@ -92,76 +91,42 @@ impl Completion {
     }
 }
 
-/// The verdicts' update (`complete_jobs`, migration 0007: fenced, planned without nested loops)
-/// as the `done` CTE's source, aliased `j`, for `complete`'s statements.
-const RECORD_VERDICTS: &str = "complete_jobs($1, $2, $3, $4, $5, $6) j";
-
-/// `complete`'s statement through the outbox, built once (it is on every verdict's path).
-static COMPLETE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    format!(
-        "WITH done AS (SELECT j.id, j.queue_id, j.request, j.state FROM {RECORD_VERDICTS}), {QUEUE_DELIVERIES}
-         SELECT id, EXISTS (SELECT 1 FROM queued) AS queued FROM done"
-    )
-});
+/// `complete`'s statement: `record_verdicts` (migration 0017: `complete_jobs` and the outbox, one
+/// plan per connection), with the deliveries waiting in the outbox ($7 and $8 NULL): each job
+/// completed, and whether a delivery was queued for it.
+const COMPLETE: &str =
+    "SELECT id, delivery_id IS NOT NULL AS queued FROM record_verdicts($1, $2, $3, $4, $5, $6, NULL, NULL)";
 
 /// `complete`'s statement when a notifier takes the deliveries directly: they are inserted
 /// leased to it ($7, for $8 s), as its claim would (Sending, attempt 1), and returned with their
 /// jobs and queues' NotifyConfig as the claim returns them; one row per completed job.
 static COMPLETE_HANDING_OVER: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
-        "WITH done AS (SELECT {} FROM {RECORD_VERDICTS}),
-         queued AS (
-             INSERT INTO deliveries (job_id, state, attempt, locked_by, locked_until)
-             SELECT d.id, {sending}, 1, $7, now() + make_interval(secs => $8) {due}
-             RETURNING job_id, webhook_id, attempt, schedule_from, kind, address, format, sent)
-         SELECT l.job_id AS delivery_id, l.webhook_id, l.attempt, l.schedule_from, l.kind, l.address,
-                l.format, q.notify_config, l.sent, d.*
-         FROM done d LEFT JOIN queued l ON l.job_id = d.id JOIN queues q ON q.queue_id = d.queue_id",
-        record_columns_of("j"),
-        due = due_from_done!(),
-        sending = delivery_state!(Sending),
+        "SELECT delivery_id, webhook_id, delivery_attempt AS attempt, schedule_from, kind, address, format,
+                notify_config, sent, {}
+         FROM record_verdicts($1, $2, $3, $4, $5, $6, $7, $8)",
+        record_columns_of("(job)"),
     )
 });
 
 impl Store {
     /// Claims up to `k` Submitted jobs (JobLevel 2 first, then oldest) under a lease held by
-    /// `worker`, in one statement. `id = ANY(ARRAY(...))` rather than a join: joining the CTE made
-    /// the planner hash a sequential scan of the whole table on every claim.
+    /// `worker`, in one statement (`claim_jobs`, migration 0017). The jobs come back in claim
+    /// order: a worker starts them in that order.
     ///
     /// Committed without waiting for the WAL flush: a claim lost to a database crash leaves the
     /// job Submitted with its old attempt. Claimed again by another worker, the lost attempt's
     /// checkpoint and verdict fail `complete`'s fence; claimed again by the same worker, the
     /// attempt is the same, and the worker, which still runs it, does not start it twice. A
-    /// checkpoint commits durably, so AutoProcess never acts on a lost claim. Settings and claim
-    /// go in one round trip, as the notifier's claim does (see `claim_deliveries`). The jobs come
-    /// back in claim order (JobLevel, then age): a worker starts them in that order.
+    /// checkpoint commits durably, so AutoProcess never acts on a lost claim.
     pub async fn claim(&self, worker: Uuid, k: i64, lease: Duration) -> Result<Vec<Claimed>> {
-        let claim = format!(
-            "SELECT set_config('synchronous_commit', 'off', true);
-             WITH c AS MATERIALIZED (
-                 SELECT id FROM jobs WHERE state = {submitted}
-                 ORDER BY job_level DESC, created_at, id
-                 LIMIT {k} FOR UPDATE SKIP LOCKED)
-             , u AS (
-                 UPDATE jobs j SET state = {running}, attempt = j.attempt + 1,
-                        locked_by = '{worker}'::uuid, locked_until = now() + make_interval(secs => {:.3}),
-                        started_at = coalesce(j.started_at, now())
-                 WHERE j.id = ANY(ARRAY(SELECT id FROM c))
-                 RETURNING j.id, j.job_id, j.attempt, j.bucket, j.region, j.object, j.request, j.result,
-                           j.retries, j.retrying_since, j.job_level, j.created_at)
-             SELECT id, job_id, attempt, bucket, region, object, request, result, retries, retrying_since FROM u
-             ORDER BY job_level DESC, created_at, id",
-            lease.as_secs_f64(),
-            submitted = job_state!(Submitted),
-            running = job_state!(Running),
-        );
-        let rows = sqlx::raw_sql(&claim).fetch_all(&self.pool).await?;
-        // The settings statement's row comes first; only the claim's rows have an id.
-        Ok(rows
-            .iter()
-            .filter(|r| r.try_column("id").is_ok())
-            .map(Claimed::from_row)
-            .collect::<sqlx::Result<_>>()?)
+        let rows = sqlx::query("SELECT * FROM claim_jobs($1, $2, $3)")
+            .bind(worker)
+            .bind(i32::try_from(k).unwrap_or(i32::MAX))
+            .bind(lease.as_secs_f64())
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(Claimed::from_row).collect::<sqlx::Result<_>>()?)
     }
 
     /// Records verdicts in one statement, with the jobs' callback deliveries (the outbox). Fenced:
@@ -187,7 +152,7 @@ impl Store {
         if let Some(reservation) = self.handoffs.deliveries.reserve(done.len()) {
             return self.complete_handing_over(worker, done, reservation).await;
         }
-        let rows = self.record_verdicts(&COMPLETE, worker, done, None).await?;
+        let rows = self.record_verdicts(COMPLETE, worker, done, None).await?;
         let completed: Vec<(i64, bool)> =
             rows.iter().map(<(i64, bool)>::from_row).collect::<sqlx::Result<_>>()?;
         if completed.iter().any(|c| c.1) {
@@ -230,7 +195,9 @@ impl Store {
         Ok(completed)
     }
 
-    /// Runs one of `complete`'s statements with the verdicts (and the direct taker) bound.
+    /// Runs one of `complete`'s statements with the verdicts (and the direct taker) bound. The
+    /// function's plan is generic (made once per connection), and pinned so that any batch
+    /// size is right: see migration 0017.
     async fn record_verdicts(
         &self,
         statement: &str,
@@ -248,7 +215,6 @@ impl Store {
         if let Some(t) = taker {
             query = query.bind(t.holder).bind(t.lease.as_secs_f64());
         }
-        // Planned with the real arrays every time: see `Store::session_options`.
         query.fetch_all(&self.pool).await.map_err(crate::Error::from)
     }
 

@@ -98,7 +98,8 @@ impl Store {
     /// Session settings for every connection: plan each execution with its real arguments. The
     /// batch statements take arrays whose length a cached generic plan cannot know (it joined a
     /// batch to itself row by row: BENCHMARKS.md), while prepared statements save the Parse round
-    /// trip an unnamed statement costs on every call.
+    /// trip an unnamed statement costs on every call. The job path's functions plan once per
+    /// connection instead, with plans pinned to indexes (migration 0017).
     pub fn session_options(options: PgConnectOptions) -> PgConnectOptions {
         options.options([("plan_cache_mode", "force_custom_plan")])
     }

@@ -3,7 +3,8 @@
 use crate::model::job_state;
 
 /// The jobs among `done` (the updated jobs' id, queue_id, request and state) that finished and
-/// may need a callback (`callback_due`, migration 0003), as `d`, with their queue as `q`.
+/// may need a callback (`callback_due`, migration 0003), as `d`, with their queue as `q`. The
+/// verdicts' statement (`record_verdicts`, migration 0017) writes the same rule in SQL.
 macro_rules! due_from_done {
     () => {
         concat!(
@@ -14,10 +15,8 @@ macro_rules! due_from_done {
     };
 }
 
-pub(crate) use due_from_done;
-
-/// The outbox half of every statement that makes jobs terminal (but `complete` handing its
-/// deliveries to a notifier in the process, `COMPLETE_HANDING_OVER`): a CTE after `done` that
+/// The outbox half of every statement that makes jobs terminal (but the verdicts', whose
+/// function does the same: `record_verdicts`, migration 0017): a CTE after `done` that
 /// queues a delivery for each job that may need a callback, in the same transaction.
 /// `EXISTS (SELECT 1 FROM queued)` says whether to wake the notifiers once it committed.
 pub(crate) const QUEUE_DELIVERIES: &str = concat!(
