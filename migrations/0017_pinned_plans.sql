@@ -94,18 +94,20 @@ AS $$
 BEGIN
     RETURN QUERY
     WITH done AS (
-        SELECT j FROM complete_jobs(p_ids, p_attempts, p_states, p_results, p_errors, p_worker) j),
+        SELECT j.id, j.queue_id, j.request, j.state, CASE WHEN p_notifier IS NOT NULL THEN j END AS job
+        FROM complete_jobs(p_ids, p_attempts, p_states, p_results, p_errors, p_worker) j),
     queued AS (
         INSERT INTO deliveries (job_id, state, attempt, locked_by, locked_until)
-        SELECT (d.j).id, CASE WHEN p_notifier IS NULL THEN 0 ELSE 1 END,
+        SELECT d.id, CASE WHEN p_notifier IS NULL THEN 0 ELSE 1 END,
                CASE WHEN p_notifier IS NULL THEN 0 ELSE 1 END, p_notifier,
                now() + make_interval(secs => p_lease)
-        FROM done d JOIN queues q ON q.queue_id = (d.j).queue_id
-        WHERE (d.j).state IN (2, 3, 4) AND callback_due((d.j).request, q.notify_config)
+        FROM done d JOIN queues q ON q.queue_id = d.queue_id
+        WHERE d.state IN (2, 3, 4) AND callback_due(d.request, q.notify_config)
         RETURNING job_id, webhook_id, attempt, schedule_from, kind, address, format, sent)
-    SELECT (d.j).id, CASE WHEN p_notifier IS NOT NULL THEN d.j END, l.job_id, l.webhook_id, l.attempt, l.schedule_from, l.kind, l.address, l.format,
-           l.sent, q.notify_config
-    FROM done d LEFT JOIN queued l ON l.job_id = (d.j).id JOIN queues q ON q.queue_id = (d.j).queue_id;
+    SELECT d.id, d.job, l.job_id, l.webhook_id, l.attempt, l.schedule_from, l.kind, l.address,
+           l.format, l.sent, q.notify_config
+    FROM done d LEFT JOIN queued l ON l.job_id = d.id
+         LEFT JOIN queues q ON q.queue_id = d.queue_id AND p_notifier IS NOT NULL;
 END
 $$;
 
