@@ -72,8 +72,9 @@ $$;
 -- and `callback_due`). With `p_notifier`, a notifier in this process takes the deliveries
 -- directly (`handoff.rs`): they are inserted leased to it as its claim would leave them
 -- (Sending, attempt 1, for `p_lease` s); without, they wait Pending. One row per job completed,
--- with its delivery when one was queued and its queue's NotifyConfig; with the whole job only
--- for the notifier (copying a thousand rows nobody reads cost the queue a few percent).
+-- with its delivery when one was queued; for a notifier also the whole job and its queue's
+-- NotifyConfig (copying a thousand jobs nobody reads cost the queue a few percent). States:
+-- jobs 2 Success, 3 Failed, 4 Cancel; deliveries 0 Pending, 1 Sending.
 CREATE FUNCTION record_verdicts(
     p_ids      int8[],
     p_attempts int4[],
