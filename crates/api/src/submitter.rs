@@ -1,16 +1,14 @@
 //! Group commit for `POST /jobs`. One insert transaction per request would cap submissions at the
-//! disk's commit rate (a few hundred per second); instead concurrent requests queue here and a few
-//! tasks insert whatever has gathered in one statement each. A job is acknowledged only after its
-//! batch committed, so an accepted job is never lost.
-use std::sync::Arc;
-
+//! disk's commit rate (a few hundred per second); instead requests queue here and one task inserts
+//! whatever has gathered in one statement, while the next batch gathers. A job is acknowledged
+//! only after its batch committed, so an accepted job is never lost.
+//! One statement at a time: with several, a steady load gave nearly every job a commit of its
+//! own, and those fixed costs doubled the submit→callback latency (BENCHMARKS.md).
 use stowaway_store::{Error, JobRecord, NewJob, Store};
-use tokio::sync::{mpsc, oneshot, Mutex};
+use tokio::sync::{mpsc, oneshot};
 
 type Reply = oneshot::Sender<Result<JobRecord, Error>>;
 
-/// Concurrent insert statements: one can wait for its commit while the next batch gathers.
-const INSERTERS: usize = 3;
 /// Largest batch per statement.
 const MAX_BATCH: usize = 512;
 
@@ -22,14 +20,11 @@ pub struct Submitter {
 impl Submitter {
     pub fn start(store: Store) -> Submitter {
         let (tx, rx) = mpsc::channel::<(NewJob, Reply)>(4 * MAX_BATCH);
-        let rx = Arc::new(Mutex::new(rx));
-        for _ in 0..INSERTERS {
-            tokio::spawn(insert_batches(store.clone(), rx.clone()));
-        }
+        tokio::spawn(insert_batches(store, rx));
         Submitter { tx }
     }
 
-    /// Inserts `job`; resolves with its record once it is committed. With the inserters gone
+    /// Inserts `job`; resolves with its record once it is committed. With the inserter gone
     /// (shutting down) the store is as good as unavailable.
     pub async fn submit(&self, job: NewJob) -> Result<JobRecord, Error> {
         let (reply, answer) = oneshot::channel();
@@ -57,14 +52,11 @@ impl Submitter {
     }
 }
 
-async fn insert_batches(store: Store, rx: Arc<Mutex<mpsc::Receiver<(NewJob, Reply)>>>) {
+async fn insert_batches(store: Store, mut rx: mpsc::Receiver<(NewJob, Reply)>) {
     loop {
         let mut batch = Vec::new();
-        {
-            let mut rx = rx.lock().await;
-            if rx.recv_many(&mut batch, MAX_BATCH).await == 0 {
-                return; // every Submitter is gone
-            }
+        if rx.recv_many(&mut batch, MAX_BATCH).await == 0 {
+            return; // every Submitter is gone
         }
         let (jobs, replies): (Vec<NewJob>, Vec<Reply>) = batch.into_iter().unzip();
         match store.insert_jobs(&jobs).await {

@@ -6,18 +6,33 @@ use tokio::sync::mpsc;
 
 use stowaway_store::Result;
 
+const MAX_BATCH: usize = 1000;
+/// A batch this size already spreads a statement's fixed cost; it is written at once.
+const GATHER_BELOW: usize = 64;
+
 /// Records items as they arrive until every sender is gone: whatever has gathered (up to 1,000)
-/// goes to one `write`. A failed write is retried with backoff; the items are lost only if the
+/// goes to one `write`; with `gather`, a batch of fewer than `GATHER_BELOW` first waits that
+/// long for more (outcomes nobody waits on: fewer, larger statements leave CPU to the rest). A failed write is retried with backoff; the items are lost only if the
 /// process dies meanwhile, and the rescuers cover that. `write` returns how many it recorded;
 /// fewer means leases were lost to a rescue, and those items are dropped (`what` names them in
 /// the log).
 pub(crate) async fn record_in_batches<T>(
     mut rx: mpsc::UnboundedReceiver<T>,
     what: &'static str,
+    gather: Option<Duration>,
     mut write: impl AsyncFnMut(&[T]) -> Result<usize>,
 ) {
     let mut batch = Vec::new();
-    while rx.recv_many(&mut batch, 1000).await > 0 {
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        if let Some(wait) = gather.filter(|_| batch.len() < GATHER_BELOW) {
+            tokio::time::sleep(wait).await;
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(item) => batch.push(item),
+                    Err(_) => break,
+                }
+            }
+        }
         let mut delay = Duration::from_millis(100);
         loop {
             match write(&batch).await {
@@ -34,5 +49,39 @@ pub(crate) async fn record_in_batches<T>(
             }
         }
         batch.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// Sends `first` items, then two more 100 ms later; returns the sizes of the batches written.
+    async fn batch_sizes(first: usize, gather: Option<Duration>) -> Vec<usize> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let sizes = Arc::new(Mutex::new(Vec::new()));
+        let recorder = tokio::spawn(record_in_batches(rx, "items", gather, {
+            let sizes = sizes.clone();
+            async move |batch: &[u32]| {
+                sizes.lock().unwrap().push(batch.len());
+                Ok(batch.len())
+            }
+        }));
+        (0..first).for_each(|_| tx.send(1).unwrap());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        (0..2).for_each(|_| tx.send(2).unwrap());
+        drop(tx);
+        recorder.await.unwrap();
+        Arc::try_unwrap(sizes).unwrap().into_inner().unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_few_outcomes_wait_for_more_and_a_full_batch_does_not() {
+        assert_eq!(batch_sizes(1, None).await, [1, 2], "without gather, each as it comes");
+        let gather = Some(Duration::from_secs(1));
+        assert_eq!(batch_sizes(1, gather).await, [3], "one statement for all three");
+        assert_eq!(batch_sizes(GATHER_BELOW, gather).await, [GATHER_BELOW, 2], "written at once");
     }
 }

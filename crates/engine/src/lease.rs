@@ -92,6 +92,9 @@ pub struct LoopConfig {
     pub drain: Duration,
     /// How often leases are extended; `None` when a lease outlasts any run.
     pub heartbeat: Option<Duration>,
+    /// How long a small batch of outcomes waits for more before it is recorded; `None` when
+    /// something waits on the record (a job's callback waits on its verdict).
+    pub gather: Option<Duration>,
 }
 
 type Shared<K> = Arc<Mutex<K>>;
@@ -113,7 +116,7 @@ pub async fn run<C: Consumer, K: Capacity<C::Class>>(
     let capacity: Shared<K> = Arc::new(Mutex::new(capacity));
     let freed = Arc::new(Notify::new());
     let (done_tx, done_rx) = mpsc::unbounded_channel::<C::Outcome>();
-    let recorder = tokio::spawn(record_in_batches(done_rx, C::OUTCOMES, {
+    let recorder = tokio::spawn(record_in_batches(done_rx, C::OUTCOMES, cfg.gather, {
         let (consumer, capacity, freed) = (consumer.clone(), capacity.clone(), freed.clone());
         async move |batch: &[C::Outcome]| {
             let recorded = consumer.record(batch).await;

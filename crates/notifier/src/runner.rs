@@ -215,6 +215,11 @@ impl Consumer for Deliveries {
     }
 }
 
+/// How long a few outcomes wait for more: nobody waits on them once the callback is sent, and at
+/// a steady few hundred a second one statement per handful cost the job path CPU it needed
+/// (BENCHMARKS.md, issue 17).
+const OUTCOMES_GATHER: Duration = Duration::from_millis(20);
+
 /// Delivers callbacks until `shutdown` turns true, then drains: sends in flight get `drain` to
 /// finish, the rest are handed back, and the Kafka producer is flushed. Fails only on a bad
 /// configuration (the Kafka producer could not be created).
@@ -236,7 +241,8 @@ pub async fn run_notifier(
     let window = Window::new(&cfg, Some(direct.room()));
     let url_turns = Arc::new(Semaphore::new(cfg.concurrency));
     let deliveries = Arc::new(Deliveries { store, notifier, lease: cfg.lease, senders, url_turns });
-    let loop_cfg = LoopConfig { poll: cfg.poll, drain: cfg.drain, heartbeat: None };
+    let loop_cfg =
+        LoopConfig { poll: cfg.poll, drain: cfg.drain, heartbeat: None, gather: Some(OUTCOMES_GATHER) };
     stowaway_engine::run(deliveries, window, direct, listener, loop_cfg, shutdown).await;
     if let Some(k) = kafka {
         tokio::task::spawn_blocking(move || k.flush(Duration::from_secs(5))).await.ok();

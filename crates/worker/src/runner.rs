@@ -210,7 +210,8 @@ pub async fn run_worker(ctx: JobContext, cfg: WorkerConfig, shutdown: watch::Rec
     let listener = ctx.store.listen_for_jobs().await;
     let direct = ctx.store.take_jobs_directly(ctx.worker, cfg.lease);
     let slots = Slots::new(cfg.concurrency, direct.room(), ctx.objects.breaker().clone());
-    let loop_cfg = LoopConfig { poll: cfg.poll, drain: cfg.drain, heartbeat: Some(cfg.lease / 3) };
+    let loop_cfg =
+        LoopConfig { poll: cfg.poll, drain: cfg.drain, heartbeat: Some(cfg.lease / 3), gather: None };
     let turns = Arc::new(Semaphore::new(cfg.concurrency));
     let jobs = Arc::new(Jobs { ctx, lease: cfg.lease, turns });
     stowaway_engine::run(jobs, slots, direct, listener, loop_cfg, shutdown).await;
