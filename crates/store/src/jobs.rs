@@ -136,9 +136,9 @@ impl Store {
     /// Jobs handed back to retry (rare: the store was unreachable) take a statement of their own.
     ///
     /// Verdicts commit without waiting for the WAL flush (waiting for it held each callback back
-    /// about 2 ms at a steady load): one lost to a database crash leaves its job leased, so the rescuer
-    /// runs it again and its callback goes out again (at least once, never lost); AutoProcess
-    /// acts only after a durable checkpoint, which a second run finishes from.
+    /// about 2 ms at a steady load): one lost to a database crash leaves its job leased, so the
+    /// rescuer runs it again and its callback goes out again (at least once, never lost);
+    /// AutoProcess acts only after a durable checkpoint, which a second run finishes from.
     pub async fn complete(&self, worker: Uuid, done: &[Completion]) -> Result<Vec<i64>> {
         if !done.iter().any(|c| c.state == JobState::Retrying) {
             return self.record_final(worker, done).await;
