@@ -15,7 +15,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use crate::{Claimed, ClaimedBatch, ClaimedDelivery, Completion, DeliveryOutcome, Store};
+use crate::{Claimed, ClaimedBatch, ClaimedDelivery, Completion, DeliveryOutcome, NewJob, Store};
 
 /// The loop that takes rows of one kind (jobs or deliveries) directly, if one runs here.
 #[derive(Debug)]
@@ -257,9 +257,40 @@ impl Store {
         self.handoffs.deliveries.free()
     }
 
+    /// Tells `head_start`, before each submit statement that hands jobs to `worker` runs, which
+    /// jobs it is about to hand over: the worker may start fetching their objects while the
+    /// statement commits. Jobs it is told of may still never arrive (the statement failed, the
+    /// queue is paused, a run was inserted before).
+    pub fn tell_jobs_ahead(&self, worker: Uuid, head_start: HeadStart) {
+        *self.handoffs.jobs_ahead.0.lock().expect("ahead") = Some((worker, head_start));
+    }
+
     /// The batch lister's end of the engine's hand-over (nothing is handed to it).
     pub fn take_batches_directly(&self, lister: Uuid, lease: Duration) -> Direct<ClaimedBatch> {
         self.handoffs.batches.register(lister, lease)
+    }
+}
+
+/// What a submit about to hand jobs over calls first ([`Store::tell_jobs_ahead`]).
+pub type HeadStart = Arc<dyn Fn(&[NewJob]) + Send + Sync>;
+
+/// The worker told of jobs ahead, and how.
+#[derive(Clone, Default)]
+pub(crate) struct JobsAhead(Arc<Mutex<Option<(Uuid, HeadStart)>>>);
+
+impl JobsAhead {
+    /// Tells `worker`, if it asked, of `jobs` about to be handed to it.
+    pub(crate) fn tell(&self, worker: Uuid, jobs: &[NewJob]) {
+        let told = self.0.lock().expect("ahead").as_ref().filter(|t| t.0 == worker).map(|t| t.1.clone());
+        if let Some(head_start) = told {
+            head_start(jobs);
+        }
+    }
+}
+
+impl std::fmt::Debug for JobsAhead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JobsAhead")
     }
 }
 
@@ -267,6 +298,7 @@ impl Store {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Handoffs {
     pub(crate) jobs: Arc<Handoff<Claimed>>,
+    pub(crate) jobs_ahead: JobsAhead,
     pub(crate) deliveries: Arc<Handoff<ClaimedDelivery>>,
     /// Nothing hands batches over (a claim follows the wake-up); the lister still registers.
     pub(crate) batches: Arc<Handoff<ClaimedBatch>>,

@@ -33,7 +33,7 @@ pub use deliveries::{
 };
 pub use detail::Run;
 pub use error::{Error, Result};
-pub use handoff::{Direct, DirectDeliveries, DirectJobs, DirectRoom, Leased};
+pub use handoff::{Direct, DirectDeliveries, DirectJobs, DirectRoom, HeadStart, Leased};
 pub use health::Backlog;
 pub use jobs::{Checkpoint, Claimed, Completion};
 pub use model::{BatchState, DeliveryState, JobState};

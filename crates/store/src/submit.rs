@@ -1,7 +1,8 @@
 //! Submitting jobs: one statement per batch (`submit_jobs`, migrations 0005, 0006 and 0008), which
 //! takes the queues' locks and inserts. While the worker in this process has room, the batch's
 //! jobs are inserted already claimed by it and handed over once committed (`handoff.rs`), so a
-//! job starts without a wake-up and a claim round trip.
+//! job starts without a wake-up and a claim round trip; the worker is told of them before the
+//! statement runs (`Store::tell_jobs_ahead`), so their objects' fetches overlap the commit.
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
@@ -41,6 +42,9 @@ impl Store {
             Some(r) => (Some(r.taker.holder), r.taker.lease.as_secs_f64()),
             None => (None, 0.0),
         };
+        if let Some(worker) = worker {
+            self.handoffs.jobs_ahead.tell(worker, jobs);
+        }
         let col = |f: fn(&NewJob) -> String| jobs.iter().map(f).collect::<Vec<_>>();
         let (ids, queues, buckets) =
             (col(|j| j.job_id.clone()), col(|j| j.queue_id.clone()), col(|j| j.bucket.clone()));

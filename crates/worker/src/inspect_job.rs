@@ -21,6 +21,7 @@ use stowaway_store::{Checkpoint, Claimed, Completion, Store};
 use stowaway_wire::{AutoProcessResult, ImageInspectResult, ProcessResult, ProcessType, SubmitRequest};
 use uuid::Uuid;
 
+use crate::head_start::HeadStarts;
 use crate::outage;
 use crate::tags::{self, Status};
 
@@ -48,6 +49,16 @@ pub const DEFAULT_RETRY_FOR: Duration = Duration::from_secs(86_400);
 /// Runs `job`; `None` when the lease was lost (another worker owns the job now). While the store
 /// is unreachable, only the breaker's probe is tried; the rest are handed back at once.
 pub async fn run(ctx: &JobContext, job: &Claimed) -> Option<Completion> {
+    run_with(ctx, job, None).await
+}
+
+/// [`run`], reading the object from the fetch begun before the job was handed over, if one was
+/// (`head_start.rs`).
+pub(crate) async fn run_with(
+    ctx: &JobContext,
+    job: &Claimed,
+    early: Option<&HeadStarts>,
+) -> Option<Completion> {
     if ctx.objects.breaker().admit() == Admit::Nothing {
         let error = ctx.objects.breaker().open_since().map(|o| o.1).unwrap_or_default();
         return Some(unreachable(ctx, job, outage::breaker_open(&error)));
@@ -65,7 +76,7 @@ pub async fn run(ctx: &JobContext, job: &Claimed) -> Option<Completion> {
     let mut result = match checkpoint {
         Some(r) => r,
         None => {
-            let (judged, existing_tags) = inspect(ctx, job).await;
+            let (judged, existing_tags) = inspect(ctx, job, early).await;
             match judged {
                 Ok(process_result) => {
                     let mut result = success(ctx, job, process_result);
@@ -144,8 +155,16 @@ fn unreachable(ctx: &JobContext, job: &Claimed, e: ObjectError) -> Completion {
 async fn inspect(
     ctx: &JobContext,
     job: &Claimed,
+    early: Option<&HeadStarts>,
 ) -> (Result<ProcessResult, ObjectError>, Option<ExistingTags>) {
-    let object = ctx.objects.fetch(&job.bucket, &job.object).await;
+    let object = match early {
+        Some(early) => early.take(job).await,
+        None => None,
+    };
+    let object = match object {
+        Some(object) => object,
+        None => ctx.objects.fetch(&job.bucket, &job.object).await,
+    };
     let existing = match (ctx.tag_objects, &object) {
         (false, _) => None,
         (true, Ok(o)) if o.tag_count() == 0 => Some(Ok(Vec::new())),

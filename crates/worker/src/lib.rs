@@ -2,6 +2,7 @@
 //! ([`inspect_job`]), and the maintenance services, each its own component with its own loop
 //! (River style), stopped by a shared shutdown signal.
 
+mod head_start;
 pub mod inspect_job;
 pub mod lister;
 pub mod maintenance;

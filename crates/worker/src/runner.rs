@@ -12,6 +12,7 @@ use stowaway_store::{Claimed, Completion, DirectRoom, JobState, Result};
 use tokio::sync::{watch, Semaphore};
 use tracing::Instrument;
 
+use crate::head_start::HeadStarts;
 use crate::inspect_job::{self, JobContext};
 
 #[derive(Clone, Debug)]
@@ -160,6 +161,7 @@ impl Capacity<()> for Slots {
 /// Jobs as the engine's items.
 struct Jobs {
     ctx: JobContext,
+    early: Arc<HeadStarts>,
     lease: Duration,
     /// Jobs running; tokio's semaphore is fair, so held jobs start in claim order.
     turns: Arc<Semaphore>,
@@ -177,12 +179,12 @@ impl Consumer for Jobs {
     }
 
     fn start(&self, job: Claimed) -> ((), impl Future<Output = Ran<Completion>> + Send + 'static) {
-        let (ctx, turns) = (self.ctx.clone(), self.turns.clone());
+        let (ctx, early, turns) = (self.ctx.clone(), self.early.clone(), self.turns.clone());
         ((), async move {
             let Ok(_turn) = turns.acquire().await else {
                 return Ran::Unstarted; // shutting down: handed back unstarted
             };
-            run_one(ctx, job).await
+            run_one(ctx, &early, job).await
         })
     }
 
@@ -209,19 +211,21 @@ impl Consumer for Jobs {
 pub async fn run_worker(ctx: JobContext, cfg: WorkerConfig, shutdown: watch::Receiver<bool>) {
     let listener = ctx.store.listen_for_jobs().await;
     let direct = ctx.store.take_jobs_directly(ctx.worker, cfg.lease);
+    let early = HeadStarts::new(ctx.objects.clone(), cfg.concurrency);
+    ctx.store.tell_jobs_ahead(ctx.worker, early.hook());
     let slots = Slots::new(cfg.concurrency, direct.room(), ctx.objects.breaker().clone());
     let loop_cfg =
         LoopConfig { poll: cfg.poll, drain: cfg.drain, heartbeat: Some(cfg.lease / 3), gather: None };
     let turns = Arc::new(Semaphore::new(cfg.concurrency));
-    let jobs = Arc::new(Jobs { ctx, lease: cfg.lease, turns });
+    let jobs = Arc::new(Jobs { ctx, early, lease: cfg.lease, turns });
     stowaway_engine::run(jobs, slots, direct, listener, loop_cfg, shutdown).await;
 }
 
-async fn run_one(ctx: JobContext, job: Claimed) -> Ran<Completion> {
+async fn run_one(ctx: JobContext, early: &HeadStarts, job: Claimed) -> Ran<Completion> {
     let started = std::time::Instant::now();
     metrics::counter!("stowaway_jobs_started_total").increment(1);
     let span = tracing::info_span!("job", job_id = %job.job_id, attempt = job.attempt);
-    let Some(c) = inspect_job::run(&ctx, &job).instrument(span.clone()).await else {
+    let Some(c) = inspect_job::run_with(&ctx, &job, Some(early)).instrument(span.clone()).await else {
         return Ran::Lost;
     };
     if c.state == JobState::Retrying {

@@ -12,7 +12,7 @@ use stowaway_worker::{run_worker, WorkerConfig};
 use tokio::sync::watch;
 
 mod common;
-use common::{context, context_acting_from, crash, result, run_until_done, submit};
+use common::{context, context_acting_from, crash, result, run_until_done, submit, wait_until_done};
 
 #[sqlx::test(migrator = "stowaway_store::MIGRATOR")]
 async fn verdicts_and_auto_process_on_a_strict_store(pool: PgPool) {
@@ -156,23 +156,14 @@ async fn a_job_submitted_beside_a_running_worker_is_handed_to_it_and_run(pool: P
     let store = Store::from_pool(pool);
     let (objects, bucket) = fresh_bucket(S3Server::Strict).await;
     objects.put(&bucket, "hls.png", png_with_ts(20)).await.unwrap();
-    let wait_until_done = async |id: &String| {
-        for _ in 0..300 {
-            if store.states(std::slice::from_ref(id)).await.unwrap()[0].1.is_terminal() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("{id} did not finish");
-    };
     // The first job waits in the table before the worker starts; once it is done, the worker
     // is surely taking jobs directly.
     let first = submit(&store, &bucket, "hls.png", 0, None).await;
     let (stop, stopped) = watch::channel(false);
     let worker = tokio::spawn(run_worker(context(&store, &objects), WorkerConfig::default(), stopped));
-    wait_until_done(&first).await;
+    wait_until_done(&store, &first).await;
     let second = submit(&store, &bucket, "hls.png", 0, Some(ProcessType::BackupObject)).await;
-    wait_until_done(&second).await;
+    wait_until_done(&store, &second).await;
     stop.send(true).unwrap();
     worker.await.unwrap();
 

@@ -40,6 +40,17 @@ pub async fn submit(
     job.job_id
 }
 
+/// Waits (at most 15 s) until job `id` is terminal.
+pub async fn wait_until_done(store: &Store, id: &str) {
+    for _ in 0..300 {
+        if store.states(&[id.to_string()]).await.unwrap()[0].1.is_terminal() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{id} did not finish");
+}
+
 pub fn context(store: &Store, objects: &Objects) -> JobContext {
     context_acting_from(store, objects, Confidence::Possible)
 }
