@@ -265,6 +265,14 @@ impl Store {
         *self.handoffs.jobs_ahead.0.lock().expect("ahead") = Some((worker, head_start));
     }
 
+    /// Tells `worker` of no more jobs (it stopped); another worker's registration is kept.
+    pub fn stop_telling_jobs_ahead(&self, worker: Uuid) {
+        let mut ahead = self.handoffs.jobs_ahead.0.lock().expect("ahead");
+        if ahead.as_ref().is_some_and(|t| t.0 == worker) {
+            *ahead = None;
+        }
+    }
+
     /// The batch lister's end of the engine's hand-over (nothing is handed to it).
     pub fn take_batches_directly(&self, lister: Uuid, lease: Duration) -> Direct<ClaimedBatch> {
         self.handoffs.batches.register(lister, lease)

@@ -10,22 +10,24 @@ use std::time::{Duration, Instant};
 use stowaway_objects::{Fetched, ObjectError, Objects};
 use stowaway_store::{Claimed, HeadStart, NewJob};
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
-/// A job told of but not handed over by then never will be (its statement failed, its queue
-/// is paused, its run existed already); its fetch is dropped.
-const KEEP: Duration = Duration::from_secs(60);
+/// A read older than this is not used (its job waited, e.g. behind a pause, and its object may
+/// have changed since) and is dropped: a handed-over job arrives within its statement's time.
+const KEEP: Duration = Duration::from_secs(5);
 
 /// The fetches begun for jobs on their way, by job id.
 pub(crate) struct HeadStarts {
     objects: Objects,
     /// The most reads held at once: a submit is offered no more than the free slots, so only
-    /// jobs that will never come (a paused queue's, submitted again and again) can reach it, and
+    /// jobs that never come (a paused queue's, submitted again and again) can reach it, and
     /// their objects must not pile up in memory; jobs beyond it are fetched when they run.
     most: usize,
     begun: Mutex<HashMap<String, Early>>,
 }
 
-struct Early {
+/// A read begun for one job.
+pub(crate) struct Early {
     since: Instant,
     bucket: String,
     object: String,
@@ -35,6 +37,13 @@ struct Early {
 impl Drop for Early {
     fn drop(&mut self) {
         self.fetch.abort(); // nobody will read it (finished already: nothing happens)
+    }
+}
+
+impl Early {
+    /// What the read got; `None` if its task died (the job then fetches for itself).
+    pub(crate) async fn read(mut self) -> Option<Result<Fetched, ObjectError>> {
+        (&mut self.fetch).await.ok()
     }
 }
 
@@ -56,7 +65,8 @@ impl HeadStarts {
         begun.retain(|_, b| b.since.elapsed() < KEEP);
         for job in jobs.iter().take(self.most.saturating_sub(begun.len())) {
             let (objects, bucket, object) = (self.objects.clone(), job.bucket.clone(), job.object.clone());
-            let fetch = tokio::spawn(async move { objects.fetch(&bucket, &object).await });
+            let span = tracing::info_span!("head start", job_id = %job.job_id);
+            let fetch = tokio::spawn(async move { objects.fetch(&bucket, &object).await }.instrument(span));
             let b = Early {
                 since: Instant::now(),
                 bucket: job.bucket.clone(),
@@ -67,13 +77,22 @@ impl HeadStarts {
         }
     }
 
-    /// The object of `job` as the fetch begun for it read it, if one was.
-    pub(crate) async fn take(&self, job: &Claimed) -> Option<Result<Fetched, ObjectError>> {
-        let mut b = self.begun.lock().expect("head starts").remove(&job.job_id)?;
-        if (b.bucket.as_str(), b.object.as_str()) != (job.bucket.as_str(), job.object.as_str()) {
-            return None;
-        }
-        (&mut b.fetch).await.ok()
+    /// The read begun for `job`, if one was and `job` is what it was begun for: the first run
+    /// of a job just submitted (not a retry, nor one resuming a checkpoint), with the same
+    /// object, within [`KEEP`]. Any read for its id is dropped either way.
+    pub(crate) fn take(&self, job: &Claimed) -> Option<Early> {
+        let mut begun = self.begun.lock().expect("head starts");
+        begun.retain(|_, b| b.since.elapsed() < KEEP);
+        let early = begun.remove(&job.job_id)?;
+        let first_run = job.attempt == 1 && job.retries == 0 && job.result.is_none();
+        let same =
+            (early.bucket.as_str(), early.object.as_str()) == (job.bucket.as_str(), job.object.as_str());
+        (first_run && same).then_some(early)
+    }
+
+    /// Drops every read (the worker stopped).
+    pub(crate) fn clear(&self) {
+        self.begun.lock().expect("head starts").clear();
     }
 
     #[cfg(test)]
@@ -130,21 +149,32 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_job_told_of_takes_its_fetch_once_and_one_never_handed_over_is_dropped() {
+    async fn only_a_first_run_of_the_object_told_of_takes_its_read_once_and_old_reads_are_dropped() {
         let starts = HeadStarts::new(unreachable_objects(), 3);
-        (starts.hook())(&[job("c1"), job("c2")]);
-        assert_eq!(starts.len(), 2);
-        assert!(starts.take(&claimed("c3", "a.png")).await.is_none(), "never told of");
-        assert!(starts.take(&claimed("c2", "other.png")).await.is_none(), "not the object told of");
-        assert!(starts.take(&claimed("c1", "a.png")).await.is_some());
-        assert!(starts.take(&claimed("c1", "a.png")).await.is_none(), "taken once");
-        for early in starts.begun.lock().unwrap().values_mut() {
-            early.since -= KEEP; // as if a minute went by
-        }
-        (starts.hook())(&[job("c4")]);
-        assert_eq!(starts.len(), 1, "the jobs never handed over are dropped");
-        (starts.hook())(&[job("c5"), job("c6"), job("c7")]);
+        (starts.hook())(&[job("c1"), job("c2"), job("c3")]);
+        assert_eq!(starts.len(), 3);
+        assert!(starts.take(&claimed("c9", "a.png")).is_none(), "never told of");
+        assert!(starts.take(&claimed("c2", "other.png")).is_none(), "not the object told of");
+        assert!(starts.take(&Claimed { attempt: 2, ..claimed("c3", "a.png") }).is_none(), "a retry");
+        assert_eq!(starts.len(), 1, "each dropped when its job came");
+        let early = starts.take(&claimed("c1", "a.png")).expect("the first run");
+        assert!(early.read().await.expect("the task ran").is_err(), "what the read got");
+        assert!(starts.take(&claimed("c1", "a.png")).is_none(), "taken once");
+
+        (starts.hook())(&[job("c4"), job("c5"), job("c6"), job("c7")]);
         assert_eq!(starts.len(), 3, "no more reads held than the most");
-        assert!(starts.take(&claimed("c7", "a.png")).await.is_none(), "fetched when it runs");
+        assert!(starts.take(&claimed("c7", "a.png")).is_none(), "fetched when it runs");
+        for early in starts.begun.lock().unwrap().values_mut() {
+            early.since -= KEEP; // as if their jobs had waited
+        }
+        assert!(starts.take(&claimed("c4", "a.png")).is_none(), "too old to use");
+        assert_eq!(starts.len(), 0, "old reads are dropped");
+        for retried in [
+            Claimed { retries: 1, ..claimed("c8", "a.png") },
+            Claimed { result: Some(serde_json::json!({})), ..claimed("c8", "a.png") },
+        ] {
+            (starts.hook())(&[job("c8")]);
+            assert!(starts.take(&retried).is_none(), "handed back or resuming a checkpoint");
+        }
     }
 }

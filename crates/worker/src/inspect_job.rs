@@ -21,7 +21,7 @@ use stowaway_store::{Checkpoint, Claimed, Completion, Store};
 use stowaway_wire::{AutoProcessResult, ImageInspectResult, ProcessResult, ProcessType, SubmitRequest};
 use uuid::Uuid;
 
-use crate::head_start::HeadStarts;
+use crate::head_start::{Early, HeadStarts};
 use crate::outage;
 use crate::tags::{self, Status};
 
@@ -59,10 +59,14 @@ pub(crate) async fn run_with(
     job: &Claimed,
     early: Option<&HeadStarts>,
 ) -> Option<Completion> {
-    if ctx.objects.breaker().admit() == Admit::Nothing {
+    let early = early.and_then(|h| h.take(job));
+    let admit = ctx.objects.breaker().admit();
+    if admit == Admit::Nothing {
         let error = ctx.objects.breaker().open_since().map(|o| o.1).unwrap_or_default();
         return Some(unreachable(ctx, job, outage::breaker_open(&error)));
     }
+    // The breaker's probe asks the store now: a read begun earlier says nothing of it.
+    let early = early.filter(|_| admit == Admit::All);
     let request: SubmitRequest = match serde_json::from_value(job.request.clone()) {
         Ok(r) => r,
         Err(e) => return Some(Completion::failed(job, None, format!("unreadable stored request: {e}"))),
@@ -155,10 +159,10 @@ fn unreachable(ctx: &JobContext, job: &Claimed, e: ObjectError) -> Completion {
 async fn inspect(
     ctx: &JobContext,
     job: &Claimed,
-    early: Option<&HeadStarts>,
+    early: Option<Early>,
 ) -> (Result<ProcessResult, ObjectError>, Option<ExistingTags>) {
     let object = match early {
-        Some(early) => early.take(job).await,
+        Some(early) => early.read().await,
         None => None,
     };
     let object = match object {

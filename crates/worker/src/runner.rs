@@ -217,8 +217,11 @@ pub async fn run_worker(ctx: JobContext, cfg: WorkerConfig, shutdown: watch::Rec
     let loop_cfg =
         LoopConfig { poll: cfg.poll, drain: cfg.drain, heartbeat: Some(cfg.lease / 3), gather: None };
     let turns = Arc::new(Semaphore::new(cfg.concurrency));
-    let jobs = Arc::new(Jobs { ctx, early, lease: cfg.lease, turns });
+    let (store, worker) = (ctx.store.clone(), ctx.worker);
+    let jobs = Arc::new(Jobs { ctx, early: early.clone(), lease: cfg.lease, turns });
     stowaway_engine::run(jobs, slots, direct, listener, loop_cfg, shutdown).await;
+    store.stop_telling_jobs_ahead(worker);
+    early.clear();
 }
 
 async fn run_one(ctx: JobContext, early: &HeadStarts, job: Claimed) -> Ran<Completion> {

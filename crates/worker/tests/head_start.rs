@@ -23,16 +23,18 @@ async fn a_job_handed_over_is_judged_from_the_fetch_begun_before_its_submit_comm
     let worker = tokio::spawn(run_worker(context(&store, &objects), WorkerConfig::default(), stopped));
     wait_until_done(&store, &first).await;
 
-    // The submit's statement waits for the table; its fetch has begun meanwhile.
+    // The submit's statement waits for the job keys' table (its trigger's insert), which the
+    // worker's claims do not touch; the job's fetch has begun meanwhile.
     let mut lock = pool.begin().await.unwrap();
-    sqlx::query("LOCK TABLE jobs IN EXCLUSIVE MODE").execute(&mut *lock).await.unwrap();
+    sqlx::query("LOCK TABLE job_keys IN EXCLUSIVE MODE").execute(&mut *lock).await.unwrap();
     let submitting = tokio::spawn({
         let (store, bucket) = (store.clone(), bucket.clone());
         async move { submit(&store, &bucket, "hls.png", 0, None).await }
     });
     for waited in 0.. {
         let blocked: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+             AND wait_event_type = 'Lock' AND query LIKE '%submit_jobs%'",
         )
         .fetch_one(&pool)
         .await
@@ -43,7 +45,7 @@ async fn a_job_handed_over_is_judged_from_the_fetch_begun_before_its_submit_comm
         assert!(waited < 200, "the submit never reached the table");
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    tokio::time::sleep(Duration::from_secs(2)).await; // a loopback GET of a few kB
+    tokio::time::sleep(Duration::from_secs(1)).await; // a loopback GET of a few kB
                                                       // The object is replaced before the job exists: a fetch begun only now would find it clean.
     objects.put(&bucket, "hls.png", clean_png()).await.unwrap();
     lock.commit().await.unwrap();
