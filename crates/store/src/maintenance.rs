@@ -67,25 +67,14 @@ impl Store {
     }
 
     /// Deletes up to `limit` finished jobs older than `retention`, with their callback deliveries;
-    /// call until it returns 0.
+    /// call until it returns 0. One statement, `prune_jobs` (migration 0018): it finds them
+    /// through `job_keys`, so that no index of `jobs` serves only the pruner.
     pub async fn prune_finished(&self, retention: Duration, limit: i64) -> Result<u64> {
-        let (n,): (i64,) = sqlx::query_as(concat!(
-            "WITH gone AS (
-                 DELETE FROM jobs WHERE id IN (
-                     SELECT id FROM jobs
-                     WHERE state IN (",
-            job_state!(Success, Failed, Cancel),
-            ") AND finished_at < now() - make_interval(secs => $1)
-                     LIMIT $2)
-                 RETURNING id),
-             deliveries AS (DELETE FROM deliveries WHERE job_id IN (SELECT id FROM gone)),
-             undos AS (DELETE FROM undos WHERE job_id IN (SELECT id FROM gone))
-             SELECT count(*) FROM gone",
-        ))
-        .bind(retention.as_secs_f64())
-        .bind(limit)
-        .fetch_one(&self.pool)
-        .await?;
+        let n: i64 = sqlx::query_scalar("SELECT prune_jobs($1, $2)")
+            .bind(retention.as_secs_f64())
+            .bind(i32::try_from(limit).unwrap_or(i32::MAX))
+            .fetch_one(&self.pool)
+            .await?;
         Ok(n as u64)
     }
 }

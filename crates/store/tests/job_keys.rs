@@ -1,5 +1,7 @@
 //! `job_keys` (migration 0016): the JobIds and listing places of `jobs`, kept whole by the table
 //! whatever inserts or removes jobs, and still what makes a JobId unique.
+mod common;
+
 use std::time::Duration;
 
 use serde_json::json;
@@ -53,11 +55,7 @@ async fn every_job_has_its_key_from_insert_to_prune(pool: PgPool) {
     let claimed = store.claim(worker, 1, Duration::from_secs(60)).await.unwrap();
     let done = Completion::success(&claimed[0], Some(json!({})));
     store.complete(worker, &[done]).await.unwrap();
-    sqlx::query("UPDATE jobs SET finished_at = now() - interval '8 days' WHERE id = $1")
-        .bind(claimed[0].id)
-        .execute(&pool)
-        .await
-        .unwrap();
+    common::finished_days_ago(&pool, claimed[0].id, 8).await;
     assert_eq!(store.prune_finished(Duration::from_secs(7 * 86400), 10).await.unwrap(), 1);
     let left = keys(&pool).await;
     assert_eq!(left.len(), 1);

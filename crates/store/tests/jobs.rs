@@ -1,5 +1,7 @@
 //! The job state machine against a real PostgreSQL (`#[sqlx::test]` creates one database per
 //! test; `DATABASE_URL` points at the server, as `scripts/test.sh` sets it).
+mod common;
+
 use std::time::Duration;
 
 use serde_json::json;
@@ -211,11 +213,7 @@ async fn pruner_deletes_only_old_finished_jobs(pool: PgPool) {
     let w = Uuid::new_v4();
     let c = store.claim(w, 2, LEASE).await.unwrap();
     store.complete(w, &c.iter().map(done).collect::<Vec<_>>()).await.unwrap();
-    sqlx::query("UPDATE jobs SET finished_at = now() - interval '8 days' WHERE id = $1")
-        .bind(c[0].id)
-        .execute(&pool)
-        .await
-        .unwrap();
+    common::finished_days_ago(&pool, c[0].id, 8).await;
     let week = Duration::from_secs(7 * 86400);
     assert_eq!(store.prune_finished(week, 1000).await.unwrap(), 1);
     assert_eq!(store.prune_finished(week, 1000).await.unwrap(), 0);

@@ -2,8 +2,9 @@
 //! while the tables were empty must still find its rows through indexes once they have grown.
 //! Pages read (EXPLAIN's buffer counts, which include what the function's statements read), not
 //! time, tell a kept sequential scan from an index lookup.
-use serde_json::Value;
-use sqlx::{PgConnection, PgPool};
+mod common;
+
+use sqlx::PgPool;
 use uuid::Uuid;
 
 const QUEUE: &str = "pqueue";
@@ -12,16 +13,6 @@ const GROWN: i64 = 50_000;
 /// An index lookup and a one-row write read a few dozen pages; a scan of the grown table, over
 /// a thousand.
 const FEW: i64 = 200;
-
-/// Pages (shared buffers hit or read) that running `sql` on `conn` touched.
-async fn pages(conn: &mut PgConnection, sql: &str) -> i64 {
-    let plan: Value = sqlx::query_scalar(&format!("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}"))
-        .fetch_one(&mut *conn)
-        .await
-        .unwrap();
-    let top = &plan[0]["Plan"];
-    top["Shared Hit Blocks"].as_i64().unwrap() + top["Shared Read Blocks"].as_i64().unwrap()
-}
 
 fn submit_run(job_id: &str) -> String {
     format!(
@@ -77,13 +68,13 @@ async fn plans_made_on_empty_tables_still_use_indexes_once_the_tables_grew(pool:
     .unwrap();
 
     // The first connection's plans, on the grown tables.
-    let submit = pages(&mut conn, &submit_run("second")).await;
+    let submit = common::pages(&mut conn, &submit_run("second")).await;
     assert!(submit < FEW, "a submit read {submit} pages: a scan of job_keys");
-    let claim = pages(&mut conn, &format!("SELECT * FROM claim_jobs('{worker}', 1, 60)")).await;
+    let claim = common::pages(&mut conn, &format!("SELECT * FROM claim_jobs('{worker}', 1, 60)")).await;
     assert!(claim < FEW, "a claim of one read {claim} pages: a scan of jobs");
     let delivered: i64 =
         sqlx::query_scalar("SELECT min(job_id) FROM deliveries").fetch_one(&pool).await.unwrap();
-    let outcome = pages(&mut conn, &finish(delivered, notifier)).await;
+    let outcome = common::pages(&mut conn, &finish(delivered, notifier)).await;
     assert!(outcome < FEW, "one outcome read {outcome} pages: a scan of deliveries");
     let state: i16 = sqlx::query_scalar("SELECT state FROM deliveries WHERE job_id = $1")
         .bind(delivered)
