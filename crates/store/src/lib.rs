@@ -36,6 +36,7 @@ pub use error::{Error, Result};
 pub use handoff::{Direct, DirectDeliveries, DirectJobs, DirectRoom, HeadStart, Leased};
 pub use health::Backlog;
 pub use jobs::{Checkpoint, Claimed, Completion};
+pub use maintenance::PruneMark;
 pub use model::{BatchState, DeliveryState, JobState};
 pub use overview::Overview;
 pub use queues::{Queue, QueueChange};

@@ -1,6 +1,8 @@
 //! Maintenance services' statements: the rescuer (expired leases) and the pruner (old history).
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 use crate::model::job_state;
 use crate::outbox::QUEUE_DELIVERIES;
 use crate::{JobState, Result, Store};
@@ -66,15 +68,36 @@ impl Store {
         Ok(r.rows_affected())
     }
 
-    /// Deletes up to `limit` finished jobs older than `retention`, with their callback deliveries;
-    /// call until it returns 0. One statement, `prune_jobs` (migration 0018): it finds them
-    /// through `job_keys`, so that no index of `jobs` serves only the pruner.
-    pub async fn prune_finished(&self, retention: Duration, limit: i64) -> Result<u64> {
-        let n: i64 = sqlx::query_scalar("SELECT prune_jobs($1, $2)")
-            .bind(retention.as_secs_f64())
-            .bind(i32::try_from(limit).unwrap_or(i32::MAX))
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(n as u64)
+    /// Deletes up to `limit` finished jobs older than `retention`, with their callback deliveries
+    /// and undo records, walking the jobs' keys from just after `from` (`PruneMark::default()`:
+    /// the start); returns how many and the mark the next call resumes from. A pass calls until it
+    /// returns 0, so each old key is read once per pass whatever cannot go yet. One statement,
+    /// `prune_jobs` (migration 0018): it finds the jobs through `job_keys`, so that no index of
+    /// `jobs` serves only the pruner.
+    pub async fn prune_finished(
+        &self,
+        retention: Duration,
+        limit: i64,
+        from: &PruneMark,
+    ) -> Result<(u64, PruneMark)> {
+        let after = from.0.as_ref();
+        let (n, bucket, created, id): (i64, Option<String>, Option<DateTime<Utc>>, Option<i64>) =
+            sqlx::query_as("SELECT * FROM prune_jobs($1, $2, $3, $4, $5)")
+                .bind(retention.as_secs_f64())
+                .bind(i32::try_from(limit).unwrap_or(i32::MAX))
+                .bind(after.map(|m| m.0.as_str()))
+                .bind(after.map(|m| m.1))
+                .bind(after.map(|m| m.2))
+                .fetch_one(&self.pool)
+                .await?;
+        let mark = match (bucket, created, id) {
+            (Some(bucket), Some(created), Some(id)) => PruneMark(Some((bucket, created, id))),
+            _ => from.clone(),
+        };
+        Ok((n as u64, mark))
     }
 }
+
+/// Where a pass of the pruner has got to among the jobs' keys (bucket, created_at, id).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PruneMark(Option<(String, DateTime<Utc>, i64)>);

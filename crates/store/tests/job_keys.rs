@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use sqlx::PgPool;
-use stowaway_store::{Completion, JobFilter, NewJob, Store};
+use stowaway_store::{Completion, JobFilter, NewJob, PruneMark, Store};
 use uuid::Uuid;
 
 const BUCKET: &str = "examplebucket-1250000000";
@@ -56,7 +56,10 @@ async fn every_job_has_its_key_from_insert_to_prune(pool: PgPool) {
     let done = Completion::success(&claimed[0], Some(json!({})));
     store.complete(worker, &[done]).await.unwrap();
     common::finished_days_ago(&pool, claimed[0].id, 8).await;
-    assert_eq!(store.prune_finished(Duration::from_secs(7 * 86400), 10).await.unwrap(), 1);
+    assert_eq!(
+        store.prune_finished(Duration::from_secs(7 * 86400), 10, &PruneMark::default()).await.unwrap().0,
+        1
+    );
     let left = keys(&pool).await;
     assert_eq!(left.len(), 1);
     assert_eq!(store.jobs_by_id(BUCKET, &["ca".into(), "cb".into()]).await.unwrap().len(), 1);

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use sqlx::PgPool;
-use stowaway_store::{CancelRefused, Checkpoint, Completion, JobFilter, JobState, NewJob, Store};
+use stowaway_store::{CancelRefused, Checkpoint, Completion, JobFilter, JobState, NewJob, PruneMark, Store};
 use uuid::Uuid;
 
 const LEASE: Duration = Duration::from_secs(60);
@@ -215,8 +215,8 @@ async fn pruner_deletes_only_old_finished_jobs(pool: PgPool) {
     store.complete(w, &c.iter().map(done).collect::<Vec<_>>()).await.unwrap();
     common::finished_days_ago(&pool, c[0].id, 8).await;
     let week = Duration::from_secs(7 * 86400);
-    assert_eq!(store.prune_finished(week, 1000).await.unwrap(), 1);
-    assert_eq!(store.prune_finished(week, 1000).await.unwrap(), 0);
+    assert_eq!(store.prune_finished(week, 1000, &PruneMark::default()).await.unwrap().0, 1);
+    assert_eq!(store.prune_finished(week, 1000, &PruneMark::default()).await.unwrap().0, 0);
     let left: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs").fetch_one(&pool).await.unwrap();
     assert_eq!(left, 2, "recent finished and pending jobs stay");
 }

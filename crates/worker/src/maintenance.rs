@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use stowaway_engine::Service;
-use stowaway_store::{Result, Store};
+use stowaway_store::{PruneMark, Result, Store};
 use tokio::sync::watch;
 
 /// Rescuer settings. With the defaults a dead worker's jobs are claimable again within
@@ -154,11 +154,11 @@ impl Service for Pruner {
     }
 
     async fn run_once(&self, stopping: &watch::Receiver<bool>) -> Result<()> {
-        let mut total = 0;
+        let (mut total, mut mark) = (0, PruneMark::default());
         while !*stopping.borrow() {
-            match self.store.prune_finished(self.cfg.retention, self.cfg.batch).await {
-                Ok(0) => break,
-                Ok(n) => total += n,
+            match self.store.prune_finished(self.cfg.retention, self.cfg.batch, &mark).await {
+                Ok((0, _)) => break,
+                Ok((n, next)) => (total, mark) = (total + n, next),
                 Err(e) if total == 0 => return Err(e),
                 Err(e) => {
                     tracing::error!(error = %e, "pruner: database error; retrying next period");
