@@ -243,14 +243,20 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         let (queued,): (bool,) = sqlx::query_as(&format!(
-            "WITH done AS (
+            "WITH unready AS (
+                 DELETE FROM job_ready x USING jobs j
+                 WHERE x.id = j.id AND j.request ? 'batch_id' AND j.request->>'{REQUEST_BATCH}' = $1
+                 RETURNING x.id),
+             done AS (
                  UPDATE jobs SET state = {cancel}, finished_at = now()
                  WHERE request ? 'batch_id' AND request->>'{REQUEST_BATCH}' = $1 AND state IN ({waiting})
+                   AND (state = {pause} OR id = ANY(ARRAY(SELECT id FROM unready)))
                  RETURNING id, queue_id, request, state),
              {QUEUE_DELIVERIES}
              SELECT EXISTS (SELECT 1 FROM queued)",
             cancel = job_state!(Cancel),
             waiting = job_state!(Submitted, Pause),
+            pause = job_state!(Pause),
         ))
         .bind(batch_id)
         .fetch_one(&mut *tx)
@@ -353,7 +359,8 @@ impl Store {
     /// before it waits.
     pub async fn queue_backlog(&self, queue_id: &str) -> Result<i64> {
         sqlx::query_scalar(concat!(
-            "SELECT count(*) FROM (SELECT 1 FROM jobs WHERE queue_id = $1 AND state IN (",
+            "SELECT count(*) FROM (SELECT 1 FROM (SELECT id FROM job_ready UNION ALL SELECT id FROM job_retries) w
+                 JOIN jobs j ON j.id = w.id WHERE j.queue_id = $1 AND j.state IN (",
             job_state!(Submitted, Retrying),
             ") LIMIT 100000) w"
         ))

@@ -8,7 +8,7 @@ use sqlx::{FromRow, Row};
 use uuid::Uuid;
 
 use crate::handoff::{Reservation, Taker};
-use crate::model::job_state;
+use crate::model::{count_off_claims, enter_ready, job_state, wait_for_retry};
 use crate::records::record_columns_of;
 use crate::{ClaimedDelivery, JobState, Result, Store};
 
@@ -227,15 +227,20 @@ impl Store {
     /// scheduler (`promote_due_retries`) returns them to the queue when due.
     async fn retry_later(&self, worker: Uuid, retry: &[Completion]) -> Result<Vec<i64>> {
         sqlx::query_scalar(concat!(
-            "UPDATE jobs j SET state = ",
+            "WITH done AS (
+                 UPDATE jobs j SET state = ",
             job_state!(Retrying),
             ", retry_at = now() + make_interval(secs => r.delay), retries = j.retries + 1,
-                    retrying_since = coalesce(j.retrying_since, now()), last_error = r.error,
-                    locked_by = NULL, locked_until = NULL
-             FROM unnest($1::int8[], $2::int4[], $3::float8[], $4::text[]) AS r(id, attempt, delay, error)
-             WHERE j.id = r.id AND j.attempt = r.attempt AND j.locked_by = $5 AND j.state = ",
+                        retrying_since = coalesce(j.retrying_since, now()), last_error = r.error,
+                        locked_by = NULL, locked_until = NULL
+                 FROM unnest($1::int8[], $2::int4[], $3::float8[], $4::text[]) AS r(id, attempt, delay, error)
+                 WHERE j.id = r.id AND j.attempt = r.attempt AND j.locked_by = $5 AND j.state = ",
             job_state!(Running),
-            " RETURNING j.id"
+            " RETURNING j.id, j.retry_at, j.claim_id), ",
+            wait_for_retry!("done"),
+            ", ",
+            count_off_claims!("done"),
+            " SELECT id FROM done"
         ))
         .bind(retry.iter().map(|c| c.id).collect::<Vec<_>>())
         .bind(retry.iter().map(|c| c.attempt).collect::<Vec<_>>())
@@ -295,24 +300,30 @@ impl Store {
     /// Hands jobs back unstarted (graceful shutdown): Running → Submitted (Pause if the queue is
     /// paused). A hand-back, not a loss: it does not spend the rescuer's budget (`retries`).
     pub async fn release(&self, worker: Uuid, ids: &[i64]) -> Result<u64> {
-        let r = sqlx::query(concat!(
-            "UPDATE jobs j SET state = CASE WHEN q.paused THEN ",
+        let released: i64 = sqlx::query_scalar(concat!(
+            "WITH done AS (
+                 UPDATE jobs j SET state = CASE WHEN q.paused THEN ",
             job_state!(Pause),
             " ELSE ",
             job_state!(Submitted),
             " END, locked_by = NULL, locked_until = NULL, retries = j.retries + 1
                  FROM queues q
                  WHERE q.queue_id = j.queue_id AND j.id = ANY($1) AND j.locked_by = $2 AND j.state = ",
-            job_state!(Running)
+            job_state!(Running),
+            " RETURNING j.id, j.state, j.job_level, j.created_at, j.claim_id), ",
+            enter_ready!("done"),
+            ", ",
+            count_off_claims!("done"),
+            " SELECT count(*) FROM done"
         ))
         .bind(ids)
         .bind(worker)
-        .execute(&self.pool)
+        .fetch_one(&self.pool)
         .await?;
-        if r.rows_affected() > 0 {
+        if released > 0 {
             self.wake_workers();
         }
-        Ok(r.rows_affected())
+        Ok(released as u64)
     }
 
     /// The state of each job id that exists.

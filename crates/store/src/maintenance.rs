@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::model::job_state;
+use crate::model::{count_off_claims, enter_ready, job_state};
 use crate::outbox::QUEUE_DELIVERIES;
 use crate::{JobState, Result, Store};
 
@@ -13,8 +13,15 @@ impl Store {
     /// (attempts handed back for a storage outage do not count), and wakes the workers; a failed
     /// job's callback is queued with it. Returns (rescued, failed).
     pub async fn rescue_expired(&self, max_attempts: i32) -> Result<(u64, u64)> {
+        let mut tx = self.pool.begin().await?;
+        no_jit(&mut tx).await?;
         let rows: Vec<(i16, bool)> = sqlx::query_as(&format!(
-            "WITH done AS (
+            "WITH expired AS (
+                 SELECT e.id FROM job_claims c CROSS JOIN LATERAL (
+                     SELECT j.id FROM jobs j WHERE j.id = ANY(c.ids) AND j.claim_id = c.claim_id
+                       AND j.state = {running} AND j.locked_until < now() OFFSET 0) e
+                 WHERE c.running > 0),
+             done AS (
                  UPDATE jobs j SET
                      state = CASE WHEN j.attempt - j.retries >= $1 THEN {failed} WHEN q.paused THEN {pause}
                                   ELSE {submitted} END,
@@ -24,18 +31,23 @@ impl Store {
                          ELSE j.last_error END,
                      locked_by = NULL, locked_until = NULL
                  FROM queues q
-                 WHERE q.queue_id = j.queue_id AND j.state = {running} AND j.locked_until < now()
-                 RETURNING j.id, j.queue_id, j.request, j.state),
-             {QUEUE_DELIVERIES}
+                 WHERE q.queue_id = j.queue_id AND j.id = ANY(ARRAY(SELECT id FROM expired))
+                   AND j.state = {running} AND j.locked_until < now()
+                 RETURNING j.id, j.queue_id, j.request, j.state, j.job_level, j.created_at, j.claim_id),
+             {ready}, {counted}, {QUEUE_DELIVERIES}
              SELECT state, EXISTS (SELECT 1 FROM queued) FROM done",
             failed = job_state!(Failed),
             pause = job_state!(Pause),
             submitted = job_state!(Submitted),
             running = job_state!(Running),
+            ready = enter_ready!("done"),
+            counted = count_off_claims!("done"),
         ))
         .bind(max_attempts)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?;
+        drop_finished_claims(&mut tx).await?;
+        tx.commit().await?;
         let failed = rows.iter().filter(|r| r.0 == JobState::Failed as i16).count() as u64;
         if rows.iter().any(|r| r.0 == JobState::Submitted as i16) {
             self.wake_workers();
@@ -49,23 +61,27 @@ impl Store {
     /// Returns jobs whose retry is due (Retrying, `retry_at` passed) to their queue (Submitted, or
     /// Pause if the queue is paused) and wakes the workers. Returns how many.
     pub async fn promote_due_retries(&self) -> Result<u64> {
-        let r = sqlx::query(concat!(
-            "UPDATE jobs j SET state = CASE WHEN q.paused THEN ",
+        let promoted: i64 = sqlx::query_scalar(concat!(
+            "WITH due AS (DELETE FROM job_retries WHERE retry_at <= now() RETURNING id),
+             done AS (
+                 UPDATE jobs j SET state = CASE WHEN q.paused THEN ",
             job_state!(Pause),
             " ELSE ",
             job_state!(Submitted),
             " END, retry_at = NULL
-             FROM queues q
-             WHERE q.queue_id = j.queue_id AND j.state = ",
+                 FROM queues q
+                 WHERE q.queue_id = j.queue_id AND j.id = ANY(ARRAY(SELECT id FROM due)) AND j.state = ",
             job_state!(Retrying),
-            " AND j.retry_at <= now()"
+            " RETURNING j.id, j.state, j.job_level, j.created_at), ",
+            enter_ready!("done"),
+            " SELECT count(*) FROM done"
         ))
-        .execute(&self.pool)
+        .fetch_one(&self.pool)
         .await?;
-        if r.rows_affected() > 0 {
+        if promoted > 0 {
             self.wake_workers();
         }
-        Ok(r.rows_affected())
+        Ok(promoted as u64)
     }
 
     /// Deletes up to `limit` finished jobs older than `retention`, with their callback deliveries
@@ -101,3 +117,25 @@ impl Store {
 /// Where a pass of the pruner has got to among the jobs' keys (bucket, created_at, id).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PruneMark(Option<(String, DateTime<Utc>, i64)>);
+
+/// Deletes the claims whose jobs have all left Running: counted down to 0 by the statements
+/// that moved them, or, should one of those be missed (a job changed by hand), found with no
+/// job still Running under them; the latter reads the jobs of every claim held, those in flight.
+async fn drop_finished_claims(tx: &mut sqlx::PgConnection) -> Result<()> {
+    sqlx::query(concat!(
+        "DELETE FROM job_claims c WHERE c.running <= 0 OR NOT EXISTS (
+             SELECT 1 FROM jobs j WHERE j.id = ANY(c.ids) AND j.claim_id = c.claim_id AND j.state = ",
+        job_state!(Running),
+        ")"
+    ))
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// The maintenance statements read every claim held, so the planner's estimates for them grow
+/// with the rate; JIT-compiling them (at estimates past `jit_above_cost`) cost more than they run.
+pub(crate) async fn no_jit(tx: &mut sqlx::PgConnection) -> Result<()> {
+    sqlx::query("SET LOCAL jit = off").execute(&mut *tx).await?;
+    Ok(())
+}

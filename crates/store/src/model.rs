@@ -186,6 +186,71 @@ macro_rules! ids_of {
 }
 pub(crate) use ids_of;
 
+/// Named CTEs that keep the state machine's tables (migration 0019) in step with a CTE of jobs a
+/// statement moved (`$moved`, returning the moved rows' new `id`, `state`, `job_level`,
+/// `created_at`, `retry_at` and `claim_id` as each needs). A statement that reads none of them
+/// still runs them: PostgreSQL runs every data-modifying CTE.
+///
+/// `ready AS (…)`: the moved jobs now Submitted take their place in the claim order.
+macro_rules! enter_ready {
+    ($moved:literal) => {
+        concat!(
+            "ready AS (INSERT INTO job_ready (id, job_level, created_at) SELECT id, job_level, created_at FROM ",
+            $moved,
+            " WHERE state = ",
+            job_state!(Submitted),
+            " ON CONFLICT (id) DO NOTHING)"
+        )
+    };
+}
+pub(crate) use enter_ready;
+
+/// `retrying AS (…)`: the moved jobs (all Retrying) wait for their `retry_at`.
+macro_rules! wait_for_retry {
+    ($moved:literal) => {
+        concat!(
+            "retrying AS (INSERT INTO job_retries (id, retry_at) SELECT id, retry_at FROM ",
+            $moved,
+            " ON CONFLICT (id) DO UPDATE SET retry_at = EXCLUDED.retry_at)"
+        )
+    };
+}
+pub(crate) use wait_for_retry;
+
+/// `unready AS (…), unretried AS (…)`: the moved jobs now Cancel leave the claim order and the
+/// retries' wait.
+macro_rules! leave_waiting {
+    ($moved:literal) => {
+        concat!(
+            "unready AS (DELETE FROM job_ready x USING ",
+            $moved,
+            " m WHERE x.id = m.id AND m.state = ",
+            job_state!(Cancel),
+            "), unretried AS (DELETE FROM job_retries x USING ",
+            $moved,
+            " m WHERE x.id = m.id AND m.state = ",
+            job_state!(Cancel),
+            ")"
+        )
+    };
+}
+pub(crate) use leave_waiting;
+
+/// `off AS (…), counted AS (…)`: the moved jobs (all out of Running) count themselves off their
+/// claims, found by key (the table also holds claims at 0 until the rescuer deletes them:
+/// `drop_finished_claims`). As `complete_jobs` does (0019).
+macro_rules! count_off_claims {
+    ($moved:literal) => {
+        concat!(
+            "off AS (SELECT claim_id, count(*) AS n FROM ",
+            $moved,
+            " WHERE claim_id IS NOT NULL GROUP BY claim_id), counted AS (UPDATE job_claims k SET running = k.running - off.n
+             FROM off WHERE k.claim_id = ANY(ARRAY(SELECT claim_id FROM off)) AND k.claim_id = off.claim_id)"
+        )
+    };
+}
+pub(crate) use count_off_claims;
+
 #[cfg(test)]
 mod tests {
     use super::*;

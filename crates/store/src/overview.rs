@@ -1,6 +1,6 @@
 //! What the console's overview shows of a bucket: its jobs by state, by hour with how many were
 //! suspicious and of which payload type, since a moment (`job_keys`' bucket-and-time index, or
-//! `jobs_suspicious` for the suspicious jobs alone).
+//! `job_suspicious` for the suspicious jobs alone).
 use chrono::{DateTime, Utc};
 
 use crate::{JobState, Result, Store};
@@ -37,9 +37,8 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         let by_hour_and_type: Vec<(DateTime<Utc>, String, i64)> = sqlx::query_as(
-            "SELECT date_trunc('hour', created_at), result->'ProcessResult'->>'SuspiciousType', count(*)
-             FROM jobs WHERE bucket = $1 AND created_at >= $2
-               AND result->'ProcessResult'->>'Suspicious' = 'true'
+            "SELECT date_trunc('hour', created_at), suspicious_type, count(*)
+             FROM job_suspicious WHERE bucket = $1 AND created_at >= $2
              GROUP BY 1, 2 ORDER BY 1, 2",
         )
         .bind(bucket)

@@ -2,8 +2,9 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use crate::model::{enter_ready, job_state};
 use crate::submit::QUEUE_LOCK_NS;
-use crate::{JobState, Result, Store};
+use crate::{Result, Store};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Queue {
@@ -17,6 +18,30 @@ pub struct Queue {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
+
+/// A pause: the queue's Submitted jobs leave the claim order, then wait as Pause. The claim
+/// order's rows are taken first, as a claim takes them, so that a pause and a claim never wait
+/// for each other's rows in turn. Returns how many.
+const PAUSE_JOBS: &str = concat!(
+    "WITH unready AS (DELETE FROM job_ready x USING jobs j WHERE x.id = j.id AND j.queue_id = $1 RETURNING x.id),
+     done AS (UPDATE jobs SET state = ",
+    job_state!(Pause),
+    " WHERE id = ANY(ARRAY(SELECT id FROM unready)) AND state = ",
+    job_state!(Submitted),
+    " RETURNING id)
+     SELECT count(*) FROM done"
+);
+
+/// A resume: the queue's paused jobs are Submitted again, in the claim order. Returns how many.
+const RESUME_JOBS: &str = concat!(
+    "WITH done AS (UPDATE jobs SET state = ",
+    job_state!(Submitted),
+    " WHERE queue_id = $1 AND state = ",
+    job_state!(Pause),
+    " RETURNING id, state, job_level, created_at), ",
+    enter_ready!("done"),
+    " SELECT count(*) FROM done"
+);
 
 const QUEUE_COLUMNS: &str =
     "queue_id, bucket, region, name, paused, activated, notify_config, created_at, updated_at";
@@ -123,17 +148,10 @@ impl Store {
         .await?;
         let mut resumed = false;
         if let (Some(_), Some(paused)) = (&queue, change.paused) {
-            let (from, to) = match paused {
-                true => (JobState::Submitted, JobState::Pause),
-                false => (JobState::Pause, JobState::Submitted),
-            };
-            let moved = sqlx::query("UPDATE jobs SET state = $3 WHERE queue_id = $1 AND state = $2")
+            let moved: i64 = sqlx::query_scalar(if paused { PAUSE_JOBS } else { RESUME_JOBS })
                 .bind(queue_id)
-                .bind(from as i16)
-                .bind(to as i16)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+                .fetch_one(&mut *tx)
+                .await?;
             resumed = !paused && moved > 0;
         }
         tx.commit().await?;

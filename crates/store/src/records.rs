@@ -2,7 +2,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::model::{ids_of, job_state};
+use crate::model::{ids_of, job_state, leave_waiting};
 use crate::outbox::QUEUE_DELIVERIES;
 use crate::triggers::REQUEST_BATCH;
 use crate::JobState;
@@ -86,13 +86,19 @@ impl Store {
         Ok(records)
     }
 
-    /// One page of the bucket's jobs, newest first unless `ascending`. Walked in `jobs` when an
-    /// index there holds just the jobs asked for (a workflow's, a batch's, the suspicious ones),
-    /// else in the bucket's keys by time (`job_keys`).
+    /// One page of the bucket's jobs, newest first unless `ascending`. Walked in the suspicious
+    /// listing (`job_suspicious`) for suspicious ones, in `jobs` when an index there holds just
+    /// the jobs asked for (a workflow's, a batch's), else in the bucket's keys by time (`job_keys`).
     pub async fn list_jobs(&self, f: &JobFilter) -> Result<Vec<JobRecord>> {
         let (cmp, order) = if f.ascending { (">", "ASC") } else { ("<", "DESC") };
-        let narrow = f.workflow_id.is_some() || f.batch_id.is_some() || f.suspicious == Some(true);
-        let (from, t) = if narrow { ("jobs j", "j") } else { ("job_keys k JOIN jobs j ON j.id = k.id", "k") };
+        let type_in_result = "j.result->'ProcessResult'->>'SuspiciousType'";
+        let (from, t, suspicious_type) = if f.suspicious == Some(true) {
+            ("job_suspicious s JOIN jobs j ON j.id = s.id", "s", "s.suspicious_type")
+        } else if f.workflow_id.is_some() || f.batch_id.is_some() {
+            ("jobs j", "j", type_in_result)
+        } else {
+            ("job_keys k JOIN jobs j ON j.id = k.id", "k", type_in_result)
+        };
         let states: Option<Vec<i16>> = f.states.as_ref().map(|s| s.iter().map(|s| *s as i16).collect());
         sqlx::query_as(&format!(
             "SELECT {} FROM {from} WHERE {t}.bucket = $1
@@ -106,7 +112,7 @@ impl Store {
                AND ($11::text IS NULL OR j.request->>'{REQUEST_BATCH}' = $11)
                AND ($12::text IS NULL OR starts_with(j.object, $12))
                AND ($13::bool IS NULL OR (j.result->'ProcessResult'->>'Suspicious' = 'true') = $13)
-               AND ($14::text IS NULL OR j.result->'ProcessResult'->>'SuspiciousType' = $14)
+               AND ($14::text IS NULL OR {suspicious_type} = $14)
              ORDER BY {t}.created_at {order}, {t}.id {order} LIMIT $9",
             record_columns_of("j")
         ))
@@ -141,6 +147,18 @@ impl Store {
         job_ids: &[String],
     ) -> Result<std::result::Result<(), CancelRefused>> {
         let mut tx = self.pool.begin().await?;
+        // The claim order's and the retries' rows first, as a claim and the retry scheduler take
+        // them before the job's: a cancel and a claim never wait for each other's rows in turn.
+        for waiting in ["job_ready", "job_retries"] {
+            sqlx::query(&format!(
+                "SELECT 1 FROM {waiting} WHERE id = ANY({}) FOR UPDATE",
+                ids_of!("$1", "$2")
+            ))
+            .bind(bucket)
+            .bind(job_ids)
+            .execute(&mut *tx)
+            .await?;
+        }
         let found: Vec<(String, i16, bool)> = sqlx::query_as(&format!(
             "SELECT job_id, state, result IS NOT NULL FROM jobs WHERE id = ANY({}) FOR UPDATE",
             ids_of!("$1", "$2")
@@ -176,9 +194,10 @@ impl Store {
                         finished_at = CASE WHEN state = {running} THEN NULL ELSE now() END
                  WHERE id = ANY({ids})
                  RETURNING id, queue_id, request, state),
-             {QUEUE_DELIVERIES}
+             {waiting}, {QUEUE_DELIVERIES}
              SELECT EXISTS (SELECT 1 FROM queued)",
             ids = ids_of!("$1", "$2"),
+            waiting = leave_waiting!("done"),
             cancel = job_state!(Cancel),
             running = job_state!(Running),
         ))

@@ -1,4 +1,4 @@
--- :n Submitted jobs shaped as `stowaway-bench queue`'s in `jobs` (every migration).
+-- :n Submitted jobs shaped as `stowaway-bench queue`'s in `jobs` (0018's schema or 0019's: its trigger queues them).
 TRUNCATE deliveries;
 TRUNCATE jobs CASCADE;
 INSERT INTO queues (queue_id, bucket, name) VALUES ('q1','bench-1250000000','q') ON CONFLICT DO NOTHING;
