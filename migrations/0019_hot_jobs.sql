@@ -60,8 +60,8 @@ DROP INDEX jobs_claimable, jobs_leased, jobs_retrying, jobs_suspicious, jobs_sus
 -- A batch's children by its id alone: their states are read from the rows.
 CREATE INDEX jobs_batch ON jobs ((request->>'batch_id')) WHERE request ? 'batch_id';
 
--- Running jobs without a claim (running while this migrates, or inserted Running by a handing-over
--- submit or a test) get one per worker, so that the rescuer finds them.
+-- Running jobs without a claim (running while this migrates, or inserted Running by hand) get one
+-- per worker, so that the rescuer finds them.
 CREATE FUNCTION claim_unclaimed(p_ids int8[]) RETURNS void LANGUAGE sql AS $$
     WITH c AS (
         INSERT INTO job_claims (worker, ids, running)
