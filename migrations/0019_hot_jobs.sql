@@ -9,12 +9,24 @@
 --                   reads these instead of `jobs_leased`;
 --   job_retries     jobs waiting out a storage outage, by when they are due (`jobs_retrying`);
 --   job_suspicious  the suspicious verdicts' listing (`jobs_suspicious`, `_type`).
+-- `job_keys` (0016) moves back into `jobs`: its indexes read only what never changes, so they
+-- no longer cost a claim or a verdict, and a submit saves a row and a statement per batch.
 -- Every statement that moves a job into or out of Submitted, Running or Retrying keeps these in
 -- step; inserts, deletes and TRUNCATE of `jobs` keep them by the table's own triggers.
 -- Not a rolling upgrade: a process of an earlier version would move jobs (hand-backs, rescues,
 -- pauses) without these tables. Stop the earlier version's processes, then start this one.
 
 ALTER TABLE jobs ADD COLUMN claim_id bigint;
+ALTER TABLE jobs ADD CONSTRAINT jobs_job_id_key UNIQUE (job_id);
+CREATE INDEX jobs_bucket_created ON jobs (bucket, created_at, id);
+DROP TRIGGER job_keys_add ON jobs;
+DROP TRIGGER job_keys_remove ON jobs;
+DROP TRIGGER job_keys_clear ON jobs;
+DROP FUNCTION job_keys_add(), job_keys_remove(), job_keys_clear();
+DROP TABLE job_keys;
+-- 0016's guard stays: the listing's index and the JobId's must not drift from the row.
+ALTER TRIGGER job_keys_fixed ON jobs RENAME TO jobs_keys_fixed;
+ALTER FUNCTION job_keys_fixed() RENAME TO jobs_keys_fixed;
 -- Room on each page for the versions a claim and a verdict write there.
 ALTER TABLE jobs SET (fillfactor = 50);
 
@@ -72,15 +84,14 @@ CREATE FUNCTION claim_unclaimed(p_ids int8[]) RETURNS void LANGUAGE sql AS $$
 $$;
 SELECT claim_unclaimed(ARRAY(SELECT id FROM jobs WHERE state = 1));
 
--- Inserted jobs take their place in the key tables and the state machine's, one statement each,
--- and only the statements their states need. Jobs a submit handed to a worker carry the claim
+-- Inserted jobs take their place in the state machine's tables, one statement each, and only
+-- the statements their states need. Jobs a submit handed to a worker carry the claim
 -- id it drew (`submit_jobs`, `submit_runs` below), so their claim is one insert; Running jobs
 -- inserted without one (by hand) are claimed by `claim_unclaimed`.
-CREATE OR REPLACE FUNCTION job_keys_add() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION jobs_added() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     waiting bool; retrying bool; suspicious bool; claimed bool; unclaimed bool;
 BEGIN
-    INSERT INTO job_keys (job_id, id, bucket, created_at) SELECT job_id, id, bucket, created_at FROM added;
     SELECT bool_or(state = 0), bool_or(state = 6), bool_or(result->'ProcessResult'->>'Suspicious' = 'true'),
            bool_or(state = 1 AND claim_id IS NOT NULL), bool_or(state = 1 AND claim_id IS NULL)
     INTO waiting, retrying, suspicious, claimed, unclaimed FROM added;
@@ -106,10 +117,11 @@ BEGIN
     RETURN NULL;
 END
 $$;
+CREATE TRIGGER jobs_added AFTER INSERT ON jobs
+    REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION jobs_added();
 
-CREATE OR REPLACE FUNCTION job_keys_remove() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION jobs_removed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    DELETE FROM job_keys k USING removed r WHERE k.job_id = r.job_id;
     DELETE FROM job_ready x USING removed r WHERE x.id = r.id AND r.state = 0;
     DELETE FROM job_retries x USING removed r WHERE x.id = r.id AND r.state = 6;
     DELETE FROM job_suspicious x USING removed r
@@ -118,13 +130,16 @@ BEGIN
     RETURN NULL;
 END
 $$;
+CREATE TRIGGER jobs_removed AFTER DELETE ON jobs
+    REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION jobs_removed();
 
-CREATE OR REPLACE FUNCTION job_keys_clear() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION jobs_cleared() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    TRUNCATE job_keys, job_ready, job_claims, job_retries, job_suspicious;
+    TRUNCATE job_ready, job_claims, job_retries, job_suspicious;
     RETURN NULL;
 END
 $$;
+CREATE TRIGGER jobs_cleared AFTER TRUNCATE ON jobs FOR EACH STATEMENT EXECUTE FUNCTION jobs_cleared();
 
 -- A verdict that is suspicious, or was, keeps its listing row in step; a clean one (nearly all),
 -- or the verdict that repeats its checkpoint's, only evaluates the WHEN.
@@ -164,7 +179,7 @@ SET enable_hashjoin = off
 SET enable_mergejoin = off
 AS $$
 DECLARE
-    -- The claim the jobs handed to p_worker are recorded under (`job_keys_add` inserts it).
+    -- The claim the jobs handed to p_worker are recorded under (`jobs_added` inserts it).
     claim int8 := CASE WHEN p_worker IS NOT NULL THEN nextval('job_claims_claim_id_seq') END;
 BEGIN
     PERFORM pg_advisory_xact_lock_shared(p_lock_ns, hashtext(l.queue_id))
@@ -212,7 +227,7 @@ SET enable_hashjoin = off
 SET enable_mergejoin = off
 AS $$
 DECLARE
-    -- The claim the jobs handed to p_worker are recorded under (`job_keys_add` inserts it).
+    -- The claim the jobs handed to p_worker are recorded under (`jobs_added` inserts it).
     claim int8 := CASE WHEN p_worker IS NOT NULL THEN nextval('job_claims_claim_id_seq') END;
 BEGIN
     PERFORM pg_advisory_xact_lock_shared(p_lock_ns, hashtext(l.queue_id))
@@ -236,7 +251,7 @@ BEGIN
         CROSS JOIN LATERAL (SELECT CASE WHEN q.paused THEN 5
                                         WHEN p_worker IS NOT NULL THEN 1
                                         ELSE 0 END::int2 AS state) s
-        WHERE NOT EXISTS (SELECT 1 FROM job_keys k WHERE k.job_id = t.job_id)
+        WHERE NOT EXISTS (SELECT 1 FROM jobs k WHERE k.job_id = t.job_id)
         ORDER BY t.n
         RETURNING jobs.job_id, jobs.state, jobs.created_at, jobs.id)
     SELECT * FROM inserted;
@@ -315,5 +330,59 @@ BEGIN
         UPDATE job_claims k SET running = k.running - n.n FROM n
         WHERE k.claim_id = ANY(ARRAY(SELECT n.claim_id FROM n)) AND k.claim_id = n.claim_id)
     SELECT d.* FROM done d;
+END
+$$;
+
+-- The pruner (0018) walks `jobs`' own bucket-and-time index now.
+CREATE OR REPLACE FUNCTION prune_jobs(
+    p_retention     float8,
+    p_limit         int4,
+    p_after_bucket  text,
+    p_after_created timestamptz,
+    p_after_id      int8
+) RETURNS TABLE (deleted int8, mark_bucket text, mark_created timestamptz, mark_id int8)
+LANGUAGE plpgsql VOLATILE
+SET plan_cache_mode = force_generic_plan
+SET enable_seqscan = off
+SET enable_bitmapscan = off
+SET enable_hashjoin = off
+SET enable_mergejoin = off
+AS $$
+#variable_conflict use_column
+DECLARE
+    cutoff        timestamptz := now() - make_interval(secs => p_retention);
+    after_bucket  text        := coalesce(p_after_bucket, '');
+    after_created timestamptz := coalesce(p_after_created, '-infinity');
+    after_id      int8        := coalesce(p_after_id, 0);
+BEGIN
+    RETURN QUERY
+    WITH RECURSIVE buckets (bucket) AS (
+        SELECT min(k.bucket) FROM jobs k WHERE k.bucket >= after_bucket
+        UNION ALL
+        SELECT (SELECT min(k.bucket) FROM jobs k WHERE k.bucket > b.bucket)
+        FROM buckets b WHERE b.bucket IS NOT NULL),
+    -- `OFFSET 0` keeps the walk per bucket, in the index's order (the planner, left to itself,
+    -- walked all of `jobs`).
+    old AS (
+        SELECT k.bucket, k.created_at, k.id
+        FROM buckets b
+        CROSS JOIN LATERAL (
+            SELECT k.bucket, k.created_at, k.id FROM jobs k
+            WHERE k.bucket = b.bucket AND k.created_at < cutoff
+              AND (k.bucket, k.created_at, k.id) > (after_bucket, after_created, after_id)
+              AND k.state IN (2, 3, 4) AND k.finished_at < cutoff
+            OFFSET 0) k
+        LIMIT p_limit),
+    -- Checked again on the row deleted, should a job ever leave its final state meanwhile.
+    gone AS (
+        DELETE FROM jobs j
+        WHERE j.id IN (SELECT o.id FROM old o) AND j.state IN (2, 3, 4) AND j.finished_at < cutoff
+        RETURNING j.id),
+    their_deliveries AS (DELETE FROM deliveries WHERE job_id IN (SELECT g.id FROM gone g)),
+    their_undos AS (DELETE FROM undos WHERE job_id IN (SELECT g.id FROM gone g))
+    SELECT (SELECT count(*) FROM gone), l.bucket, l.created_at, l.id
+    FROM (SELECT 1) one
+    LEFT JOIN LATERAL (SELECT o.bucket, o.created_at, o.id FROM old o
+                       ORDER BY o.bucket DESC, o.created_at DESC, o.id DESC LIMIT 1) l ON true;
 END
 $$;

@@ -273,7 +273,7 @@ impl Store {
     /// The delivery of one of the bucket's jobs (none or one) with its attempts. `None` when
     /// the bucket has no such job.
     pub async fn deliveries_of_job(&self, bucket: &str, job_id: &str) -> Result<Option<Vec<DeliveryRecord>>> {
-        let job: Option<(i64,)> = sqlx::query_as("SELECT id FROM job_keys WHERE bucket = $1 AND job_id = $2")
+        let job: Option<(i64,)> = sqlx::query_as("SELECT id FROM jobs WHERE bucket = $1 AND job_id = $2")
             .bind(bucket)
             .bind(job_id)
             .fetch_optional(&self.pool)
@@ -296,7 +296,7 @@ impl Store {
     pub async fn resend_delivery(&self, bucket: &str, job_id: &str, webhook_id: Uuid) -> Result<bool> {
         let found: Option<(i16,)> = sqlx::query_as(concat!(
             "WITH target AS (
-                 SELECT d.job_id, d.state FROM deliveries d JOIN job_keys k ON k.id = d.job_id
+                 SELECT d.job_id, d.state FROM deliveries d JOIN jobs k ON k.id = d.job_id
                  WHERE k.bucket = $1 AND k.job_id = $2 AND d.webhook_id = $3 FOR UPDATE OF d),
              r AS (
                  UPDATE deliveries d SET state = ",

@@ -329,9 +329,7 @@ impl Store {
     /// The state of each job id that exists.
     pub async fn states(&self, job_ids: &[String]) -> Result<Vec<(String, JobState)>> {
         let rows: Vec<(String, i16)> =
-            sqlx::query_as(
-                "SELECT job_id, state FROM jobs WHERE id = ANY(ARRAY(SELECT id FROM job_keys WHERE job_id = ANY($1)))",
-            )
+            sqlx::query_as("SELECT job_id, state FROM jobs WHERE job_id = ANY($1)")
                 .bind(job_ids)
                 .fetch_all(&self.pool)
                 .await?;

@@ -88,8 +88,8 @@ impl Store {
     /// and undo records, walking the jobs' keys from just after `from` (`PruneMark::default()`:
     /// the start); returns how many and the mark the next call resumes from. A pass calls until it
     /// returns 0, so each old key is read once per pass whatever cannot go yet. One statement,
-    /// `prune_jobs` (migration 0018): it finds the jobs through `job_keys`, so that no index of
-    /// `jobs` serves only the pruner.
+    /// `prune_jobs` (migrations 0018, 0019): it walks the bucket-and-time index the listing
+    /// reads, so that no index of `jobs` serves only the pruner.
     pub async fn prune_finished(
         &self,
         retention: Duration,

@@ -171,17 +171,10 @@ macro_rules! batch_state {
 pub(crate) use batch_state;
 
 /// The `jobs.id`s of a bucket's jobs among JobIds, as an SQL array (`ids_of!("$1", "$2")`: the
-/// bucket, then a `text[]`). JobIds are found in `job_keys`, whose indexes are off the path of a
-/// job's state changes (migration 0016).
+/// bucket, then a `text[]`), found by `jobs`' JobId index.
 macro_rules! ids_of {
     ($bucket:literal, $job_ids:literal) => {
-        concat!(
-            "ARRAY(SELECT id FROM job_keys WHERE job_id = ANY(",
-            $job_ids,
-            ") AND bucket = ",
-            $bucket,
-            ")"
-        )
+        concat!("ARRAY(SELECT id FROM jobs WHERE job_id = ANY(", $job_ids, ") AND bucket = ", $bucket, ")")
     };
 }
 pub(crate) use ids_of;

@@ -1,5 +1,5 @@
 //! What the console's overview shows of a bucket: its jobs by state, by hour with how many were
-//! suspicious and of which payload type, since a moment (`job_keys`' bucket-and-time index, or
+//! suspicious and of which payload type, since a moment (`jobs`' bucket-and-time index, or
 //! `job_suspicious` for the suspicious jobs alone).
 use chrono::{DateTime, Utc};
 
@@ -19,18 +19,16 @@ pub struct Overview {
 impl Store {
     pub async fn overview(&self, bucket: &str, since: DateTime<Utc>) -> Result<Overview> {
         let states: Vec<(i16, i64)> = sqlx::query_as(
-            "SELECT j.state, count(*) FROM job_keys k JOIN jobs j ON j.id = k.id
-             WHERE k.bucket = $1 AND k.created_at >= $2 GROUP BY 1",
+            "SELECT state, count(*) FROM jobs WHERE bucket = $1 AND created_at >= $2 GROUP BY 1",
         )
         .bind(bucket)
         .bind(since)
         .fetch_all(&self.pool)
         .await?;
         let by_hour = sqlx::query_as(
-            "SELECT date_trunc('hour', k.created_at), count(*),
-                    count(*) FILTER (WHERE j.result->'ProcessResult'->>'Suspicious' = 'true')
-             FROM job_keys k JOIN jobs j ON j.id = k.id
-             WHERE k.bucket = $1 AND k.created_at >= $2 GROUP BY 1 ORDER BY 1",
+            "SELECT date_trunc('hour', created_at), count(*),
+                    count(*) FILTER (WHERE result->'ProcessResult'->>'Suspicious' = 'true')
+             FROM jobs WHERE bucket = $1 AND created_at >= $2 GROUP BY 1 ORDER BY 1",
         )
         .bind(bucket)
         .bind(since)

@@ -87,17 +87,15 @@ impl Store {
     }
 
     /// One page of the bucket's jobs, newest first unless `ascending`. Walked in the suspicious
-    /// listing (`job_suspicious`) for suspicious ones, in `jobs` when an index there holds just
-    /// the jobs asked for (a workflow's, a batch's), else in the bucket's keys by time (`job_keys`).
+    /// listing (`job_suspicious`) for suspicious ones, else in `jobs` (by the workflow's or the
+    /// batch's index when one is asked for, else the bucket-and-time index).
     pub async fn list_jobs(&self, f: &JobFilter) -> Result<Vec<JobRecord>> {
         let (cmp, order) = if f.ascending { (">", "ASC") } else { ("<", "DESC") };
         let type_in_result = "j.result->'ProcessResult'->>'SuspiciousType'";
         let (from, t, suspicious_type) = if f.suspicious == Some(true) {
             ("job_suspicious s JOIN jobs j ON j.id = s.id", "s", "s.suspicious_type")
-        } else if f.workflow_id.is_some() || f.batch_id.is_some() {
-            ("jobs j", "j", type_in_result)
         } else {
-            ("job_keys k JOIN jobs j ON j.id = k.id", "k", type_in_result)
+            ("jobs j", "j", type_in_result)
         };
         let states: Option<Vec<i16>> = f.states.as_ref().map(|s| s.iter().map(|s| *s as i16).collect());
         sqlx::query_as(&format!(

@@ -24,7 +24,7 @@ impl Store {
         by: Option<&str>,
     ) -> Result<Option<Undo>> {
         let undo = sqlx::query_as(
-            "WITH j AS (SELECT id FROM job_keys WHERE bucket = $1 AND job_id = $2),
+            "WITH j AS (SELECT id FROM jobs WHERE bucket = $1 AND job_id = $2),
                   ins AS (INSERT INTO undos (job_id, action, by_key) SELECT id, $3, $4 FROM j
                           ON CONFLICT (job_id) DO NOTHING RETURNING action, by_key, at)
              SELECT action, by_key, at FROM ins
@@ -43,7 +43,7 @@ impl Store {
     /// The bucket's job's undo, if it was undone.
     pub async fn undo_of(&self, bucket: &str, job_id: &str) -> Result<Option<Undo>> {
         let undo = sqlx::query_as(
-            "SELECT u.action, u.by_key, u.at FROM undos u JOIN job_keys k ON k.id = u.job_id
+            "SELECT u.action, u.by_key, u.at FROM undos u JOIN jobs k ON k.id = u.job_id
              WHERE k.bucket = $1 AND k.job_id = $2",
         )
         .bind(bucket)

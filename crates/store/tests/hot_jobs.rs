@@ -262,3 +262,57 @@ async fn a_verdict_reads_its_claim_alone_however_many_wait_for_the_rescuer(pool:
         sqlx::query_scalar("SELECT sum(running) FROM job_claims").fetch_one(&mut *conn).await.unwrap();
     assert_eq!(running, 0);
 }
+
+/// Cancels racing claims over the same jobs: each cancel takes all its jobs or, once one was
+/// claimed, none; no statement deadlocks or fails; afterwards every job is Cancel or Running
+/// under exactly one claim, and the claims count exactly the Running ones.
+#[sqlx::test(migrator = "stowaway_store::MIGRATOR")]
+async fn cancels_racing_claims_leave_every_job_in_one_place(pool: PgPool) {
+    let (store, ids) = submitted(&pool, 600).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..2 {
+        let store = store.clone();
+        tasks.spawn(async move {
+            let w = Uuid::new_v4();
+            let mut idle = 0;
+            while idle < 20 {
+                let got = store.claim(w, 7, LEASE).await.expect("a claim fails");
+                idle = if got.is_empty() { idle + 1 } else { 0 };
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        });
+    }
+    // In the claim order's direction and against it, ten at a time.
+    for reversed in [false, true] {
+        let (store, mut ids) = (store.clone(), ids.clone());
+        if reversed {
+            ids.reverse();
+        }
+        tasks.spawn(async move {
+            for chunk in ids.chunks(10) {
+                store.cancel_jobs(BUCKET, chunk).await.expect("a cancel fails").ok();
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+    let (cancelled, running, other): (i64, i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE state = 4), count(*) FILTER (WHERE state = 1),
+                count(*) FILTER (WHERE state NOT IN (1, 4)) FROM jobs",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((cancelled + running, other), (600, 0), "every job cancelled or claimed");
+    assert!(
+        cancelled > 0 && running > 0,
+        "the race had both sides: {cancelled} cancelled, {running} claimed"
+    );
+    for id in &ids {
+        let (ready, retrying, claims) = places(&pool, id).await;
+        assert!(!ready && !retrying, "{id} still waits");
+        let state = store.states(std::slice::from_ref(id)).await.unwrap()[0].1;
+        assert_eq!(claims, i64::from(state == JobState::Running), "{id} ({state:?}) under {claims} claims");
+    }
+}

@@ -69,7 +69,7 @@ async fn plans_made_on_empty_tables_still_use_indexes_once_the_tables_grew(pool:
 
     // The first connection's plans, on the grown tables.
     let submit = common::pages(&mut conn, &submit_run("second")).await;
-    assert!(submit < FEW, "a submit read {submit} pages: a scan of job_keys");
+    assert!(submit < FEW, "a submit read {submit} pages: a scan of jobs");
     let claim = common::pages(&mut conn, &format!("SELECT * FROM claim_jobs('{worker}', 1, 60)")).await;
     assert!(claim < FEW, "a claim of one read {claim} pages: a scan of jobs");
     let delivered: i64 =

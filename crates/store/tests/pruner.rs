@@ -1,4 +1,4 @@
-//! The pruner (migration 0018): finished jobs past their retention, found through `job_keys`,
+//! The pruner (migrations 0018, 0019): finished jobs past their retention, found by bucket and time,
 //! deleted with their deliveries and undo records; nothing else, no scan of a grown table, and
 //! each old key read once per pass.
 mod common;
@@ -88,7 +88,7 @@ async fn only_jobs_finished_before_the_retention_go_in_every_bucket_with_their_r
     let left: Vec<String> =
         sqlx::query_scalar("SELECT object FROM jobs ORDER BY object").fetch_all(&pool).await.unwrap();
     assert_eq!(left, ["a-late.png", "a-odd.png", "a-waiting.png", "b-new.png"]);
-    for (table, column) in [("deliveries", "job_id"), ("undos", "job_id"), ("job_keys", "id")] {
+    for (table, column) in [("deliveries", "job_id"), ("undos", "job_id"), ("job_suspicious", "id")] {
         assert_eq!(
             rows_of(&pool, table, column, &[a_old, b_old]).await,
             0,

@@ -23,10 +23,13 @@ async fn a_job_handed_over_is_judged_from_the_fetch_begun_before_its_submit_comm
     let worker = tokio::spawn(run_worker(context(&store, &objects), WorkerConfig::default(), stopped));
     wait_until_done(&store, &first).await;
 
-    // The submit's statement waits for the job keys' table (its trigger's insert), which the
-    // worker's claims do not touch; the job's fetch has begun meanwhile.
+    // The submit's statement waits for its queue's lock (as for a pause), which the worker's
+    // claims do not take; the job's fetch has begun meanwhile.
     let mut lock = pool.begin().await.unwrap();
-    sqlx::query("LOCK TABLE job_keys IN EXCLUSIVE MODE").execute(&mut *lock).await.unwrap();
+    sqlx::query("SELECT pg_advisory_xact_lock(x'5707'::int4, hashtext(queue_id)) FROM queues")
+        .execute(&mut *lock)
+        .await
+        .unwrap();
     let submitting = tokio::spawn({
         let (store, bucket) = (store.clone(), bucket.clone());
         async move { submit(&store, &bucket, "hls.png", 0, None).await }

@@ -67,15 +67,14 @@ async fn pruner_deletes_in_batches_until_only_recent_history_is_left(pool: PgPoo
     let claimed = store.claim(w, 25, Duration::from_secs(60)).await.unwrap();
     let done: Vec<Completion> = claimed.iter().map(|c| Completion::success(c, None)).collect();
     store.complete(w, &done).await.unwrap();
-    // Twenty created and finished two days ago, as the pruner reads them (`job_keys` too; the
-    // trigger that refuses to move `created_at` is off for this transaction).
+    // Twenty created and finished two days ago, as the pruner reads them (the trigger that
+    // refuses to move `created_at` is off for this transaction).
     sqlx::raw_sql(
         "BEGIN;
          SET LOCAL session_replication_role = replica;
          CREATE TEMP TABLE aged ON COMMIT DROP AS SELECT id FROM jobs ORDER BY id LIMIT 20;
          UPDATE jobs SET created_at = created_at - interval '2 days', finished_at = now() - interval '2 days'
          WHERE id IN (SELECT id FROM aged);
-         UPDATE job_keys SET created_at = created_at - interval '2 days' WHERE id IN (SELECT id FROM aged);
          COMMIT;",
     )
     .execute(&pool)

@@ -15,14 +15,15 @@ pub async fn pages(conn: &mut PgConnection, sql: &str) -> i64 {
     top["Shared Hit Blocks"].as_i64().unwrap() + top["Shared Read Blocks"].as_i64().unwrap()
 }
 
-/// Moves job `id`'s creation `days` into the past. The keys' copy of `created_at` moves with it;
-/// `jobs`' trigger that refuses to change it is off for this transaction only.
+/// Moves job `id`'s creation `days` into the past, with the claim order's and the suspicious
+/// listing's copies; `jobs`' trigger that refuses to change it is off for this transaction only.
 pub async fn created_days_ago(pool: &PgPool, id: i64, days: i32) {
     sqlx::raw_sql(&format!(
         "BEGIN;
          SET LOCAL session_replication_role = replica;
          UPDATE jobs SET created_at = created_at - make_interval(days => {days}) WHERE id = {id};
-         UPDATE job_keys SET created_at = created_at - make_interval(days => {days}) WHERE id = {id};
+         UPDATE job_ready SET created_at = created_at - make_interval(days => {days}) WHERE id = {id};
+         UPDATE job_suspicious SET created_at = created_at - make_interval(days => {days}) WHERE id = {id};
          COMMIT;"
     ))
     .execute(pool)

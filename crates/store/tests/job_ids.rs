@@ -1,5 +1,5 @@
-//! `job_keys` (migration 0016): the JobIds and listing places of `jobs`, kept whole by the table
-//! whatever inserts or removes jobs, and still what makes a JobId unique.
+//! A job's JobId and its place in the listing (bucket, time), indexed on `jobs` itself since
+//! migration 0019: unique, fixed for the job's life, and gone with it.
 mod common;
 
 use std::time::Duration;
@@ -25,16 +25,11 @@ fn job(queue: &str, job_id: &str, once: bool) -> NewJob {
 }
 
 async fn keys(pool: &PgPool) -> Vec<String> {
-    sqlx::query_scalar(
-        "SELECT k.job_id FROM job_keys k JOIN jobs j ON j.id = k.id AND j.job_id = k.job_id ORDER BY 1",
-    )
-    .fetch_all(pool)
-    .await
-    .unwrap()
+    sqlx::query_scalar("SELECT job_id FROM jobs ORDER BY 1").fetch_all(pool).await.unwrap()
 }
 
 #[sqlx::test(migrator = "stowaway_store::MIGRATOR")]
-async fn every_job_has_its_key_from_insert_to_prune(pool: PgPool) {
+async fn a_job_keeps_its_key_from_insert_to_prune(pool: PgPool) {
     let store = Store::from_pool(pool.clone());
     let q = store.ensure_queue(BUCKET, "ap-chongqing").await.unwrap().queue_id;
     store.insert_jobs(&[job(&q, "ca", false), job(&q, "cb", false)]).await.unwrap();
@@ -43,10 +38,10 @@ async fn every_job_has_its_key_from_insert_to_prune(pool: PgPool) {
     // A JobId is still unique, and the failed insert leaves nothing behind.
     assert!(store.insert_jobs(&[job(&q, "cc", false), job(&q, "ca", false)]).await.is_err());
     assert_eq!(keys(&pool).await, ["ca", "cb"]);
-    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM job_keys").fetch_one(&pool).await.unwrap();
-    assert_eq!(total, 2);
+    let ready: i64 = sqlx::query_scalar("SELECT count(*) FROM job_ready").fetch_one(&pool).await.unwrap();
+    assert_eq!(ready, 2);
 
-    // What a key copies cannot change under it.
+    // A JobId, bucket and creation time cannot change under their indexes.
     let moved = sqlx::query("UPDATE jobs SET bucket = 'other-1' WHERE job_id = 'ca'").execute(&pool).await;
     assert!(moved.unwrap_err().to_string().contains("do not change"));
 
@@ -67,8 +62,8 @@ async fn every_job_has_its_key_from_insert_to_prune(pool: PgPool) {
     assert_eq!(store.list_jobs(&all).await.unwrap().len(), 1);
 
     sqlx::query("TRUNCATE jobs CASCADE").execute(&pool).await.unwrap();
-    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM job_keys").fetch_one(&pool).await.unwrap();
-    assert_eq!(total, 0);
+    let ready: i64 = sqlx::query_scalar("SELECT count(*) FROM job_ready").fetch_one(&pool).await.unwrap();
+    assert_eq!(ready, 0, "a truncate empties the claim order with the jobs");
 }
 
 #[sqlx::test(migrator = "stowaway_store::MIGRATOR")]
