@@ -207,7 +207,9 @@ BEGIN
 END
 $$;
 
-
+-- Runs whose id names their upload go in at most once: with `jobs`' JobId index back, a run
+-- another submit holds waits for that submit and is skipped if it commits (0008's way; 0016's
+-- NOT EXISTS failed then, and the caller went again).
 CREATE OR REPLACE FUNCTION submit_runs(
     p_lock_ns  int4,
     p_worker   uuid,
@@ -251,8 +253,8 @@ BEGIN
         CROSS JOIN LATERAL (SELECT CASE WHEN q.paused THEN 5
                                         WHEN p_worker IS NOT NULL THEN 1
                                         ELSE 0 END::int2 AS state) s
-        WHERE NOT EXISTS (SELECT 1 FROM jobs k WHERE k.job_id = t.job_id)
         ORDER BY t.n
+        ON CONFLICT (job_id) DO NOTHING
         RETURNING jobs.job_id, jobs.state, jobs.created_at, jobs.id)
     SELECT * FROM inserted;
 END

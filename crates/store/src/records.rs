@@ -75,8 +75,7 @@ impl Store {
     /// The bucket's jobs among `job_ids`, in the order asked.
     pub async fn jobs_by_id(&self, bucket: &str, job_ids: &[String]) -> Result<Vec<JobRecord>> {
         let mut records: Vec<JobRecord> = sqlx::query_as(&format!(
-            "SELECT {RECORD_COLUMNS} FROM jobs WHERE id = ANY({})",
-            ids_of!("$1", "$2")
+            "SELECT {RECORD_COLUMNS} FROM jobs WHERE job_id = ANY($2) AND bucket = $1"
         ))
         .bind(bucket)
         .bind(job_ids)
@@ -107,7 +106,7 @@ impl Store {
                AND ($6::timestamptz IS NULL OR {t}.created_at <= $6)
                AND ($7::timestamptz IS NULL OR ({t}.created_at, {t}.id) {cmp} ($7, $8))
                AND ($10::text IS NULL OR (j.request ? 'workflow' AND j.request->'workflow'->>'WorkflowId' = $10))
-               AND ($11::text IS NULL OR j.request->>'{REQUEST_BATCH}' = $11)
+               AND ($11::text IS NULL OR (j.request ? '{REQUEST_BATCH}' AND j.request->>'{REQUEST_BATCH}' = $11))
                AND ($12::text IS NULL OR starts_with(j.object, $12))
                AND ($13::bool IS NULL OR (j.result->'ProcessResult'->>'Suspicious' = 'true') = $13)
                AND ($14::text IS NULL OR {suspicious_type} = $14)

@@ -51,36 +51,25 @@ impl Store {
         let (regions, objects) = (col(|j| j.region.clone()), col(|j| j.object.clone()));
         let levels: Vec<i16> = jobs.iter().map(|j| j.job_level).collect();
         let requests: Vec<&Value> = jobs.iter().map(|j| &j.request).collect();
-        // Runs whose id names their upload go in at most once (migrations 0008, 0016).
+        // Runs whose id names their upload go in at most once (migrations 0008, 0019).
         let once = jobs.iter().any(|j| j.once);
         let statement = match once {
             false => "SELECT * FROM submit_jobs($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             true => "SELECT * FROM submit_runs($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         };
-        let mut conflicts = 0;
-        let rows: Vec<(String, i16, DateTime<Utc>, i64)> = loop {
-            let submitted = sqlx::query_as(statement)
-                .bind(QUEUE_LOCK_NS)
-                .bind(worker)
-                .bind(lease)
-                .bind(&ids)
-                .bind(&queues)
-                .bind(&buckets)
-                .bind(&regions)
-                .bind(&objects)
-                .bind(&levels)
-                .bind(&requests)
-                .fetch_all(&self.pool)
-                .await;
-            match submitted {
-                // A submit of one of these runs committed after `submit_runs` looked for it; it
-                // skips it now. Not a race if it stays.
-                Err(sqlx::Error::Database(e)) if once && e.is_unique_violation() && conflicts < 3 => {
-                    conflicts += 1;
-                }
-                other => break other?,
-            }
-        };
+        let rows: Vec<(String, i16, DateTime<Utc>, i64)> = sqlx::query_as(statement)
+            .bind(QUEUE_LOCK_NS)
+            .bind(worker)
+            .bind(lease)
+            .bind(&ids)
+            .bind(&queues)
+            .bind(&buckets)
+            .bind(&regions)
+            .bind(&objects)
+            .bind(&levels)
+            .bind(&requests)
+            .fetch_all(&self.pool)
+            .await?;
         let mut by_id: HashMap<String, (i16, DateTime<Utc>, i64)> = rows
             .into_iter()
             .map(|(job_id, state, created_at, id)| (job_id, (state, created_at, id)))

@@ -85,7 +85,7 @@ async fn a_run_another_submit_commits_meanwhile_is_skipped_not_an_error(pool: Pg
     .unwrap();
     assert_eq!(inserted, ["ra"]);
 
-    // This one, with "ra" and "rb", waits for it on the key, then goes again without "ra".
+    // This one, with "ra" and "rb", waits for it on the key, then skips "ra".
     let racing = {
         let (store, q) = (store.clone(), q.clone());
         tokio::spawn(async move { store.insert_jobs(&[job(&q, "ra", true), job(&q, "rb", true)]).await })
