@@ -207,9 +207,8 @@ BEGIN
 END
 $$;
 
--- Runs whose id names their upload go in at most once: with `jobs`' JobId index back, a run
--- another submit holds waits for that submit and is skipped if it commits (0008's way; 0016's
--- NOT EXISTS failed then, and the caller went again).
+-- Runs whose id names their upload go in at most once: one that another submit holds waits for
+-- that submit on the JobId index, and is skipped if it commits.
 CREATE OR REPLACE FUNCTION submit_runs(
     p_lock_ns  int4,
     p_worker   uuid,
