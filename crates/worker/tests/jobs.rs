@@ -24,6 +24,8 @@ async fn verdicts_and_auto_process_on_a_strict_store(pool: PgPool) {
         ("delete-me.png", png_with_ts(20)),
         ("private.png", png_with_ts(20)),
         ("keep.png", png_with_ts(20)),
+        // Past the size the worker inspects on the job's task: judged on a blocking thread.
+        ("big.png", png_with_ts(400)),
     ] {
         objects.put(&bucket, key, body).await.unwrap();
     }
@@ -34,9 +36,10 @@ async fn verdicts_and_auto_process_on_a_strict_store(pool: PgPool) {
         submit(&store, &bucket, "private.png", 0, Some(ProcessType::SwitchObjectToPrivate)).await,
         submit(&store, &bucket, "keep.png", 0, None).await,
         submit(&store, &bucket, "missing.png", 0, None).await,
+        submit(&store, &bucket, "big.png", 0, None).await,
     ];
     let records = run_until_done(context(&store, &objects), WorkerConfig::default(), &ids).await;
-    let [clean, backup, delete, private, keep, missing] = &records[..] else { panic!("{records:?}") };
+    let [clean, backup, delete, private, keep, missing, big] = &records[..] else { panic!("{records:?}") };
 
     let r = result(clean);
     assert_eq!((clean.state, r.state.as_str(), r.code.as_str()), (JobState::Success, "Success", "Success"));
@@ -71,6 +74,11 @@ async fn verdicts_and_auto_process_on_a_strict_store(pool: PgPool) {
     let r = result(missing);
     assert_eq!((missing.state, r.state.as_str(), r.code.as_str()), (JobState::Failed, "Failed", "NoSuchKey"));
     assert_eq!(r.input_object_name, "missing.png");
+
+    let p = result(big).process_result.unwrap();
+    assert!(png_with_ts(400).len() > 64 * 1024);
+    assert_eq!((p.suspicious, p.suspicious_type.as_deref()), (true, Some("MPEG-TS")));
+    assert_eq!(p.suspicious_end_byte, Some(png_with_ts(400).len() as u64 - 1));
 }
 
 #[sqlx::test(migrator = "stowaway_store::MIGRATOR")]
