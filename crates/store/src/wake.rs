@@ -11,7 +11,7 @@
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use sqlx::postgres::PgListener;
+use sqlx::postgres::{PgListener, PgPoolOptions};
 use sqlx::PgPool;
 use tokio::sync::{watch, Notify};
 
@@ -169,10 +169,20 @@ impl Listener {
         }
     }
 
+    /// The LISTEN connection is its own pool's, not the store's: a listener holds its connection
+    /// for as long as it lives, and each one taken from the store's pool left one fewer for
+    /// statements (with `STOWAWAY_DB_CONNECTIONS` at 3, `serve`'s three listeners left none).
     async fn connect(&mut self) {
         self.retry_at = Instant::now() + Duration::from_secs(5);
         self.pg = async {
-            let mut l = PgListener::connect_with(self.store.pool()).await.ok()?;
+            let own = PgPoolOptions::new()
+                .max_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .connect_with((*self.store.pool().connect_options()).clone())
+                .await
+                .ok()?;
+            let mut l = PgListener::connect_with(&own).await.ok()?;
             l.listen(self.channel).await.ok()?;
             Some(l)
         }

@@ -91,7 +91,8 @@ pub struct ServiceArgs {
     /// Days finished jobs stay queryable before the pruner deletes them.
     #[arg(long, env = "STOWAWAY_RETENTION_DAYS", default_value_t = 7)]
     retention_days: u64,
-    /// Database connections this process opens at most.
+    /// Database connections for statements; each part that listens (worker, notifier, batch
+    /// lister) holds one more of its own for LISTEN.
     #[arg(long, env = "STOWAWAY_DB_CONNECTIONS", default_value_t = 16)]
     db_connections: u32,
     #[command(flatten)]
