@@ -177,6 +177,7 @@ impl Listener {
         self.pg = async {
             let own = PgPoolOptions::new()
                 .max_connections(1)
+                .acquire_timeout(Duration::from_secs(5))
                 .idle_timeout(None)
                 .max_lifetime(None)
                 .connect_with((*self.store.pool().connect_options()).clone())

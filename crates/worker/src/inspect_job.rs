@@ -183,18 +183,11 @@ async fn inspect(
 
 type ExistingTags = Result<Vec<tags::Tag>, ObjectError>;
 
-/// Objects up to this size are inspected on the job's own task: at the detector's worst case
-/// (1 GiB/s) that blocks it at most 64 µs, less than handing the bytes to a blocking thread and
-/// back costs a loaded machine.
-const INSPECT_INLINE_MAX: usize = 64 * 1024;
-
 async fn judge(object: Result<Fetched, ObjectError>) -> Result<ProcessResult, ObjectError> {
     let object = object?;
     let bytes = object.len() as u64;
     let started = std::time::Instant::now();
-    let report = if object.len() <= INSPECT_INLINE_MAX {
-        stowaway_detect::inspect(&object)
-    } else {
+    let report =
         tokio::task::spawn_blocking(move || stowaway_detect::inspect(&object)).await.map_err(|e| {
             ObjectError {
                 code: "InternalError".into(),
@@ -202,8 +195,7 @@ async fn judge(object: Result<Fetched, ObjectError>) -> Result<ProcessResult, Ob
                 status: None,
                 transient: false,
             }
-        })?
-    };
+        })?;
     metrics::counter!("stowaway_detector_bytes_total").increment(bytes);
     metrics::histogram!("stowaway_detector_duration_seconds").record(started.elapsed().as_secs_f64());
     Ok(ProcessResult::from(&report))
