@@ -5,16 +5,9 @@
 # usage: ROUNDS=5 crates/bench/experiments/hot-lease/revs.sh b48a9e9 HEAD   (DATABASE_URL's server)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-server="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
-pgbench="$(command -v pgbench || ls /usr/lib/postgresql/*/bin/pgbench | tail -1)"
-dbs=()
-trap 'for db in "${dbs[@]}"; do psql "$server" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)"; done' EXIT
+source "$here/../rev-dbs.sh"
 for rev in "$@"; do
-  db="revs_$$_${#dbs[@]}" url="${server%/*}/$db"
-  psql "$server" -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"; dbs+=("$db")
-  for m in $(git -C "$here" ls-tree --name-only "$rev" -- ../../../../migrations/ | sort); do
-    git -C "$here" show "$rev:migrations/$(basename "$m")" | psql "$url" -q -v ON_ERROR_STOP=1 >/dev/null
-  done
+  rev_db "revs_$$_${#dbs[@]}" "$rev"
 done
 for round in $(seq ${ROUNDS:-4}); do
   i=0

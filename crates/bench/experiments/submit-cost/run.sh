@@ -8,16 +8,9 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 rounds="${1:-5}" seconds="${2:-6}"; shift 2
-server="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
-pgbench="$(command -v pgbench || ls /usr/lib/postgresql/*/bin/pgbench | tail -1)"
-dbs=()
-trap 'for db in "${dbs[@]}"; do psql "$server" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)"; done' EXIT
+source "$here/../rev-dbs.sh"
 for rev in "$@"; do
-  db="submit_cost_$$_${#dbs[@]}" url="${server%/*}/$db"
-  psql "$server" -qc "CREATE DATABASE $db"; dbs+=("$db")
-  for m in $(git -C "$here" ls-tree --name-only "$rev" -- ../../../../migrations/ | sort); do
-    git -C "$here" show "$rev:migrations/$(basename "$m")" | psql "$url" -q -v ON_ERROR_STOP=1 >/dev/null
-  done
+  rev_db "submit_cost_$$_${#dbs[@]}" "$rev"
   psql "$url" -qc "INSERT INTO queues (queue_id, bucket, name) VALUES ('q1','bench-1250000000','q')"
 done
 for round in $(seq "$rounds"); do
