@@ -142,10 +142,13 @@ $$;
 CREATE TRIGGER jobs_cleared AFTER TRUNCATE ON jobs FOR EACH STATEMENT EXECUTE FUNCTION jobs_cleared();
 
 -- A verdict that is suspicious, or was, keeps its listing row in step; a clean one (nearly all),
--- or the verdict that repeats its checkpoint's, only evaluates the WHEN.
+-- or the verdict that repeats its checkpoint's, only evaluates the WHEN. Only a row that was
+-- listed looks for its listing to delete.
 CREATE FUNCTION job_suspicious_set() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    DELETE FROM job_suspicious WHERE bucket = OLD.bucket AND created_at = OLD.created_at AND id = OLD.id;
+    IF OLD.result->'ProcessResult'->>'Suspicious' = 'true' THEN
+        DELETE FROM job_suspicious WHERE bucket = OLD.bucket AND created_at = OLD.created_at AND id = OLD.id;
+    END IF;
     IF NEW.result->'ProcessResult'->>'Suspicious' = 'true' THEN
         INSERT INTO job_suspicious (id, bucket, suspicious_type, created_at)
         VALUES (NEW.id, NEW.bucket, NEW.result->'ProcessResult'->>'SuspiciousType', NEW.created_at);
@@ -261,8 +264,9 @@ $$;
 
 
 -- The claim: its jobs leave `job_ready` (locked as they are taken, so that concurrent claims skip
--- them) and are recorded as one claim; each row's update is HOT. Index plans only, made once per
--- connection (0017). A ready row whose job is no longer Submitted is dropped without a claim.
+-- them) and are recorded as one claim of the jobs it leased; each row's update is HOT. Index
+-- plans only, made once per connection (0017). A ready row whose job is no longer Submitted is
+-- dropped without a claim.
 CREATE OR REPLACE FUNCTION claim_jobs(p_worker uuid, p_k int4, p_lease float8)
 RETURNS TABLE (id int8, job_id text, attempt int4, bucket text, region text, object text,
                request jsonb, result jsonb, retries int4, retrying_since timestamptz)
@@ -272,6 +276,8 @@ SET enable_seqscan = off
 SET enable_bitmapscan = off
 AS $$
 #variable_conflict use_column
+DECLARE
+    claim int8 := nextval('job_claims_claim_id_seq');
 BEGIN
     PERFORM set_config('synchronous_commit', 'off', true);
     RETURN QUERY
@@ -280,18 +286,16 @@ BEGIN
             SELECT t.ctid FROM job_ready t ORDER BY t.job_level DESC, t.created_at, t.id
             LIMIT p_k FOR UPDATE SKIP LOCKED))
         RETURNING r.id),
-    l AS (
-        INSERT INTO job_claims (worker, ids, running)
-        SELECT p_worker, array_agg(c.id), count(*) FROM c HAVING count(*) > 0
-        RETURNING job_claims.claim_id, job_claims.ids),
     u AS (
         UPDATE jobs j SET state = 1, attempt = j.attempt + 1, locked_by = p_worker,
                locked_until = now() + make_interval(secs => p_lease),
-               started_at = coalesce(j.started_at, now()), claim_id = l.claim_id
-        FROM l
-        WHERE j.id = ANY(l.ids) AND j.state = 0
+               started_at = coalesce(j.started_at, now()), claim_id = claim
+        WHERE j.id = ANY(ARRAY(SELECT c.id FROM c)) AND j.state = 0
         RETURNING j.id, j.job_id, j.attempt, j.bucket, j.region, j.object, j.request, j.result,
-                  j.retries, j.retrying_since, j.job_level, j.created_at)
+                  j.retries, j.retrying_since, j.job_level, j.created_at),
+    l AS (
+        INSERT INTO job_claims (claim_id, worker, ids, running)
+        SELECT claim, p_worker, array_agg(u.id), count(*) FROM u HAVING count(*) > 0)
     SELECT u.id, u.job_id, u.attempt, u.bucket, u.region, u.object, u.request, u.result,
            u.retries, u.retrying_since
     FROM u ORDER BY u.job_level DESC, u.created_at, u.id;

@@ -2,7 +2,7 @@
 //! work is waiting (`/metrics`). Each count reads a table of waiting or running work, or a partial
 //! index, so a scrape stays cheap however large the history grows.
 use crate::maintenance::no_jit;
-use crate::model::{delivery_state, job_state};
+use crate::model::{delivery_state, running_under_claims};
 use crate::{Result, Store, MIGRATOR};
 
 /// Work waiting, at one moment.
@@ -21,8 +21,7 @@ pub struct Backlog {
 }
 
 /// One statement: the state machine's tables (migration 0019), each small however large the
-/// history grows. Running jobs are the jobs of the claims held, read one by one by key (the
-/// `OFFSET 0` keeps the planner from driving the join from `jobs`).
+/// history grows. Running jobs are the jobs of the claims held.
 macro_rules! oldest_submitted {
     ($level:literal) => {
         concat!(
@@ -33,10 +32,8 @@ macro_rules! oldest_submitted {
     };
 }
 const BACKLOG: &str = concat!(
-    "SELECT (SELECT count(*) FROM job_ready), (SELECT count(*) FROM job_claims c CROSS JOIN LATERAL (
-         SELECT 1 FROM jobs j WHERE j.id = ANY(c.ids) AND j.claim_id = c.claim_id AND j.state = ",
-    job_state!(Running),
-    " OFFSET 0) r WHERE c.running > 0",
+    "SELECT (SELECT count(*) FROM job_ready), (SELECT count(*) FROM ",
+    running_under_claims!(""),
     "), (SELECT count(*) FROM job_retries), COALESCE(EXTRACT(EPOCH FROM now() - LEAST(",
     oldest_submitted!("2"),
     ", ",

@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::model::{count_off_claims, enter_ready, job_state};
+use crate::model::{count_off_claims, enter_ready, held_by_claim, job_state, running_under_claims};
 use crate::outbox::QUEUE_DELIVERIES;
 use crate::{JobState, Result, Store};
 
@@ -16,11 +16,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         no_jit(&mut tx).await?;
         let rows: Vec<(i16, bool)> = sqlx::query_as(&format!(
-            "WITH expired AS (
-                 SELECT e.id FROM job_claims c CROSS JOIN LATERAL (
-                     SELECT j.id FROM jobs j WHERE j.id = ANY(c.ids) AND j.claim_id = c.claim_id
-                       AND j.state = {running} AND j.locked_until < now() OFFSET 0) e
-                 WHERE c.running > 0),
+            "WITH expired AS (SELECT r.id FROM {held}),
              done AS (
                  UPDATE jobs j SET
                      state = CASE WHEN j.attempt - j.retries >= $1 THEN {failed} WHEN q.paused THEN {pause}
@@ -40,6 +36,7 @@ impl Store {
             pause = job_state!(Pause),
             submitted = job_state!(Submitted),
             running = job_state!(Running),
+            held = running_under_claims!(" AND j.locked_until < now()"),
             ready = enter_ready!("done"),
             counted = count_off_claims!("done"),
         ))
@@ -123,9 +120,8 @@ pub struct PruneMark(Option<(String, DateTime<Utc>, i64)>);
 /// job still Running under them; the latter reads the jobs of every claim held, those in flight.
 async fn drop_finished_claims(tx: &mut sqlx::PgConnection) -> Result<()> {
     sqlx::query(concat!(
-        "DELETE FROM job_claims c WHERE c.running <= 0 OR NOT EXISTS (
-             SELECT 1 FROM jobs j WHERE j.id = ANY(c.ids) AND j.claim_id = c.claim_id AND j.state = ",
-        job_state!(Running),
+        "DELETE FROM job_claims c WHERE c.running <= 0 OR NOT EXISTS (SELECT 1 FROM jobs j WHERE ",
+        held_by_claim!(),
         ")"
     ))
     .execute(&mut *tx)

@@ -244,6 +244,32 @@ macro_rules! count_off_claims {
 }
 pub(crate) use count_off_claims;
 
+/// `j` (a row of `jobs`) is Running under `c` (a row of `job_claims`). A claim keeps the ids of
+/// every job it leased; one claimed again since carries the newer claim's id.
+macro_rules! held_by_claim {
+    () => {
+        concat!(
+            "j.id = ANY(c.ids) AND j.claim_id = c.claim_id AND j.state = ",
+            $crate::model::job_state!(Running)
+        )
+    };
+}
+pub(crate) use held_by_claim;
+
+/// `FROM` the Running jobs of the claims held, as `r` (`r.id`), narrowed by `$and` (on `j`). Each
+/// claim's jobs are read by key; `OFFSET 0` keeps the planner from driving the join from `jobs`.
+macro_rules! running_under_claims {
+    ($and:literal) => {
+        concat!(
+            "job_claims c CROSS JOIN LATERAL (SELECT j.id FROM jobs j WHERE ",
+            $crate::model::held_by_claim!(),
+            $and,
+            " OFFSET 0) r WHERE c.running > 0"
+        )
+    };
+}
+pub(crate) use running_under_claims;
+
 #[cfg(test)]
 mod tests {
     use super::*;

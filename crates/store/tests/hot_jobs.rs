@@ -169,6 +169,30 @@ async fn the_rescuer_drops_a_claim_none_of_whose_jobs_runs(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "stowaway_store::MIGRATOR")]
+async fn a_claim_records_the_jobs_it_leased_not_the_ready_rows_it_took(pool: PgPool) {
+    let (store, ids) = submitted(&pool, 3).await;
+    // Finished by hand, its place in the claim order left behind.
+    sqlx::query("UPDATE jobs SET state = 2 WHERE job_id = $1").bind(&ids[0]).execute(&pool).await.unwrap();
+    let w = Uuid::new_v4();
+    let held = store.claim(w, 3, LEASE).await.unwrap();
+    assert_eq!(held.len(), 2);
+    let claim: (Vec<i64>, i32) =
+        sqlx::query_as("SELECT ids, running FROM job_claims").fetch_one(&pool).await.unwrap();
+    let leased: Vec<i64> = held.iter().map(|c| c.id).collect();
+    assert_eq!((claim.0.len(), claim.1), (2, 2), "two jobs leased, two counted");
+    assert!(claim.0.iter().all(|id| leased.contains(id)));
+    let finals: Vec<Completion> = held.iter().map(|c| Completion::success(c, None)).collect();
+    store.complete(w, &finals).await.unwrap();
+    let left: (i64, Option<i64>) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM job_ready), (SELECT sum(running) FROM job_claims)::int8",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(left, (0, Some(0)), "the stray row gone, the claim counted down to 0 by its verdicts");
+}
+
+#[sqlx::test(migrator = "stowaway_store::MIGRATOR")]
 async fn a_suspicious_verdict_is_listed_until_its_result_is_not(pool: PgPool) {
     let (store, ids) = submitted(&pool, 2).await;
     let w = Uuid::new_v4();
