@@ -165,6 +165,11 @@ pub(crate) async fn through_queue(
         if !left {
             break;
         }
+        // No rescuer runs here: a claim never counted down would keep the loop waiting for ever.
+        if started.elapsed() > Duration::from_secs(300) {
+            let _ = stop.send(true);
+            return Err("jobs still waiting or running after 300 s".into());
+        }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let rate = keys.len() as f64 / started.elapsed().as_secs_f64();

@@ -190,6 +190,12 @@ async fn a_claim_records_the_jobs_it_leased_not_the_ready_rows_it_took(pool: PgP
     .await
     .unwrap();
     assert_eq!(left, (0, Some(0)), "the stray row gone, the claim counted down to 0 by its verdicts");
+
+    let (store, ids) = submitted(&pool, 1).await;
+    sqlx::query("UPDATE jobs SET state = 2 WHERE job_id = $1").bind(&ids[0]).execute(&pool).await.unwrap();
+    assert!(store.claim(w, 1, LEASE).await.unwrap().is_empty());
+    let claims: i64 = sqlx::query_scalar("SELECT count(*) FROM job_claims").fetch_one(&pool).await.unwrap();
+    assert_eq!(claims, 1, "only stray rows taken: no claim recorded");
 }
 
 #[sqlx::test(migrator = "stowaway_store::MIGRATOR")]
