@@ -1,7 +1,7 @@
 //! `stowaway-bench callback-latency`: submit→callback latency through the whole service in one
 //! process (API on loopback, worker fetching from S3, notifier, a loopback receiver), at half the
-//! maximum rate measured first; against the floor of the same work done directly (fetch, inspect,
-//! POST the callback) one job at a time.
+//! maximum rate measured first (or at `--rate`); against the floor of the same work done
+//! directly (fetch, inspect, POST the callback) one job at a time.
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,12 +23,23 @@ pub struct LatencyArgs {
     /// Jobs submitted as fast as possible to find the maximum rate.
     #[arg(long, default_value_t = 3000)]
     burst: usize,
-    /// Seconds of load at half that rate.
+    /// Seconds of load at half that rate (or `--rate`).
     #[arg(long, default_value_t = 10.0)]
     seconds: f64,
     /// Worker concurrency.
     #[arg(long, default_value_t = 16)]
     concurrency: usize,
+    /// Jobs/s of the steady load instead of half the burst's rate: builds whose maximum differs
+    /// compared at the same load.
+    #[arg(long, value_parser = positive_rate)]
+    rate: Option<f64>,
+}
+
+fn positive_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
+        _ => Err(format!("{s}: jobs/s, a positive number")),
+    }
 }
 
 const BUCKET: &str = "latency-1250000000";
@@ -124,8 +135,8 @@ async fn measure(
         pct(&mut b, 50.0)
     );
 
-    // 2. Half that rate, evenly spaced.
-    let rate = max_rate / 2.0;
+    // 2. Half that rate (or `--rate`), evenly spaced.
+    let rate = a.rate.unwrap_or(max_rate / 2.0);
     let n = (rate * a.seconds) as usize;
     let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
@@ -134,7 +145,8 @@ async fn measure(
         tokio::spawn(submit());
     }
     let (mut lat, received) = receive(&mut receiver, n, epoch).await?;
-    println!("  {n} jobs at {rate:.0} jobs/s (half the maximum):");
+    let load = if a.rate.is_some() { "as asked" } else { "half the maximum" };
+    println!("  {n} jobs at {rate:.0} jobs/s ({load}):");
     println!(
         "    submit→callback p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
         pct(&mut lat, 50.0),

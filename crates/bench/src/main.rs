@@ -54,7 +54,7 @@ enum BenchCommand {
     /// the same client sending the same bodies without the outbox.
     Callbacks(callbacks::CallbacksArgs),
     /// Submit→callback latency through the whole service in one process, at half the maximum
-    /// rate, against the same work done directly (S3 from STOWAWAY_S3_ENDPOINT).
+    /// rate (or `--rate`), against the same work done directly (S3 from STOWAWAY_S3_ENDPOINT).
     CallbackLatency(latency::LatencyArgs),
     /// The console's pages rendered server-side over a bucket of a million jobs (issue 19: the
     /// job list in ≤ 50 ms).

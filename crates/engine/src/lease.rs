@@ -82,6 +82,11 @@ pub trait Capacity<Class>: Send + 'static {
     fn held(&self) -> Vec<i64>;
     /// Shutdown: the ids held and unfinished, to hand back. Nothing more is offered.
     fn drain(&mut self) -> Vec<i64>;
+    /// How long a batch of a few outcomes waits for more before it is recorded, asked as each
+    /// is ready; `None` (the default) while something waits on each record.
+    fn gather(&self) -> Option<Duration> {
+        None
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -92,9 +97,6 @@ pub struct LoopConfig {
     pub drain: Duration,
     /// How often leases are extended; `None` when a lease outlasts any run.
     pub heartbeat: Option<Duration>,
-    /// How long a small batch of outcomes waits for more before it is recorded; `None` when
-    /// something waits on the record (a job's callback waits on its verdict).
-    pub gather: Option<Duration>,
 }
 
 type Shared<K> = Arc<Mutex<K>>;
@@ -116,7 +118,11 @@ pub async fn run<C: Consumer, K: Capacity<C::Class>>(
     let capacity: Shared<K> = Arc::new(Mutex::new(capacity));
     let freed = Arc::new(Notify::new());
     let (done_tx, done_rx) = mpsc::unbounded_channel::<C::Outcome>();
-    let recorder = tokio::spawn(record_in_batches(done_rx, C::OUTCOMES, cfg.gather, {
+    let gather = {
+        let capacity = capacity.clone();
+        move || lock(&capacity).gather()
+    };
+    let recorder = tokio::spawn(record_in_batches(done_rx, C::OUTCOMES, gather, {
         let (consumer, capacity, freed) = (consumer.clone(), capacity.clone(), freed.clone());
         async move |batch: &[C::Outcome]| {
             let recorded = consumer.record(batch).await;

@@ -148,6 +148,10 @@ impl Capacity<bool> for Window {
     fn drain(&mut self) -> Vec<i64> {
         self.sending.drain().map(|(id, _)| id).collect()
     }
+
+    fn gather(&self) -> Option<Duration> {
+        Some(OUTCOMES_GATHER)
+    }
 }
 
 /// The most Url deliveries a notifier holds: up to four times `concurrency`, so that claims are
@@ -241,8 +245,7 @@ pub async fn run_notifier(
     let window = Window::new(&cfg, Some(direct.room()));
     let url_turns = Arc::new(Semaphore::new(cfg.concurrency));
     let deliveries = Arc::new(Deliveries { store, notifier, lease: cfg.lease, senders, url_turns });
-    let loop_cfg =
-        LoopConfig { poll: cfg.poll, drain: cfg.drain, heartbeat: None, gather: Some(OUTCOMES_GATHER) };
+    let loop_cfg = LoopConfig { poll: cfg.poll, drain: cfg.drain, heartbeat: None };
     stowaway_engine::run(deliveries, window, direct, listener, loop_cfg, shutdown).await;
     if let Some(k) = kafka {
         tokio::task::spawn_blocking(move || k.flush(Duration::from_secs(5))).await.ok();

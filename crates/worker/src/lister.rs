@@ -309,7 +309,7 @@ pub async fn run_lister(store: Store, objects: Objects, cfg: ListerConfig, shutd
     let direct = store.take_batches_directly(lister, cfg.lease);
     let capacity = Listing { concurrency: cfg.concurrency.max(1), held: HashMap::new() };
     // A waiting batch is due again within a second; the poll finds it.
-    let loop_cfg = LoopConfig { poll: WAIT, drain: cfg.drain, heartbeat: None, gather: None };
+    let loop_cfg = LoopConfig { poll: WAIT, drain: cfg.drain, heartbeat: None };
     let (page_size, walk) = (cfg.page_size, cfg.walk);
     let memos = Memos::default();
     let batches = Arc::new(Batches { store, objects, lister, lease: cfg.lease, page_size, walk, memos });

@@ -38,15 +38,25 @@ impl Default for WorkerConfig {
     }
 }
 
+/// The largest spare, in times the concurrency: the claims of 2× it that BENCHMARKS.md measured.
+const MOST_SPARE: usize = 4;
+
+/// How long verdicts gather in a backlog that lasts (`Slots::gather`): fewer, larger statements
+/// leave the CPU to the jobs (BENCHMARKS.md).
+const VERDICTS_GATHER: Duration = Duration::from_millis(2);
+
 /// The jobs this worker holds (running, or claimed and waiting for a turn), and the room it
 /// offers to submits in this process (`store`'s `handoff.rs`). Held, being claimed and promised
-/// to submits together never exceed [`Slots::hold`]. While the object store is unreachable (the
+/// to submits together never exceed [`Slots::hold`] (but for the spare held when a backlog
+/// ends: nothing more is claimed or offered until it has run). While the object store is unreachable (the
 /// breaker is open) it claims one job as a probe when one is due and nothing is held, and offers
 /// nothing to submits: their jobs wait in the table.
 struct Slots {
     held: HashSet<i64>,
     /// Slots the claim under way may fill.
     claiming: usize,
+    /// The claim under way is the breaker's probe: it says nothing of a backlog's length.
+    probing: bool,
     /// The last claim came back full: jobs wait in the table, and they go first (JobLevel, age),
     /// so nothing is handed over until a claim finds the table drained.
     backlog: bool,
@@ -54,8 +64,13 @@ struct Slots {
     /// Jobs held beyond the concurrency while jobs wait in the table: the next ones are claimed
     /// before slots free, in batches of half of it, so a freed slot never waits for a claim's
     /// round trip. None without a backlog, where a job held and waiting for a turn would only
-    /// wait longer than one left in the table for a hand-over or a claim.
+    /// wait longer than one left in the table for a hand-over or a claim. The concurrency when
+    /// a backlog begins; doubled, up to [`MOST_SPARE`] times it, by a full claim after a spare's
+    /// worth of jobs ran: a backlog that lasts is worked in larger claims, a burst the first
+    /// spare absorbs holds no more.
     spare: usize,
+    /// Jobs finished since the spare was last set.
+    ran: usize,
     /// Slots kept for claims: hand-overs get only the rest, so jobs waiting in the table (other
     /// processes' submits, rescued jobs, a resumed queue) always find room here.
     kept_for_claims: usize,
@@ -68,9 +83,11 @@ impl Slots {
         let slots = Slots {
             held: HashSet::new(),
             claiming: 0,
+            probing: false,
             backlog: false,
             concurrency,
             spare: concurrency,
+            ran: 0,
             kept_for_claims: (concurrency / 4).max(1),
             direct,
             breaker,
@@ -113,7 +130,9 @@ impl Capacity<()> for Slots {
         let promised = self.direct.withdraw();
         let room = self.hold().saturating_sub(self.held.len()).saturating_sub(promised);
         // The probe's turn is taken when it runs (`inspect_job::run`), not here.
-        self.claiming = match self.breaker.peek() {
+        let admit = self.breaker.peek();
+        self.probing = admit == Admit::Probe;
+        self.claiming = match admit {
             Admit::All => room,
             Admit::Probe => room.min(1),
             Admit::Nothing => 0,
@@ -124,7 +143,17 @@ impl Capacity<()> for Slots {
 
     fn end_claim(&mut self, full: Option<bool>) {
         self.claiming = 0;
+        // Jobs failing fast in an outage say nothing of a backlog's length.
+        if std::mem::take(&mut self.probing) {
+            self.ran = 0;
+        }
         if let Some(full) = full {
+            let lasting = self.backlog && full && self.ran >= self.spare;
+            if lasting || !(self.backlog && full) {
+                let most = MOST_SPARE * self.concurrency;
+                self.spare = if lasting { (2 * self.spare).min(most) } else { self.concurrency };
+                self.ran = 0;
+            }
             self.backlog = full;
         }
         self.publish();
@@ -138,6 +167,7 @@ impl Capacity<()> for Slots {
 
     fn finished(&mut self, (id, _): (i64, i32)) -> bool {
         self.held.remove(&id);
+        self.ran += 1;
         self.publish();
         true
     }
@@ -155,6 +185,12 @@ impl Capacity<()> for Slots {
         let left = self.held.drain().collect();
         self.direct.offer(0);
         left
+    }
+
+    /// Only in a backlog that lasts: its jobs wait their turn anyway; elsewhere a callback
+    /// waits on each verdict.
+    fn gather(&self) -> Option<Duration> {
+        (self.backlog && self.spare > self.concurrency).then_some(VERDICTS_GATHER)
     }
 }
 
@@ -214,8 +250,7 @@ pub async fn run_worker(ctx: JobContext, cfg: WorkerConfig, shutdown: watch::Rec
     let early = HeadStarts::new(ctx.objects.clone(), cfg.concurrency);
     ctx.store.tell_jobs_ahead(ctx.worker, early.hook());
     let slots = Slots::new(cfg.concurrency, direct.room(), ctx.objects.breaker().clone());
-    let loop_cfg =
-        LoopConfig { poll: cfg.poll, drain: cfg.drain, heartbeat: Some(cfg.lease / 3), gather: None };
+    let loop_cfg = LoopConfig { poll: cfg.poll, drain: cfg.drain, heartbeat: Some(cfg.lease / 3) };
     let turns = Arc::new(Semaphore::new(cfg.concurrency));
     let (store, worker) = (ctx.store.clone(), ctx.worker);
     let jobs = Arc::new(Jobs { ctx, early: early.clone(), lease: cfg.lease, turns });
@@ -253,6 +288,8 @@ async fn run_one(ctx: JobContext, early: &HeadStarts, job: Claimed) -> Ran<Compl
 
 #[cfg(test)]
 mod tests {
+    use std::ops::RangeInclusive;
+
     use super::*;
 
     #[test]
@@ -314,19 +351,60 @@ mod tests {
     fn with_a_backlog_a_worker_holds_the_next_jobs_and_claims_them_in_batches() {
         let room = DirectRoom::default();
         let mut slots = Slots::new(4, room.clone(), Breaker::default());
-        assert_eq!(slots.begin_claim(4), 4);
-        (1..=4).for_each(|id| assert!(slots.take((id, 1), ())));
-        slots.end_claim(Some(true));
+        let (claim, finish) = claim_and_finish();
+        claim(&mut slots, 4, 1..=4);
         assert_eq!(slots.wanted(), 4, "jobs wait in the table: hold the next four");
-        assert_eq!(slots.begin_claim(4), 4);
-        (5..=8).for_each(|id| assert!(slots.take((id, 1), ())));
-        slots.end_claim(Some(true));
-        slots.finished((1, 1));
+        claim(&mut slots, 4, 5..=8);
+        finish(&mut slots, 1..=1);
         assert_eq!(slots.wanted(), 0, "one freed: a held job takes the turn, no claim yet");
-        slots.finished((2, 1));
+        finish(&mut slots, 2..=2);
         assert_eq!(slots.wanted(), 2, "half the spare freed: claim again");
-        assert_eq!(slots.begin_claim(2), 2);
-        slots.end_claim(Some(false));
+        claim(&mut slots, 2, 9..=9);
         assert_eq!(slots.wanted(), 0, "the table is drained: hold no more than the concurrency");
+    }
+
+    #[test]
+    fn a_backlog_that_lasts_doubles_the_spare_and_gathers_verdicts() {
+        let mut slots = Slots::new(4, DirectRoom::default(), Breaker::default());
+        let (claim, finish) = claim_and_finish();
+        claim(&mut slots, 4, 1..=4);
+        assert_eq!((slots.hold(), slots.gather()), (8, None), "one full claim may be a passing burst");
+        claim(&mut slots, 4, 5..=8);
+        assert_eq!(slots.hold(), 8, "claims back to back: the table was deep, the backlog not long");
+        finish(&mut slots, 1..=4);
+        claim(&mut slots, 4, 9..=12);
+        assert_eq!(slots.hold(), 12, "a spare's worth ran and jobs still wait: the spare doubles");
+        assert_eq!(slots.gather(), Some(VERDICTS_GATHER), "and verdicts gather");
+        finish(&mut slots, 5..=12);
+        claim(&mut slots, 12, 13..=24);
+        assert_eq!(slots.hold(), 20, "four times the concurrency");
+        finish(&mut slots, 13..=24);
+        claim(&mut slots, 20, 25..=44);
+        finish(&mut slots, 25..=44);
+        claim(&mut slots, 20, 45..=64);
+        assert_eq!(slots.hold(), 20, "and no further");
+        finish(&mut slots, 45..=64);
+        claim(&mut slots, 20, 65..=68);
+        assert_eq!((slots.hold(), slots.gather()), (4, None), "the table is drained: the spare goes");
+        finish(&mut slots, 65..=68);
+        claim(&mut slots, 4, 69..=72);
+        claim(&mut slots, 4, 73..=76);
+        assert_eq!(slots.hold(), 8, "a new backlog starts from one spare, counting jobs run from then");
+    }
+
+    /// A claim of `k` (asserted) that gets `ids`, and jobs finishing.
+    #[allow(clippy::type_complexity)]
+    fn claim_and_finish() -> (fn(&mut Slots, usize, RangeInclusive<i64>), fn(&mut Slots, RangeInclusive<i64>))
+    {
+        fn claim(slots: &mut Slots, k: usize, ids: RangeInclusive<i64>) {
+            assert_eq!(slots.begin_claim(usize::MAX), k);
+            let got = ids.clone().count();
+            ids.for_each(|id| assert!(slots.take((id, 1), ())));
+            slots.end_claim(Some(got == k));
+        }
+        fn finish(slots: &mut Slots, ids: RangeInclusive<i64>) {
+            ids.for_each(|id| _ = slots.finished((id, 1)));
+        }
+        (claim, finish)
     }
 }
