@@ -107,7 +107,8 @@ async fn higher_job_levels_start_first(pool: PgPool) {
     }
     let one_at_a_time = WorkerConfig { concurrency: 1, ..WorkerConfig::default() };
     let mut records = run_until_done(context(&store, &objects), one_at_a_time, &ids).await;
-    records.sort_by_key(|r| r.started_at);
+    // Jobs claimed together share the claim's StartTime and start in its order: JobLevel, then age.
+    records.sort_by_key(|r| (r.started_at, std::cmp::Reverse(r.job_level), r.id));
     let order: Vec<&str> = records.iter().map(|r| r.job_id.as_str()).collect();
     assert_eq!(order, [&ids[1], &ids[3], &ids[2], &ids[0], &ids[4]].map(String::as_str));
 }
