@@ -12,11 +12,10 @@ const GATHER_BELOW: usize = 64;
 
 /// Records items as they arrive until every sender is gone: whatever has gathered (up to 1,000)
 /// goes to one `write`; a batch of fewer than `GATHER_BELOW` first waits for more as long as
-/// `gather()`, asked when the batch is ready, says (fewer, larger statements leave CPU to the rest). A
-/// failed write is retried with backoff; the items are lost only if the process dies meanwhile,
-/// and the rescuers cover that. `write` returns how many it recorded;
-/// fewer means leases were lost to a rescue, and those items are dropped (`what` names them in
-/// the log).
+/// `gather()`, asked when the batch is ready, says (fewer, larger statements leave CPU to the
+/// rest). A failed write is retried with backoff; the items are lost only if the process dies
+/// meanwhile, and the rescuers cover that. `write` returns how many it recorded; fewer means
+/// leases were lost to a rescue, and those items are dropped (`what` names them in the log).
 pub(crate) async fn record_in_batches<T>(
     mut rx: mpsc::UnboundedReceiver<T>,
     what: &'static str,

@@ -48,9 +48,9 @@ const VERDICTS_GATHER: Duration = Duration::from_millis(2);
 /// The jobs this worker holds (running, or claimed and waiting for a turn), and the room it
 /// offers to submits in this process (`store`'s `handoff.rs`). Held, being claimed and promised
 /// to submits together never exceed [`Slots::hold`] (but for the spare held when a backlog
-/// ends: nothing more is claimed or offered until it has run). While the object store is unreachable (the
-/// breaker is open) it claims one job as a probe when one is due and nothing is held, and offers
-/// nothing to submits: their jobs wait in the table.
+/// ends: nothing more is claimed or offered until it has run). While the object store is
+/// unreachable (the breaker is open) it claims one job as a probe when one is due and nothing is
+/// held, and offers nothing to submits: their jobs wait in the table.
 struct Slots {
     held: HashSet<i64>,
     /// Slots the claim under way may fill.
@@ -148,11 +148,16 @@ impl Capacity<()> for Slots {
             self.ran = 0;
         }
         if let Some(full) = full {
-            let lasting = self.backlog && full && self.ran >= self.spare;
-            if lasting || !(self.backlog && full) {
-                let most = MOST_SPARE * self.concurrency;
-                self.spare = if lasting { (2 * self.spare).min(most) } else { self.concurrency };
-                self.ran = 0;
+            match (self.backlog && full, self.ran >= self.spare) {
+                (true, false) => {} // the backlog goes on: keep counting
+                (true, true) => {
+                    self.spare = (2 * self.spare).min(MOST_SPARE * self.concurrency);
+                    self.ran = 0;
+                }
+                (false, _) => {
+                    self.spare = self.concurrency;
+                    self.ran = 0;
+                }
             }
             self.backlog = full;
         }
